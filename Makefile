@@ -1,0 +1,89 @@
+# Makefile — builds the one binary `pgfleet`, runs its tests, demo and benchmark.
+# Build output goes under build/ (never committed). Dependencies are found with pkg-config.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+CC      ?= cc
+PKGS    := ncursesw libpq yaml-0.1 libbsd-overlay jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1)
+
+WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Werror
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude $(PKG_CFLAGS) -DPGFLEET_VERSION='"$(VERSION)"'
+LDLIBS  := $(PKG_LIBS) -lanl -lm
+
+# BUILD selects a variant: build/release (default), build/asan (sanitizers).
+VARIANT ?= release
+B       := build/$(VARIANT)
+ifeq ($(VARIANT),asan)
+CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(wildcard probes/*.c) $(wildcard actions/*.c) $(filter-out tui/main.c,$(wildcard tui/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+HELPERS  := $(B)/tests/delayproxy
+
+.PHONY: all check unit sanitize demo bench install clean layers format-check deps
+all: $(B)/pgfleet
+
+$(B)/%.o: %.c $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libpgfleet.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/pgfleet: $(B)/tui/main.o $(B)/libpgfleet.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/test_%: tests/unit/test_%.c $(B)/libpgfleet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+$(B)/tests/delayproxy: tests/bench/delayproxy.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+unit: $(UNIT_BIN)
+
+# make check: install what is missing, build the release and sanitizer variants, run every
+# suite (unit, integration against real servers, TUI in tmux), one closing line N passed, N failed.
+check: deps
+	$(MAKE) --no-print-directory VARIANT=release all
+	$(MAKE) --no-print-directory VARIANT=asan all unit
+	tests/run-all build/asan build/release
+
+sanitize:
+	$(MAKE) --no-print-directory VARIANT=asan all unit
+
+deps:
+	@tests/lab/ensure-deps
+
+demo: deps all
+	tests/lab/demo $(B)/pgfleet
+
+bench: deps all
+	$(MAKE) --no-print-directory $(HELPERS)
+	tests/bench/run $(B)
+
+layers:
+	@tests/check-layers
+
+format-check:
+	@clang-format --dry-run --Werror include/*.h probes/*.c actions/*.c tui/*.c tests/unit/*.c
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(B)/pgfleet $(DESTDIR)$(BINDIR)/pgfleet
+	install -m 644 doc/pgfleet.1 $(DESTDIR)$(MANDIR)/man1/pgfleet.1
+
+clean:
+	rm -rf build

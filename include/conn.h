@@ -1,0 +1,82 @@
+/* conn.h — one asynchronous libpq connection driven by the poll() loop: non-blocking connect
+ * with our own deadline, a batch of statements sent in one round trip, results back as rowsets.
+ * Used by the probes (one per server) and by actions (their own connections). Only conn.c and
+ * rowset.c include libpq-fe.h. */
+#ifndef PGFLEET_CONN_H
+#define PGFLEET_CONN_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rowset.h"
+#include "util.h"
+
+enum conn_state {
+    CONN_CLOSED,     /* no connection; conn_start() begins one */
+    CONN_CONNECTING, /* PQconnectPoll in progress */
+    CONN_READY,      /* connected, nothing in flight */
+    CONN_BUSY,       /* a batch is in flight */
+};
+
+enum conn_event {
+    CONN_EV_NONE,      /* nothing to report yet */
+    CONN_EV_CONNECTED, /* just became READY after connecting */
+    CONN_EV_DONE,      /* the batch finished: conn_take_results() */
+    CONN_EV_FAILED,    /* connection failed or broke: conn_error(); state is CLOSED */
+};
+
+/* How a batch is sent. PIPELINE: libpq pipeline mode with a sync after each statement, so each
+ * is its own implicit transaction and one failing (a missing column on an old version) does
+ * not abort the others, all in one round trip. SIMPLE: one multi-statement simple query, for
+ * pgBouncer's admin console, which speaks only the simple protocol. */
+enum conn_mode { CONN_PIPELINE, CONN_SIMPLE };
+
+struct conn;
+
+/* conninfo: string or URI, "" for libpq defaults. app_name overrides application_name. */
+struct conn *conn_new(const char *conninfo, const char *app_name);
+void conn_free(struct conn *c);
+
+/* Begin connecting; the deadline is absolute (now_ms() clock). Host names must already be
+ * resolved (conn_resolve) or the connect would block on DNS. Returns -1 on immediate failure
+ * (conn_error() says why; state CLOSED). */
+int conn_start(struct conn *c, int64_t deadline_ms);
+/* Resolve host names of the conninfo now (blocking, bounded by timeout_ms for all of them);
+ * done at start-up only, outside the loop. On success the addresses are passed as hostaddr
+ * and host is kept for TLS/GSS. Names that do not resolve are left to libpq to report. */
+void conn_resolve_all(struct conn **cs, int n, int64_t timeout_ms);
+
+enum conn_state conn_state(const struct conn *c);
+/* The fd and events to poll for, or -1 when the connection has no socket to watch. */
+int conn_pollfd(const struct conn *c, short *events);
+/* Advance on socket readiness (revents may be 0 to just check the deadline). */
+enum conn_event conn_step(struct conn *c, short revents, int64_t now);
+/* The deadline that conn_step must be called at, or INT64_MAX. */
+int64_t conn_deadline(const struct conn *c);
+
+/* Send a batch (state must be READY). params may be NULL; with PIPELINE, nparams[i]/params[i]
+ * give statement i's text parameters. Deadline is absolute. Returns -1 on failure. */
+int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n,
+              const int *nparams, const char *const *const *params, int64_t deadline_ms);
+/* After CONN_EV_DONE: n rowsets, one per statement (an error rowset for a failed statement);
+ * the caller owns them. */
+struct rowset **conn_take_results(struct conn *c, int *n);
+
+/* Why the connection is down: short, classified ("connection refused", "authentication
+ * failed", "timeout after 5.0s", …) followed by libpq's message; never holds a password. */
+const char *conn_error(const struct conn *c);
+/* Close now (never blocks). */
+void conn_close(struct conn *c, const char *reason);
+
+int conn_server_version(const struct conn *c);
+int conn_backend_pid(const struct conn *c);
+
+/* Check a conninfo string/URI with libpq's parser; returns -1 and sets *err (malloc'd). */
+int conn_check_conninfo(const char *conninfo, char **err);
+/* A short display name for a conninfo: "host:port/dbname" with libpq's defaults filled in. */
+char *conn_display_name(const char *conninfo);
+/* True if the conninfo holds a password. */
+bool conn_has_password(const char *conninfo);
+
+#endif

@@ -1,0 +1,53 @@
+/* model.h — the fleet as the user interface and the snapshot writers see it: every server's
+ * status, its latest samples and derived rates. Written only by the scheduler (sched.c);
+ * panes, snapshots and runbooks read it. */
+#ifndef PGFLEET_MODEL_H
+#define PGFLEET_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "probe.h"
+#include "sample.h"
+
+enum srv_status { SRV_CONNECTING, SRV_UP, SRV_STALE, SRV_DOWN };
+
+struct server {
+    const struct server_conf *conf;
+    enum srv_status status;
+    char reason[320];         /* why DOWN or STALE; raw text (escape before showing) */
+    int64_t status_since_ms;
+    struct server_caps caps;
+    struct sample *cur, *prev;
+    unsigned ticks;           /* completed samples since connecting */
+    int64_t last_ok_ms;       /* now_ms() of the last complete sample, 0 if none */
+    /* scheduling (sched.c) */
+    struct conn *conn;
+    int phase;                /* sched.c's state machine */
+    int64_t next_tick_ms;
+    int64_t retry_at_ms;
+    int64_t backoff_ms;
+    int64_t sent_ms;
+    int failures;
+    unsigned tickno;
+    int inflight[PROBE_MAX];  /* the probe of each statement of the batch in flight */
+    int ninflight;
+};
+
+struct model {
+    const struct config *cfg;
+    struct server *servers;
+    size_t n;
+    struct probe_opts opts;
+    int64_t refresh_ms;
+    bool paused;              /* frozen by the user: no new ticks */
+    unsigned generation;      /* bumped whenever anything visible changed */
+};
+
+const char *srv_status_name(enum srv_status s);
+const char *srv_role(const struct server *s); /* "primary", "replica" or "?" */
+/* A severity for sorting the fleet worst first: higher is worse. */
+int srv_severity(const struct server *s, const struct thresholds *th);
+
+#endif

@@ -1,0 +1,53 @@
+/* probe.h — the probe classes: each probes/probe_*.c gives the SQL for one kind of facts (chosen
+ * by the server's version and capabilities), a pure parser from rowset to its section of a
+ * sample, and a pure derive step that turns two samples into rates. probe_table.c lists them. */
+#ifndef PGFLEET_PROBE_H
+#define PGFLEET_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rowset.h"
+
+/* What a connection can do, detected once per connection. */
+struct server_caps {
+    int version;          /* PQserverVersion form, e.g. 150004 */
+    bool superuser;
+    bool pg_monitor;      /* member of pg_monitor (or superuser): sees every query text */
+    bool signal_backend;  /* member of pg_signal_backend (or superuser) */
+    bool has_pgss;        /* pg_stat_statements installed in the connected database */
+    bool has_stat_io;     /* pg_stat_io exists (16+) */
+    char *current_user;
+};
+
+/* What the user interface asks the probes to collect beyond the defaults. */
+struct probe_opts {
+    bool idle;            /* include idle sessions in the activity list */
+};
+
+enum probe_id { PROBE_SERVER, PROBE_ACTIVITY, PROBE_MAX };
+
+struct sample;
+
+struct probe_class {
+    const char *name;
+    int min_version;      /* below it the probe is skipped, with a reason */
+    unsigned every_ticks; /* 1 = each refresh */
+    /* The SQL text for this server; NULL when the probe cannot run there (reason in *why). */
+    const char *(*sql)(const struct server_caps *, const struct probe_opts *, const char **why);
+    /* Parse a result into the sample's section (allocated by parse). Returns 0, or -1 with a
+     * one-line reason in err. Pure: no I/O. */
+    int (*parse)(const struct rowset *, struct sample *, char *err, size_t errlen);
+    /* Compute rates from the previous sample (NULL on the first), in place in cur. */
+    void (*derive)(const struct sample *prev, struct sample *cur);
+    void (*free_section)(void *section);
+};
+
+extern const struct probe_class *const probe_table[PROBE_MAX];
+
+/* The setup statements sent once after connecting: session settings and capability detection. */
+int probe_setup_sql(const char **sql, int max, long statement_timeout_ms);
+int probe_parse_caps(const struct rowset *rs, struct server_caps *caps, char *err, size_t errlen);
+void caps_free(struct server_caps *caps);
+
+#endif

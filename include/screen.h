@@ -1,0 +1,88 @@
+/* screen.h — the TUI's internals shared by the tui files: the application state, the pane classes,
+ * commands from keys, themes and the table widget. Only tui/ includes it (it pulls ncurses). */
+#ifndef PGFLEET_SCREEN_H
+#define PGFLEET_SCREEN_H
+
+#include <curses.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "tui.h"
+#include "views.h"
+
+enum command {
+    CMD_NONE, CMD_QUIT, CMD_HELP, CMD_UP, CMD_DOWN, CMD_PGUP, CMD_PGDN, CMD_HOME, CMD_END,
+    CMD_LEFT, CMD_RIGHT, CMD_ENTER, CMD_ESC, CMD_FILTER, CMD_SORT_PREV, CMD_SORT_NEXT,
+    CMD_SORT_REVERSE, CMD_IDLE, CMD_SCOPE, CMD_NEXT_PANE, CMD_PREV_PANE, CMD_PANE1, CMD_PANE2,
+    CMD_FASTER, CMD_SLOWER, CMD_FREEZE, CMD_REDRAW, CMD_MAX
+};
+
+struct keybind {
+    int key;            /* ncurses key code or character */
+    enum command cmd;
+    const char *keyname; /* as shown in help and footer */
+    const char *what;
+};
+extern const struct keybind keymap[];
+extern const size_t keymap_len;
+enum command key_to_command(int key);
+
+/* Semantic attributes; theme.c maps them to colours or, without colour, to bold/reverse. */
+enum role { TH_NORMAL, TH_OK, TH_WARN, TH_CRIT, TH_DIM, TH_HEADER, TH_TITLE, TH_TAB, TH_TAB_ACTIVE,
+            TH_SELECTED, TH_FOOTER_KEY, TH_FOOTER, TH_MAX };
+void theme_init(bool color);
+attr_t theme(enum role r);
+attr_t theme_sev(enum sev s);
+
+struct table_state {
+    int sel, top;
+    int sort_col;
+    bool desc;
+};
+/* Draw a table into w (whole window): a title row, then rows; keeps sel visible. */
+void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *cells,
+                const enum sev *sev, size_t nrows, struct table_state *st, bool show_sort);
+void table_move(struct table_state *st, enum command cmd, size_t nrows, int page);
+
+struct tui;
+struct pane_class {
+    const char *name, *title;
+    void (*draw)(struct tui *t, WINDOW *w);
+    /* React to a command; returns true if it was handled (it never draws). */
+    bool (*key)(struct tui *t, enum command cmd);
+    const char *footer;  /* the pane's own key hints */
+};
+extern const struct pane_class pane_fleet, pane_activity;
+
+enum modal { MODAL_NONE, MODAL_HELP, MODAL_DETAIL };
+
+struct tui {
+    struct model *m;
+    struct tui_opts o;
+    const struct pane_class *const *panes;
+    int npanes, pane;
+    struct table_state fleet_ts, act_ts;
+    char filter[128];
+    bool editing_filter;
+    long scope;            /* server index, or -1 for all */
+    enum modal modal;
+    int modal_scroll;
+    /* the backend the detail view shows, found again by identity on every refresh */
+    size_t detail_server;
+    int detail_pid;
+    char detail_bstart[64];
+    char msg[200];
+    int64_t msg_until;
+    WINDOW *hdr, *tabs, *body, *foot;
+    int rows, cols;
+    bool need_layout;
+};
+
+void tui_message(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print text at (y, x) escaping nothing (callers pass escaped text), clipped to width. */
+void put_clipped(WINDOW *w, int y, int x, int width, const char *s, attr_t a);
+void help_draw(struct tui *t, WINDOW *w);
+void detail_draw(struct tui *t, WINDOW *w);
+
+#endif

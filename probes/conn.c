@@ -1,0 +1,535 @@
+/* conn.c — one asynchronous libpq connection as a state machine stepped by the poll() loop:
+ * PQconnectStartParams/PQconnectPoll under our own deadline (libpq ignores connect_timeout in
+ * this mode), then batches of statements sent in one round trip, read back without ever
+ * blocking. Probes and actions both use it; nothing else in pgfleet touches libpq. */
+#include "conn.h"
+
+#include <libpq-fe.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+
+struct conn {
+    char *conninfo;
+    char *app_name;
+    char *hostaddr;  /* resolved addresses, comma separated, one per host; NULL: let libpq */
+    char *resolve_error;
+    PGconn *pg;
+    enum conn_state st;
+    PostgresPollingStatusType poll;
+    int64_t deadline;
+    int64_t started;
+    char err[512];
+    /* the batch in flight */
+    enum conn_mode mode;
+    int nstmt, ndone;
+    struct rowset **res;
+    bool need_flush;
+    bool have_current; /* a result was stored for statement ndone (simple/pipeline) */
+    int version, pid;
+};
+
+struct conn *conn_new(const char *conninfo, const char *app_name)
+{
+    struct conn *c = xcalloc(1, sizeof *c);
+    c->conninfo = xstrdup(conninfo ? conninfo : "");
+    c->app_name = app_name ? xstrdup(app_name) : NULL;
+    c->deadline = INT64_MAX;
+    return c;
+}
+
+static void free_results(struct conn *c)
+{
+    for (int i = 0; i < c->nstmt; i++)
+        rowset_free(c->res ? c->res[i] : NULL);
+    free(c->res);
+    c->res = NULL;
+    c->nstmt = c->ndone = 0;
+}
+
+void conn_free(struct conn *c)
+{
+    if (!c)
+        return;
+    if (c->pg)
+        PQfinish(c->pg);
+    free_results(c);
+    free(c->conninfo);
+    free(c->app_name);
+    free(c->hostaddr);
+    free(c->resolve_error);
+    free(c);
+}
+
+/* First line of a libpq message, without the trailing newline. */
+static void first_line(char *dst, size_t len, const char *msg)
+{
+    snprintf(dst, len, "%s", msg ? msg : "");
+    dst[strcspn(dst, "\n")] = '\0';
+}
+
+/* A short classification first, so a narrow DOWN cell still says what matters. */
+static const char *classify(const char *msg)
+{
+    static const struct {
+        const char *needle, *what;
+    } kinds[] = {
+        {"Connection refused", "connection refused"},
+        {"password authentication failed", "authentication failed"},
+        {"no password supplied", "authentication failed (no password)"},
+        {"authentication failed", "authentication failed"},
+        {"no pg_hba.conf entry", "rejected by pg_hba.conf"},
+        {"could not translate host name", "unknown host"},
+        {"Name or service not known", "unknown host"},
+        {"No such file or directory", "no server socket"},
+        {"the database system is starting up", "starting up"},
+        {"the database system is shutting down", "shutting down"},
+        {"the database system is in recovery mode", "in crash recovery"},
+        {"too many clients", "too many connections"},
+        {"remaining connection slots are reserved", "too many connections"},
+        {"does not exist", "does not exist"},
+        {"server closed the connection unexpectedly", "connection lost"},
+        {"terminating connection", "connection terminated"},
+        {"Network is unreachable", "network unreachable"},
+        {"No route to host", "no route to host"},
+        {"SSL", "TLS error"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(kinds); i++)
+        if (msg && strstr(msg, kinds[i].needle))
+            return kinds[i].what;
+    return "error";
+}
+
+static void set_error(struct conn *c, const char *what, const char *detail)
+{
+    char line[400];
+    first_line(line, sizeof line, detail);
+    /* libpq prefixes with 'connection to server at "h" (a), port p failed: '; keep only the
+     * tail when it exists, the address is already in the server's row. */
+    const char *tail = strstr(line, "failed: ");
+    const char *d = tail ? tail + 8 : line;
+    if (!what)
+        what = classify(detail);
+    if (*d && strcasecmp(d, what) != 0)
+        snprintf(c->err, sizeof c->err, "%s: %s", what, d);
+    else
+        snprintf(c->err, sizeof c->err, "%s", what);
+}
+
+static void drop(struct conn *c)
+{
+    if (c->pg)
+        PQfinish(c->pg); /* nonblocking: the Terminate message is sent only if it fits */
+    c->pg = NULL;
+    c->st = CONN_CLOSED;
+    c->deadline = INT64_MAX;
+    free_results(c);
+}
+
+void conn_close(struct conn *c, const char *reason)
+{
+    if (reason)
+        snprintf(c->err, sizeof c->err, "%s", reason);
+    drop(c);
+}
+
+int conn_start(struct conn *c, int64_t deadline_ms)
+{
+    const char *kw[8], *val[8];
+    int n = 0;
+    drop(c);
+    c->err[0] = '\0';
+    if (c->resolve_error) {
+        snprintf(c->err, sizeof c->err, "%s", c->resolve_error);
+        return -1;
+    }
+    kw[n] = "dbname", val[n++] = c->conninfo; /* expanded: a conninfo string or URI */
+    if (c->hostaddr)
+        kw[n] = "hostaddr", val[n++] = c->hostaddr;
+    if (c->app_name)
+        kw[n] = "application_name", val[n++] = c->app_name;
+    kw[n] = NULL, val[n] = NULL;
+    c->pg = PQconnectStartParams(kw, val, 1);
+    if (!c->pg) {
+        snprintf(c->err, sizeof c->err, "out of memory");
+        return -1;
+    }
+    if (PQstatus(c->pg) == CONNECTION_BAD) {
+        set_error(c, NULL, PQerrorMessage(c->pg));
+        drop(c);
+        return -1;
+    }
+    c->st = CONN_CONNECTING;
+    c->poll = PGRES_POLLING_WRITING;
+    c->deadline = deadline_ms;
+    c->started = now_ms();
+    return 0;
+}
+
+enum conn_state conn_state(const struct conn *c) { return c->st; }
+int64_t conn_deadline(const struct conn *c) { return c->st == CONN_CLOSED || c->st == CONN_READY ? INT64_MAX : c->deadline; }
+int conn_server_version(const struct conn *c) { return c->version; }
+int conn_backend_pid(const struct conn *c) { return c->pid; }
+const char *conn_error(const struct conn *c) { return c->err[0] ? c->err : "not connected"; }
+
+int conn_pollfd(const struct conn *c, short *events)
+{
+    if (!c->pg || c->st == CONN_CLOSED)
+        return -1;
+    int fd = PQsocket(c->pg);
+    if (fd < 0)
+        return -1;
+    if (c->st == CONN_CONNECTING)
+        *events = c->poll == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+    else if (c->st == CONN_BUSY)
+        *events = (short)(POLLIN | (c->need_flush ? POLLOUT : 0));
+    else
+        *events = POLLIN; /* READY: notice a server that closes the connection */
+    return fd;
+}
+
+static void store(struct conn *c, struct rowset *rs)
+{
+    if (c->ndone < c->nstmt && !c->res[c->ndone])
+        c->res[c->ndone] = rs;
+    else
+        rowset_free(rs); /* a second result for one statement: keep the first */
+}
+
+/* Read what has arrived; returns 1 when the batch is complete, -1 on a broken connection. */
+static int read_results(struct conn *c)
+{
+    if (!PQconsumeInput(c->pg))
+        return -1;
+    while (c->ndone < c->nstmt && !PQisBusy(c->pg)) {
+        PGresult *r = PQgetResult(c->pg);
+        if (c->mode == CONN_SIMPLE) {
+            if (!r) {
+                /* End of the query string: statements after a failure never ran. */
+                for (int i = c->ndone; i < c->nstmt; i++)
+                    if (!c->res[i])
+                        c->res[i] = rowset_new_error("", "not run: an earlier statement failed");
+                c->ndone = c->nstmt;
+                break;
+            }
+            ExecStatusType st = PQresultStatus(r);
+            store(c, rowset_from_pg(r));
+            PQclear(r);
+            if (st == PGRES_FATAL_ERROR)
+                continue; /* the rest are skipped by the server; NULL comes next */
+            c->ndone++;
+            continue;
+        }
+        if (!r)
+            continue; /* end of one statement's results in the pipeline; its sync follows */
+        if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+            if (!c->res[c->ndone])
+                c->res[c->ndone] = rowset_new_error("", "no result");
+            c->ndone++;
+        } else {
+            store(c, rowset_from_pg(r));
+        }
+        PQclear(r);
+    }
+    if (c->ndone < c->nstmt)
+        return 0;
+    if (c->mode == CONN_PIPELINE && PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF)
+        PQexitPipelineMode(c->pg);
+    return 1;
+}
+
+enum conn_event conn_step(struct conn *c, short revents, int64_t now)
+{
+    if (c->st == CONN_CLOSED)
+        return CONN_EV_NONE;
+    if (c->st == CONN_CONNECTING) {
+        if (revents || c->poll == PGRES_POLLING_WRITING) {
+            c->poll = PQconnectPoll(c->pg);
+            if (c->poll == PGRES_POLLING_FAILED) {
+                set_error(c, NULL, PQerrorMessage(c->pg));
+                drop(c);
+                return CONN_EV_FAILED;
+            }
+            if (c->poll == PGRES_POLLING_OK) {
+                PQsetnonblocking(c->pg, 1);
+                c->version = PQserverVersion(c->pg);
+                c->pid = PQbackendPID(c->pg);
+                c->st = CONN_READY;
+                c->deadline = INT64_MAX;
+                return CONN_EV_CONNECTED;
+            }
+        }
+        if (now >= c->deadline) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "timeout after %.1fs connecting", (double)(now - c->started) / 1000);
+            conn_close(c, msg);
+            return CONN_EV_FAILED;
+        }
+        return CONN_EV_NONE;
+    }
+    if (revents & (POLLERR | POLLHUP | POLLNVAL)) {
+        /* Let libpq read the final error message first, if any. */
+        revents |= POLLIN;
+    }
+    if (c->st == CONN_BUSY && c->need_flush && (revents & POLLOUT)) {
+        int f = PQflush(c->pg);
+        if (f < 0)
+            goto broken;
+        c->need_flush = f == 1;
+    }
+    if (revents & POLLIN) {
+        if (c->st == CONN_READY) {
+            /* Nothing was asked: the server sent a notice or closed the connection. */
+            if (!PQconsumeInput(c->pg))
+                goto broken;
+            PGnotify *nt;
+            while ((nt = PQnotifies(c->pg)))
+                PQfreemem(nt);
+            return CONN_EV_NONE;
+        }
+        int r = read_results(c);
+        if (r < 0)
+            goto broken;
+        if (r == 1) {
+            c->st = CONN_READY;
+            c->deadline = INT64_MAX;
+            return CONN_EV_DONE;
+        }
+    }
+    if (c->st == CONN_BUSY && now >= c->deadline) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "timeout: no answer after %.1fs", (double)(now - c->started) / 1000);
+        conn_close(c, msg);
+        return CONN_EV_FAILED;
+    }
+    return CONN_EV_NONE;
+broken:
+    set_error(c, "connection lost", PQerrorMessage(c->pg));
+    drop(c);
+    return CONN_EV_FAILED;
+}
+
+int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n,
+              const int *nparams, const char *const *const *params, int64_t deadline_ms)
+{
+    if (c->st != CONN_READY || n <= 0)
+        return -1;
+    free_results(c);
+    c->mode = mode;
+    c->nstmt = n;
+    c->ndone = 0;
+    c->res = xcalloc((size_t)n, sizeof *c->res);
+    int ok = 1;
+    if (mode == CONN_SIMPLE) {
+        struct text q;
+        text_init(&q);
+        for (int i = 0; i < n; i++)
+            text_printf(&q, "%s;", sql[i]);
+        ok = PQsendQuery(c->pg, q.s);
+        text_free(&q);
+    } else {
+        ok = PQenterPipelineMode(c->pg);
+        for (int i = 0; ok && i < n; i++) {
+            int np = nparams ? nparams[i] : 0;
+            ok = PQsendQueryParams(c->pg, sql[i], np, NULL, np ? params[i] : NULL, NULL, NULL, 0) &&
+                 PQpipelineSync(c->pg);
+        }
+    }
+    if (!ok) {
+        set_error(c, "send failed", PQerrorMessage(c->pg));
+        drop(c);
+        return -1;
+    }
+    int f = PQflush(c->pg);
+    if (f < 0) {
+        set_error(c, "connection lost", PQerrorMessage(c->pg));
+        drop(c);
+        return -1;
+    }
+    c->need_flush = f == 1;
+    c->st = CONN_BUSY;
+    c->deadline = deadline_ms;
+    c->started = now_ms();
+    return 0;
+}
+
+struct rowset **conn_take_results(struct conn *c, int *n)
+{
+    struct rowset **r = c->res;
+    *n = c->nstmt;
+    c->res = NULL;
+    c->nstmt = c->ndone = 0;
+    return r;
+}
+
+/* ---- conninfo helpers (pure libpq parsing, no connection) ---- */
+
+int conn_check_conninfo(const char *conninfo, char **err)
+{
+    char *msg = NULL;
+    PQconninfoOption *o = PQconninfoParse(conninfo ? conninfo : "", &msg);
+    if (!o) {
+        char line[300];
+        first_line(line, sizeof line, msg ? msg : "invalid connection string");
+        *err = xstrdup(line);
+        PQfreemem(msg);
+        return -1;
+    }
+    PQconninfoFree(o);
+    return 0;
+}
+
+static const char *opt(PQconninfoOption *o, const char *key)
+{
+    for (; o && o->keyword; o++)
+        if (strcmp(o->keyword, key) == 0 && o->val && *o->val)
+            return o->val;
+    return NULL;
+}
+
+bool conn_has_password(const char *conninfo)
+{
+    PQconninfoOption *o = PQconninfoParse(conninfo ? conninfo : "", NULL);
+    bool has = o && opt(o, "password");
+    PQconninfoFree(o);
+    return has;
+}
+
+char *conn_display_name(const char *conninfo)
+{
+    PQconninfoOption *o = PQconninfoParse(conninfo ? conninfo : "", NULL);
+    const char *host = opt(o, "host"), *port = opt(o, "port"), *db = opt(o, "dbname");
+    const char *svc = opt(o, "service");
+    if (!host)
+        host = getenv("PGHOST");
+    if (!port)
+        port = getenv("PGPORT");
+    if (!db)
+        db = getenv("PGDATABASE");
+    if (!svc)
+        svc = getenv("PGSERVICE");
+    char *name;
+    if (svc && !opt(o, "host"))
+        name = xasprintf("%s", svc);
+    else
+        name = xasprintf("%s:%s%s%s", host && *host != '/' ? host : "local", port ? port : "5432",
+                         db ? "/" : "", db ? db : "");
+    PQconninfoFree(o);
+    return name;
+}
+
+/* Resolve every named host of every connection concurrently with getaddrinfo_a, waiting at
+ * most timeout_ms in total: start-up only, before the loop runs. */
+void conn_resolve_all(struct conn **cs, int n, int64_t timeout_ms)
+{
+    struct job {
+        struct conn *c;
+        int idx; /* host index within the conn */
+        struct gaicb cb;
+        struct addrinfo hints;
+        char *name;
+    };
+    struct job *jobs = NULL;
+    int nj = 0;
+    for (int i = 0; i < n; i++) {
+        PQconninfoOption *o = PQconninfoParse(cs[i]->conninfo, NULL);
+        const char *host = opt(o, "host");
+        if (!host)
+            host = getenv("PGHOST");
+        if (o && host && !opt(o, "hostaddr") && !getenv("PGHOSTADDR")) {
+            char *copy = xstrdup(host), *save = NULL;
+            int idx = 0;
+            for (char *h = strtok_r(copy, ",", &save); h; h = strtok_r(NULL, ",", &save), idx++) {
+                jobs = xreallocarray(jobs, (size_t)nj + 1, sizeof *jobs);
+                struct job *j = &jobs[nj++];
+                memset(j, 0, sizeof *j);
+                j->c = cs[i];
+                j->idx = idx;
+                j->name = xstrdup(h);
+                j->hints.ai_socktype = SOCK_STREAM;
+                j->cb.ar_name = j->name;
+                j->cb.ar_request = &j->hints;
+            }
+            free(copy);
+        }
+        PQconninfoFree(o);
+    }
+    if (!nj)
+        return;
+    struct gaicb **list = xcalloc((size_t)nj, sizeof *list);
+    for (int i = 0; i < nj; i++)
+        list[i] = &jobs[i].cb;
+    /* Unix socket paths and numeric addresses resolve locally and at once. */
+    for (int i = 0; i < nj; i++)
+        if (jobs[i].name[0] == '/' || jobs[i].name[0] == '@' || jobs[i].name[0] == '\0')
+            list[i] = NULL;
+    getaddrinfo_a(GAI_NOWAIT, list, nj, NULL);
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        int pending = 0;
+        for (int i = 0; i < nj; i++)
+            if (list[i] && gai_error(list[i]) == EAI_INPROGRESS)
+                pending = 1;
+        int64_t left = deadline - now_ms();
+        if (!pending || left <= 0)
+            break;
+        struct timespec ts = {left / 1000, (left % 1000) * 1000000};
+        gai_suspend((const struct gaicb *const *)list, nj, &ts);
+    }
+    int leak = 0;
+    /* Build hostaddr lists: only when every host of a conn resolved (libpq needs one per host). */
+    for (int i = 0; i < nj; i++) {
+        struct conn *c = jobs[i].c;
+        if (c->resolve_error)
+            continue;
+        const char *addr = "";
+        char buf[INET6_ADDRSTRLEN] = "";
+        if (!list[i]) {
+            addr = NULL; /* a socket path: no hostaddr for this conn */
+        } else {
+            int e = gai_error(list[i]);
+            if (e == EAI_INPROGRESS) {
+                if (gai_cancel(list[i]) != EAI_CANCELED)
+                    leak = 1; /* the resolver thread may still write into jobs[] */
+                c->resolve_error = xasprintf("unknown host: resolving %s timed out", jobs[i].name);
+                continue;
+            }
+            if (e != 0 || !list[i]->ar_result) {
+                c->resolve_error = xasprintf("unknown host: %s: %s", jobs[i].name, gai_strerror(e));
+                continue;
+            }
+            struct addrinfo *ai = list[i]->ar_result;
+            void *a = ai->ai_family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+                                                : (void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+            inet_ntop(ai->ai_family, a, buf, sizeof buf);
+            addr = buf;
+        }
+        if (!addr) {
+            free(c->hostaddr);
+            c->hostaddr = xstrdup("-"); /* marker: do not use hostaddr for this conn */
+            continue;
+        }
+        if (c->hostaddr && strcmp(c->hostaddr, "-") == 0)
+            continue;
+        char *joined = c->hostaddr ? xasprintf("%s,%s", c->hostaddr, addr) : xstrdup(addr);
+        free(c->hostaddr);
+        c->hostaddr = joined;
+    }
+    for (int i = 0; i < n; i++)
+        if (cs[i]->hostaddr && (strcmp(cs[i]->hostaddr, "-") == 0 || cs[i]->resolve_error)) {
+            free(cs[i]->hostaddr);
+            cs[i]->hostaddr = NULL;
+        }
+    if (leak)
+        return;
+    for (int i = 0; i < nj; i++) {
+        if (list[i] && gai_error(list[i]) != EAI_INPROGRESS && list[i]->ar_result)
+            freeaddrinfo(list[i]->ar_result);
+        free(jobs[i].name);
+    }
+    free(list);
+    free(jobs);
+}

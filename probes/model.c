@@ -1,0 +1,50 @@
+/* model.c — small read-only views of the model shared by panes, snapshots and runbooks: status
+ * names, a server's role, and the severity the fleet is sorted by (worst first). */
+#include "model.h"
+
+#include <math.h>
+
+const char *srv_status_name(enum srv_status s)
+{
+    switch (s) {
+    case SRV_CONNECTING: return "CONNECTING";
+    case SRV_UP: return "UP";
+    case SRV_STALE: return "STALE";
+    case SRV_DOWN: return "DOWN";
+    }
+    return "?";
+}
+
+const char *srv_role(const struct server *s)
+{
+    const struct s_server *ss = SAMPLE_SERVER(s->cur);
+    if (!ss)
+        return "?";
+    return ss->in_recovery ? "replica" : "primary";
+}
+
+/* DOWN outranks everything; then blocked sessions, old queries, a full connection table and a
+ * poor cache hit ratio, each by how far past its threshold the server is. */
+int srv_severity(const struct server *s, const struct thresholds *th)
+{
+    if (s->status == SRV_DOWN)
+        return 1000;
+    if (s->status == SRV_STALE)
+        return 900;
+    if (s->status == SRV_CONNECTING)
+        return 800;
+    const struct s_server *ss = SAMPLE_SERVER(s->cur);
+    if (!ss)
+        return 0;
+    int sev = 0;
+    if (ss->waiting_lock > 0)
+        sev += 200 + (ss->waiting_lock > 50 ? 50 : ss->waiting_lock);
+    if (!isnan(ss->longest_query_s) && ss->longest_query_s * 1000 >= (double)th->slow_query_ms)
+        sev += 100;
+    int usable = ss->max_connections - ss->reserved_connections;
+    if (usable > 0 && 100.0 * ss->conns / usable >= th->connections_pct)
+        sev += 150;
+    if (!isnan(ss->cache_hit_pct) && ss->cache_hit_pct < th->cache_hit_pct)
+        sev += 50;
+    return sev;
+}

@@ -1,0 +1,130 @@
+/* probe_server.c — the server probe: identity (version, role, uptime), connection counts against
+ * max_connections, the oldest query and transaction, and cluster-wide counters that the Fleet
+ * pane turns into TPS and cache hit % over the interval. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sample.h"
+#include "util.h"
+
+/* One statement, one row. Our own sessions (application_name pgfleet) are left out of the
+ * activity figures but still counted as connections: they use a slot like anyone else. */
+static const char SQL[] =
+    "SELECT extract(epoch FROM now()) AS epoch,"
+    " extract(epoch FROM pg_postmaster_start_time()) AS started,"
+    " pg_is_in_recovery() AS in_recovery,"
+    " current_setting('server_version_num')::int AS version_num,"
+    " split_part(current_setting('server_version'), ' ', 1) AS version,"
+    " current_setting('max_connections')::int AS max_connections,"
+    " current_setting('superuser_reserved_connections')::int AS reserved_connections,"
+    " a.*, d.*"
+    " FROM (SELECT count(*) FILTER (WHERE backend_type = 'client backend') AS conns,"
+    "   count(*) FILTER (WHERE state = 'active' AND NOT mine AND backend_type = 'client backend') AS active,"
+    "   count(*) FILTER (WHERE state = 'idle') AS idle,"
+    "   count(*) FILTER (WHERE state LIKE 'idle in transaction%' AND NOT mine) AS idle_in_xact,"
+    "   count(*) FILTER (WHERE wait_event_type = 'Lock' AND NOT mine) AS waiting_lock,"
+    "   max(extract(epoch FROM now() - query_start)) FILTER (WHERE state = 'active' AND NOT mine"
+    "     AND backend_type = 'client backend') AS longest_query,"
+    "   max(extract(epoch FROM now() - xact_start)) FILTER (WHERE NOT mine"
+    "     AND backend_type = 'client backend') AS longest_xact"
+    "  FROM (SELECT *, (pid = pg_backend_pid() OR application_name = 'pgfleet') AS mine"
+    "        FROM pg_stat_activity) s) a,"
+    " (SELECT sum(xact_commit + xact_rollback) AS xacts, sum(blks_hit) AS blks_hit,"
+    "   sum(blks_read) AS blks_read, max(stats_reset)::text AS stats_reset"
+    "  FROM pg_stat_database) d";
+
+static const char *server_sql(const struct server_caps *caps, const struct probe_opts *o, const char **why)
+{
+    (void)caps, (void)o, (void)why;
+    return SQL;
+}
+
+static void server_free(void *p)
+{
+    struct s_server *s = p;
+    if (!s)
+        return;
+    free(s->version);
+    free(s->stats_reset);
+    free(s);
+}
+
+enum { C_EPOCH, C_STARTED, C_RECOVERY, C_VNUM, C_VERSION, C_MAXCONN, C_RESERVED, C_CONNS, C_ACTIVE,
+       C_IDLE, C_IDLEX, C_WAITING, C_LQUERY, C_LXACT, C_XACTS, C_HIT, C_READ, C_RESET, C_N };
+static const char *const cols[C_N] = {
+    "epoch", "started", "in_recovery", "version_num", "version", "max_connections",
+    "reserved_connections", "conns", "active", "idle", "idle_in_xact", "waiting_lock",
+    "longest_query", "longest_xact", "xacts", "blks_hit", "blks_read", "stats_reset",
+};
+
+static int server_parse(const struct rowset *rs, struct sample *out, char *err, size_t errlen)
+{
+    int c[C_N];
+    if (rowset_cols(rs, cols, c, C_N, err, errlen))
+        return -1;
+    if (rs->nrows != 1) {
+        snprintf(err, errlen, "server probe returned %d rows", rs->nrows);
+        return -1;
+    }
+#define V(i) rowset_get(rs, 0, c[i])
+    struct s_server *s = xcalloc(1, sizeof *s);
+    s->epoch = cell_num(V(C_EPOCH));
+    s->started = cell_num(V(C_STARTED));
+    s->in_recovery = cell_bool(V(C_RECOVERY));
+    s->version_num = (int)cell_i64(V(C_VNUM));
+    s->version = cell_dup(V(C_VERSION));
+    s->max_connections = (int)cell_i64(V(C_MAXCONN));
+    s->reserved_connections = (int)cell_i64(V(C_RESERVED));
+    s->conns = (int)cell_i64(V(C_CONNS));
+    s->active = (int)cell_i64(V(C_ACTIVE));
+    s->idle = (int)cell_i64(V(C_IDLE));
+    s->idle_in_xact = (int)cell_i64(V(C_IDLEX));
+    s->waiting_lock = (int)cell_i64(V(C_WAITING));
+    s->longest_query_s = cell_num(V(C_LQUERY));
+    s->longest_xact_s = cell_num(V(C_LXACT));
+    s->xacts = cell_i64(V(C_XACTS));
+    s->blks_hit = cell_i64(V(C_HIT));
+    s->blks_read = cell_i64(V(C_READ));
+    s->stats_reset = cell_dup(V(C_RESET));
+#undef V
+    s->tps = s->cache_hit_pct = s->dt = NAN;
+    if (isnan(s->epoch)) {
+        server_free(s);
+        snprintf(err, errlen, "server probe returned no clock");
+        return -1;
+    }
+    out->sec[PROBE_SERVER] = s;
+    return 0;
+}
+
+static int same_str(const char *a, const char *b) { return (!a && !b) || (a && b && strcmp(a, b) == 0); }
+
+/* Rates over the measured interval between the two samples' server clocks. A restart
+ * (postmaster start time moved) or a stats reset makes the interval meaningless: n/a. */
+static void server_derive(const struct sample *prev, struct sample *cur)
+{
+    const struct s_server *p = SAMPLE_SERVER(prev);
+    struct s_server *c = cur->sec[PROBE_SERVER];
+    if (!c || !p)
+        return;
+    if (fabs(p->started - c->started) > 0.001 || !same_str(p->stats_reset, c->stats_reset))
+        return;
+    c->dt = c->epoch - p->epoch;
+    c->tps = counter_rate(p->xacts, c->xacts, c->dt);
+    double hit = counter_rate(p->blks_hit, c->blks_hit, c->dt);
+    double rd = counter_rate(p->blks_read, c->blks_read, c->dt);
+    if (!isnan(hit) && !isnan(rd) && hit + rd > 0)
+        c->cache_hit_pct = 100.0 * hit / (hit + rd);
+}
+
+const struct probe_class probe_server = {
+    .name = "server",
+    .min_version = 120000,
+    .every_ticks = 1,
+    .sql = server_sql,
+    .parse = server_parse,
+    .derive = server_derive,
+    .free_section = server_free,
+};

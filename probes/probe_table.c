@@ -1,0 +1,70 @@
+/* probe_table.c — the registry of probe classes, and the per-connection setup: session
+ * settings that keep our probes harmless, and the capability detection probes choose SQL by. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probe.h"
+#include "util.h"
+
+extern const struct probe_class probe_server, probe_activity;
+
+const struct probe_class *const probe_table[PROBE_MAX] = {
+    [PROBE_SERVER] = &probe_server,
+    [PROBE_ACTIVITY] = &probe_activity,
+};
+
+/* statement_timeout bounds every probe on the server side too; lock_timeout keeps a probe from
+ * queueing behind an AccessExclusiveLock (a migration) and so from blocking others. */
+int probe_setup_sql(const char **sql, int max, long statement_timeout_ms)
+{
+    static char settings[400];
+    if (max < 2)
+        return 0;
+    snprintf(settings, sizeof settings,
+             "SELECT set_config('statement_timeout', '%ld', false),"
+             " set_config('lock_timeout', '1000', false),"
+             " set_config('idle_in_transaction_session_timeout', '60000', false)",
+             statement_timeout_ms);
+    sql[0] = settings;
+    sql[1] = "SELECT current_setting('server_version_num')::int AS version,"
+             " r.rolsuper AS superuser,"
+             " pg_has_role(current_user, 'pg_monitor', 'MEMBER') AS pg_monitor,"
+             " pg_has_role(current_user, 'pg_signal_backend', 'MEMBER') AS signal_backend,"
+             " EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS has_pgss,"
+             " to_regclass('pg_catalog.pg_stat_io') IS NOT NULL AS has_stat_io,"
+             " current_user AS current_user"
+             " FROM pg_roles r WHERE r.rolname = current_user";
+    return 2;
+}
+
+static bool truthy(const char *v) { return v && (v[0] == 't' || v[0] == '1'); }
+
+int probe_parse_caps(const struct rowset *rs, struct server_caps *caps, char *err, size_t errlen)
+{
+    if (rs->error) {
+        snprintf(err, errlen, "capability check failed: %s", rs->error);
+        return -1;
+    }
+    if (rs->nrows != 1) {
+        snprintf(err, errlen, "capability check returned %d rows", rs->nrows);
+        return -1;
+    }
+    caps_free(caps);
+    const char *v = rowset_get(rs, 0, rowset_col(rs, "version"));
+    caps->version = v ? atoi(v) : 0;
+    caps->superuser = truthy(rowset_get(rs, 0, rowset_col(rs, "superuser")));
+    caps->pg_monitor = caps->superuser || truthy(rowset_get(rs, 0, rowset_col(rs, "pg_monitor")));
+    caps->signal_backend = caps->superuser || truthy(rowset_get(rs, 0, rowset_col(rs, "signal_backend")));
+    caps->has_pgss = truthy(rowset_get(rs, 0, rowset_col(rs, "has_pgss")));
+    caps->has_stat_io = truthy(rowset_get(rs, 0, rowset_col(rs, "has_stat_io")));
+    v = rowset_get(rs, 0, rowset_col(rs, "current_user"));
+    caps->current_user = xstrdup(v ? v : "");
+    return 0;
+}
+
+void caps_free(struct server_caps *caps)
+{
+    free(caps->current_user);
+    memset(caps, 0, sizeof *caps);
+}

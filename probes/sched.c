@@ -1,0 +1,304 @@
+/* sched.c — the fleet engine. Each server is a small state machine over its probe connection:
+ *
+ *   DISCONNECTED --start--> CONNECTING --connected--> SETUP --caps--> READY <--done-- TICK
+ *        ^                      |                       |              |--due-->-----^
+ *        +---- backoff <--------+-------- failure ------+--------------+---------------+
+ *
+ * A tick sends every due probe in one round trip (conn.c's pipeline mode). A tick that is still
+ * unanswered when the next one is due marks the server STALE; its deadline (the config's timeout)
+ * drops the connection and marks it DOWN. Reconnects back off exponentially (1 s doubling up to
+ * 30 s) with ±20% jitter so a fleet that lost its network does not reconnect in lockstep. */
+#include "sched.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "util.h"
+
+enum phase { PH_DISCONNECTED, PH_CONNECTING, PH_SETUP, PH_READY, PH_TICK };
+
+#define BACKOFF_MIN_MS 1000
+#define BACKOFF_MAX_MS 30000
+
+void sched_init(struct model *m, const struct config *cfg)
+{
+    memset(m, 0, sizeof *m);
+    m->cfg = cfg;
+    m->refresh_ms = cfg->refresh_ms;
+    m->n = cfg->nservers;
+    m->servers = xcalloc(m->n + 1, sizeof *m->servers);
+    int64_t now = now_ms();
+    for (size_t i = 0; i < m->n; i++) {
+        struct server *s = &m->servers[i];
+        s->conf = &cfg->servers[i];
+        s->conn = conn_new(s->conf->conninfo, "pgfleet");
+        s->status = SRV_CONNECTING;
+        s->status_since_ms = now;
+        s->retry_at_ms = now;
+        s->phase = PH_DISCONNECTED;
+    }
+    srandom((unsigned)now);
+}
+
+void sched_free(struct model *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        struct server *s = &m->servers[i];
+        conn_free(s->conn);
+        sample_free(s->cur);
+        sample_free(s->prev);
+        caps_free(&s->caps);
+    }
+    free(m->servers);
+    m->servers = NULL;
+    m->n = 0;
+}
+
+void sched_resolve(struct model *m)
+{
+    struct conn **cs = xcalloc(m->n + 1, sizeof *cs);
+    for (size_t i = 0; i < m->n; i++)
+        cs[i] = m->servers[i].conn;
+    conn_resolve_all(cs, (int)m->n, m->cfg->timeout_ms);
+    free(cs);
+}
+
+static void set_status(struct model *m, struct server *s, enum srv_status st, const char *reason)
+{
+    if (s->status != st)
+        s->status_since_ms = now_ms();
+    s->status = st;
+    snprintf(s->reason, sizeof s->reason, "%s", reason ? reason : "");
+    m->generation++;
+}
+
+static void fail(struct model *m, struct server *s, const char *why, int64_t now)
+{
+    conn_close(s->conn, NULL);
+    set_status(m, s, SRV_DOWN, why);
+    s->failures++;
+    s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (s->backoff_ms > BACKOFF_MAX_MS)
+        s->backoff_ms = BACKOFF_MAX_MS;
+    double jitter = 0.8 + 0.4 * ((double)random() / RAND_MAX);
+    s->retry_at_ms = now + (int64_t)((double)s->backoff_ms * jitter);
+    s->phase = PH_DISCONNECTED;
+    s->ticks = 0;
+}
+
+static void start_connect(struct model *m, struct server *s, int64_t now)
+{
+    if (conn_start(s->conn, now + m->cfg->timeout_ms) < 0) {
+        fail(m, s, conn_error(s->conn), now);
+        return;
+    }
+    s->phase = PH_CONNECTING;
+}
+
+static void send_setup(struct model *m, struct server *s, int64_t now)
+{
+    const char *sql[4];
+    /* The server-side statement timeout is a little under our deadline, so a slow probe is
+     * cancelled by the server and reported before we give up on the connection. */
+    long st = (long)(m->cfg->timeout_ms * 8 / 10);
+    int n = probe_setup_sql(sql, 4, st > 100 ? st : 100);
+    if (conn_send(s->conn, CONN_PIPELINE, sql, n, NULL, NULL, now + m->cfg->timeout_ms) < 0) {
+        fail(m, s, conn_error(s->conn), now);
+        return;
+    }
+    s->phase = PH_SETUP;
+}
+
+static void send_tick(struct model *m, struct server *s, size_t idx, int64_t now)
+{
+    const char *sql[PROBE_MAX];
+    struct server *f = s;
+    (void)idx;
+    f->ninflight = 0;
+    for (int p = 0; p < PROBE_MAX; p++) {
+        const struct probe_class *pc = probe_table[p];
+        if (s->tickno % (pc->every_ticks ? pc->every_ticks : 1) != 0 && s->tickno > 0)
+            continue;
+        if (s->caps.version && s->caps.version < pc->min_version)
+            continue;
+        const char *why = NULL;
+        const char *q = pc->sql(&s->caps, &m->opts, &why);
+        if (!q)
+            continue;
+        f->inflight[f->ninflight] = p;
+        sql[f->ninflight++] = q;
+    }
+    s->tickno++;
+    s->sent_ms = now;
+    s->next_tick_ms += m->refresh_ms;
+    if (s->next_tick_ms <= now)
+        s->next_tick_ms = now + m->refresh_ms; /* fell behind: keep the cadence from now */
+    if (conn_send(s->conn, CONN_PIPELINE, sql, f->ninflight, NULL, NULL, now + m->cfg->timeout_ms) < 0) {
+        fail(m, s, conn_error(s->conn), now);
+        return;
+    }
+    s->phase = PH_TICK;
+}
+
+/* Turn a finished tick's results into a new sample; rotate cur → prev. */
+static void absorb_tick(struct model *m, struct server *s, size_t idx, struct rowset **rs, int n)
+{
+    struct sample *next = sample_new();
+    struct server *f = s;
+    (void)idx;
+    bool ran[PROBE_MAX] = {0};
+    for (int i = 0; i < n && i < f->ninflight; i++) {
+        int p = f->inflight[i];
+        char err[300] = "";
+        ran[p] = true;
+        if (rs[i]->error)
+            next->err[p] = xasprintf("%s", rs[i]->error);
+        else if (probe_table[p]->parse(rs[i], next, err, sizeof err) < 0)
+            next->err[p] = xstrdup(err);
+    }
+    for (int p = 0; p < PROBE_MAX; p++) {
+        const struct probe_class *pc = probe_table[p];
+        if (!ran[p] && s->cur) {
+            /* Not due this tick: carry the last section forward (ownership moves). */
+            next->sec[p] = s->cur->sec[p];
+            s->cur->sec[p] = NULL;
+            if (s->cur->err[p])
+                next->err[p] = xstrdup(s->cur->err[p]);
+        } else if (!ran[p] && s->caps.version && s->caps.version < pc->min_version && !next->err[p]) {
+            next->err[p] = xasprintf("needs PostgreSQL %d or later", pc->min_version / 10000);
+        }
+    }
+    if (next->sec[PROBE_ACTIVITY])
+        ((struct s_activity *)next->sec[PROBE_ACTIVITY])->with_idle = m->opts.idle;
+    for (int p = 0; p < PROBE_MAX; p++)
+        if (probe_table[p]->derive && ran[p])
+            probe_table[p]->derive(s->cur, next);
+    sample_free(s->prev);
+    s->prev = s->cur;
+    s->cur = next;
+    s->ticks++;
+    s->last_ok_ms = now_ms();
+    s->backoff_ms = 0;
+    s->failures = 0;
+    if (next->sec[PROBE_SERVER])
+        set_status(m, s, SRV_UP, NULL);
+    else
+        set_status(m, s, SRV_STALE, next->err[PROBE_SERVER] ? next->err[PROBE_SERVER] : "no server facts");
+}
+
+static void on_done(struct model *m, struct server *s, size_t idx, int64_t now)
+{
+    int n;
+    struct rowset **rs = conn_take_results(s->conn, &n);
+    if (s->phase == PH_SETUP) {
+        char err[300];
+        if (n < 2 || probe_parse_caps(rs[1], &s->caps, err, sizeof err) < 0) {
+            snprintf(err, sizeof err, "setup failed: %s", n >= 2 && rs[1]->error ? rs[1]->error
+                                                         : n >= 1 && rs[0]->error ? rs[0]->error
+                                                                                  : "no result");
+            fail(m, s, err, now);
+        } else {
+            s->phase = PH_READY;
+            s->next_tick_ms = now;
+            s->tickno = 0;
+        }
+    } else if (s->phase == PH_TICK) {
+        absorb_tick(m, s, idx, rs, n);
+        s->phase = PH_READY;
+    }
+    for (int i = 0; i < n; i++)
+        rowset_free(rs[i]);
+    free(rs);
+}
+
+int sched_pollfds(struct model *m, struct pollfd *pfd, size_t *tag, int max)
+{
+    int n = 0;
+    for (size_t i = 0; i < m->n && n < max; i++) {
+        short ev;
+        int fd = conn_pollfd(m->servers[i].conn, &ev);
+        if (fd < 0)
+            continue;
+        pfd[n].fd = fd;
+        pfd[n].events = ev;
+        pfd[n].revents = 0;
+        tag[n++] = i;
+    }
+    return n;
+}
+
+static void step_server(struct model *m, size_t i, short revents, int64_t now)
+{
+    struct server *s = &m->servers[i];
+    if (s->phase == PH_DISCONNECTED) {
+        if (now >= s->retry_at_ms)
+            start_connect(m, s, now);
+        return;
+    }
+    enum conn_event ev = conn_step(s->conn, revents, now);
+    switch (ev) {
+    case CONN_EV_FAILED:
+        fail(m, s, conn_error(s->conn), now);
+        return;
+    case CONN_EV_CONNECTED:
+        send_setup(m, s, now);
+        return;
+    case CONN_EV_DONE:
+        on_done(m, s, i, now);
+        break;
+    case CONN_EV_NONE:
+        break;
+    }
+    if (s->phase == PH_READY && now >= s->next_tick_ms && !m->paused)
+        send_tick(m, s, i, now);
+    else if (s->phase == PH_TICK && now >= s->sent_ms + m->refresh_ms && s->status == SRV_UP) {
+        char why[96];
+        snprintf(why, sizeof why, "no answer for %.1fs", (double)(now - s->sent_ms) / 1000);
+        set_status(m, s, SRV_STALE, why);
+    }
+}
+
+bool sched_step(struct model *m, const struct pollfd *pfd, const size_t *tag, int n, int64_t now)
+{
+    unsigned gen = m->generation;
+    short *rev = xcalloc(m->n + 1, sizeof *rev);
+    for (int k = 0; k < n; k++)
+        rev[tag[k]] |= pfd[k].revents;
+    for (size_t i = 0; i < m->n; i++)
+        step_server(m, i, rev[i], now);
+    free(rev);
+    return gen != m->generation;
+}
+
+int64_t sched_next_deadline(const struct model *m)
+{
+    int64_t best = INT64_MAX;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct server *s = &m->servers[i];
+        int64_t d = INT64_MAX;
+        switch (s->phase) {
+        case PH_DISCONNECTED: d = s->retry_at_ms; break;
+        case PH_READY: d = m->paused ? INT64_MAX : s->next_tick_ms; break;
+        case PH_TICK:
+            d = conn_deadline(s->conn);
+            if (s->status == SRV_UP && s->sent_ms + m->refresh_ms < d)
+                d = s->sent_ms + m->refresh_ms;
+            break;
+        default: d = conn_deadline(s->conn); break;
+        }
+        if (d < best)
+            best = d;
+    }
+    return best;
+}
+
+void sched_refresh_now(struct model *m)
+{
+    int64_t now = now_ms();
+    for (size_t i = 0; i < m->n; i++)
+        if (m->servers[i].phase == PH_READY)
+            m->servers[i].next_tick_ms = now;
+}

@@ -1,0 +1,46 @@
+/* keymap.c — keys to commands, as data: the help screen and the footer are generated from this
+ * table, so a binding is documented where it is defined. Habits of htop and pg_activity. */
+#include "screen.h"
+
+const struct keybind keymap[] = {
+    {'1', CMD_PANE1, "1", "Fleet pane: one row per server, worst first"},
+    {'2', CMD_PANE2, "2", "Activity pane: sessions of every server"},
+    {'\t', CMD_NEXT_PANE, "Tab", "next pane"},
+    {KEY_BTAB, CMD_PREV_PANE, "S-Tab", "previous pane"},
+    {KEY_UP, CMD_UP, "Up", "move up"},
+    {'k', CMD_UP, "k", "move up"},
+    {KEY_DOWN, CMD_DOWN, "Down", "move down"},
+    {'j', CMD_DOWN, "j", "move down"},
+    {KEY_PPAGE, CMD_PGUP, "PgUp", "page up"},
+    {KEY_NPAGE, CMD_PGDN, "PgDn", "page down"},
+    {KEY_HOME, CMD_HOME, "Home", "first row"},
+    {KEY_END, CMD_END, "End", "last row"},
+    {'\n', CMD_ENTER, "Enter", "details of the selected row (Fleet: its sessions)"},
+    {KEY_ENTER, CMD_ENTER, "Enter", NULL},
+    {'\r', CMD_ENTER, "Enter", NULL},
+    {27, CMD_ESC, "Esc", "close a dialog, clear the filter"},
+    {'/', CMD_FILTER, "/", "filter rows (substring of any column)"},
+    {'<', CMD_SORT_PREV, "<", "sort by the column to the left"},
+    {'>', CMD_SORT_NEXT, ">", "sort by the column to the right"},
+    {'s', CMD_SORT_REVERSE, "s", "reverse the sort order"},
+    {'i', CMD_IDLE, "i", "show or hide idle sessions"},
+    {'S', CMD_SCOPE, "S", "scope: all servers, or one at a time"},
+    {'+', CMD_SLOWER, "+", "refresh less often"},
+    {'-', CMD_FASTER, "-", "refresh more often"},
+    {'z', CMD_FREEZE, "z", "freeze / unfreeze the display"},
+    {12, CMD_REDRAW, "^L", "redraw the screen"},
+    {KEY_F(1), CMD_HELP, "F1", "this help"},
+    {'h', CMD_HELP, "h", "this help"},
+    {'?', CMD_HELP, "?", "this help"},
+    {'q', CMD_QUIT, "q", "quit"},
+    {KEY_F(10), CMD_QUIT, "F10", "quit"},
+};
+const size_t keymap_len = sizeof keymap / sizeof keymap[0];
+
+enum command key_to_command(int key)
+{
+    for (size_t i = 0; i < keymap_len; i++)
+        if (keymap[i].key == key)
+            return keymap[i].cmd;
+    return CMD_NONE;
+}

@@ -1,0 +1,126 @@
+/* loop.c — the only poll() in pgfleet. Each pass: gather the server sockets, the terminal and
+ * the signal self-pipe; wait until the nearest deadline; step the engine; let the hooks react;
+ * draw once. Signals only write a byte to the self-pipe: their work happens here, in order. */
+#include "loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sched.h"
+#include "util.h"
+
+static int sigpipe_fd[2] = {-1, -1};
+static volatile sig_atomic_t stop_requested;
+
+static void on_sig(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    if (sigpipe_fd[1] >= 0 && write(sigpipe_fd[1], &b, 1) < 0) {
+        /* pipe full: the loop will wake for the earlier byte anyway */
+    }
+    errno = saved;
+}
+
+void loop_stop(void) { stop_requested = 1; }
+
+static void setup_signals(void)
+{
+    if (sigpipe_fd[0] >= 0)
+        return;
+    if (pipe2(sigpipe_fd, O_NONBLOCK | O_CLOEXEC) < 0)
+        fatal("pipe: %s", strerror(errno));
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sig;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGWINCH, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void close_signals(void)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGWINCH, SIG_DFL);
+    for (int i = 0; i < 2; i++) {
+        if (sigpipe_fd[i] >= 0)
+            close(sigpipe_fd[i]);
+        sigpipe_fd[i] = -1;
+    }
+}
+
+int loop_run(struct model *m, const struct loop_hooks *h)
+{
+    int max = (int)m->n + 2;
+    struct pollfd *pfd = xcalloc((size_t)max, sizeof *pfd);
+    size_t *tag = xcalloc((size_t)max, sizeof *tag);
+    int rc = 0;
+    bool changed = true;
+    setup_signals();
+    stop_requested = 0;
+    sched_step(m, NULL, NULL, 0, now_ms()); /* start connecting at once */
+    for (;;) {
+        if (h->frame)
+            h->frame(h->ctx, changed);
+        changed = false;
+        int64_t now = now_ms();
+        if (stop_requested || (h->done && h->done(h->ctx, now)))
+            break;
+        int n = sched_pollfds(m, pfd, tag, max - 2);
+        int sig_i = n, in_i = -1;
+        pfd[n].fd = sigpipe_fd[0], pfd[n].events = POLLIN, pfd[n].revents = 0, n++;
+        if (h->input_fd >= 0) {
+            in_i = n;
+            pfd[n].fd = h->input_fd, pfd[n].events = POLLIN, pfd[n].revents = 0, n++;
+        }
+        int64_t deadline = sched_next_deadline(m);
+        if (h->deadline) {
+            int64_t d = h->deadline(h->ctx);
+            if (d < deadline)
+                deadline = d;
+        }
+        int timeout = deadline == INT64_MAX ? 1000 : (int)(deadline - now);
+        if (timeout < 0)
+            timeout = 0;
+        if (timeout > 1000)
+            timeout = 1000; /* wake at least each second: the header clock, done() checks */
+        int r = poll(pfd, (nfds_t)n, timeout);
+        if (r < 0 && errno != EINTR)
+            fatal("poll: %s", strerror(errno));
+        now = now_ms();
+        if (r > 0 && (pfd[sig_i].revents & POLLIN)) {
+            unsigned char b;
+            while (read(sigpipe_fd[0], &b, 1) == 1) {
+                if (b == SIGINT || b == SIGTERM || b == SIGHUP) {
+                    rc = b == SIGINT ? 130 : 128 + b;
+                    stop_requested = 1;
+                } else if (h->on_signal) {
+                    h->on_signal(h->ctx, b);
+                    changed = true;
+                }
+            }
+        }
+        changed |= sched_step(m, pfd, tag, sig_i, now);
+        if (in_i >= 0 && (pfd[in_i].revents & (POLLIN | POLLHUP | POLLERR))) {
+            changed = true;
+            if (!h->on_input(h->ctx))
+                break;
+        }
+        if (stop_requested)
+            break;
+    }
+    free(pfd);
+    free(tag);
+    close_signals();
+    return rc;
+}

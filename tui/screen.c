@@ -1,0 +1,372 @@
+/* screen.c — the TUI's life cycle: ncurses set-up and teardown (also on fatal errors), the
+ * layout (header, tabs, pane, footer) and its resizing, keys to commands, and the frame step
+ * that draws once per loop pass, only what changed (wnoutrefresh per window, one doupdate). */
+#include <errno.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loop.h"
+#include "sched.h"
+#include "screen.h"
+
+static const struct pane_class *const panes[] = {&pane_fleet, &pane_activity};
+
+static bool curses_on;
+
+static void restore_terminal(void)
+{
+    if (curses_on) {
+        endwin();
+        curses_on = false;
+    }
+}
+
+void tui_message(struct tui *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->msg, sizeof t->msg, fmt, ap);
+    va_end(ap);
+    t->msg_until = now_ms() + 3000;
+}
+
+static void del_windows(struct tui *t)
+{
+    WINDOW **ws[] = {&t->hdr, &t->tabs, &t->body, &t->foot};
+    for (size_t i = 0; i < ARRAY_LEN(ws); i++) {
+        if (*ws[i])
+            delwin(*ws[i]);
+        *ws[i] = NULL;
+    }
+}
+
+static void make_layout(struct tui *t)
+{
+    del_windows(t);
+    getmaxyx(stdscr, t->rows, t->cols);
+    if (t->rows < 4 || t->cols < 20)
+        return; /* too small: frame() says so on stdscr */
+    t->hdr = newwin(1, t->cols, 0, 0);
+    t->tabs = newwin(1, t->cols, 1, 0);
+    t->body = newwin(t->rows - 3, t->cols, 2, 0);
+    t->foot = newwin(1, t->cols, t->rows - 1, 0);
+    clearok(curscr, TRUE); /* after a resize, repaint everything once */
+    t->need_layout = false;
+}
+
+static void draw_header(struct tui *t)
+{
+    struct model *m = t->m;
+    size_t up = 0, down = 0, stale = 0;
+    int active = 0, blocked = 0;
+    double longest = -1;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct server *s = &m->servers[i];
+        up += s->status == SRV_UP;
+        down += s->status == SRV_DOWN;
+        stale += s->status == SRV_STALE;
+        const struct s_server *ss = SAMPLE_SERVER(s->cur);
+        if (ss && s->status != SRV_DOWN) {
+            active += ss->active;
+            blocked += ss->waiting_lock;
+            if (ss->longest_query_s > longest)
+                longest = ss->longest_query_s;
+        }
+    }
+    char buf[512], age[32], clock[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(clock, sizeof clock, "%H:%M:%S", &tm);
+    int n = snprintf(buf, sizeof buf, "pgfleet  %zu server%s: %zu up", m->n, m->n == 1 ? "" : "s", up);
+    WINDOW *w = t->hdr;
+    werase(w);
+    put_clipped(w, 0, 0, t->cols, buf, theme(TH_HEADER));
+    int x = n;
+    char part[128];
+    if (down) {
+        snprintf(part, sizeof part, ", %zu DOWN", down);
+        put_clipped(w, 0, x, t->cols - x, part, theme(TH_CRIT));
+        x += (int)strlen(part);
+    }
+    if (stale) {
+        snprintf(part, sizeof part, ", %zu stale", stale);
+        put_clipped(w, 0, x, t->cols - x, part, theme(TH_WARN));
+        x += (int)strlen(part);
+    }
+    snprintf(part, sizeof part, " | active %d | ", active);
+    put_clipped(w, 0, x, t->cols - x, part, A_NORMAL);
+    x += (int)strlen(part);
+    snprintf(part, sizeof part, "blocked %d", blocked);
+    put_clipped(w, 0, x, t->cols - x, part, blocked ? theme(TH_CRIT) : A_NORMAL);
+    x += (int)strlen(part);
+    snprintf(part, sizeof part, " | longest %s", longest >= 0 ? fmt_age(age, sizeof age, longest) : "-");
+    put_clipped(w, 0, x, t->cols - x, part, A_NORMAL);
+    x += (int)strlen(part);
+    char right[96];
+    snprintf(right, sizeof right, "%s%severy %s  %s", m->paused ? "FROZEN  " : "",
+             t->o.read_only ? "read-only  " : "", fmt_age(age, sizeof age, (double)m->refresh_ms / 1000), clock);
+    int rl = (int)strlen(right);
+    if (x + rl + 1 < t->cols)
+        put_clipped(w, 0, t->cols - rl, rl, right, m->paused ? theme(TH_WARN) : A_NORMAL);
+    wnoutrefresh(w);
+}
+
+static void draw_tabs(struct tui *t)
+{
+    WINDOW *w = t->tabs;
+    werase(w);
+    int x = 0;
+    for (int i = 0; i < t->npanes; i++) {
+        char b[64];
+        snprintf(b, sizeof b, " %d %s ", i + 1, t->panes[i]->title);
+        put_clipped(w, 0, x, t->cols - x, b, i == t->pane ? theme(TH_TAB_ACTIVE) : theme(TH_TAB));
+        x += (int)strlen(b) + 1;
+    }
+    if (t->scope >= 0 && (size_t)t->scope < t->m->n) {
+        char *e = esc(t->m->servers[t->scope].conf->name, 1);
+        char b[160];
+        snprintf(b, sizeof b, "  scope: %s", e);
+        free(e);
+        put_clipped(w, 0, x, t->cols - x, b, theme(TH_WARN));
+        x += (int)strlen(b);
+    }
+    if (t->filter[0] && !t->editing_filter) {
+        char b[200];
+        snprintf(b, sizeof b, "  filter: %s", t->filter);
+        put_clipped(w, 0, x, t->cols - x, b, theme(TH_WARN));
+    }
+    wnoutrefresh(w);
+}
+
+static void footer_keys(WINDOW *w, int *x, int width, const char *key, const char *what)
+{
+    put_clipped(w, 0, *x, width - *x, key, theme(TH_FOOTER_KEY));
+    *x += (int)strlen(key);
+    put_clipped(w, 0, *x, width - *x, what, theme(TH_FOOTER));
+    *x += (int)strlen(what);
+}
+
+static void draw_footer(struct tui *t)
+{
+    WINDOW *w = t->foot;
+    werase(w);
+    if (t->editing_filter) {
+        char b[200];
+        snprintf(b, sizeof b, "Filter: %s", t->filter);
+        put_clipped(w, 0, 0, t->cols, b, A_BOLD);
+        put_clipped(w, 0, (int)strlen(b), t->cols - (int)strlen(b), "_  (Enter keeps, Esc clears)", A_DIM);
+    } else if (t->msg[0] && now_ms() < t->msg_until) {
+        put_clipped(w, 0, 0, t->cols, t->msg, theme(TH_WARN));
+    } else {
+        int x = 0;
+        footer_keys(w, &x, t->cols, "F1", "Help ");
+        footer_keys(w, &x, t->cols, "q", "Quit ");
+        footer_keys(w, &x, t->cols, "Tab", "Pane ");
+        footer_keys(w, &x, t->cols, "z", t->m->paused ? "Unfreeze " : "Freeze ");
+        put_clipped(w, 0, x, t->cols - x, t->modal ? " Esc close" : " ", A_NORMAL);
+        x += t->modal ? 10 : 1;
+        if (!t->modal)
+            put_clipped(w, 0, x, t->cols - x, t->panes[t->pane]->footer, A_DIM);
+    }
+    wnoutrefresh(w);
+}
+
+static void frame(void *p, bool changed)
+{
+    struct tui *t = p;
+    static time_t last_sec;
+    time_t sec = time(NULL);
+    if (!changed && sec == last_sec && !(t->msg[0] && now_ms() >= t->msg_until))
+        return;
+    if (t->msg[0] && now_ms() >= t->msg_until)
+        t->msg[0] = '\0';
+    last_sec = sec;
+    if (t->need_layout)
+        make_layout(t);
+    if (!t->body) {
+        werase(stdscr);
+        mvwaddnstr(stdscr, 0, 0, "pgfleet: terminal too small (need 20x4)", t->cols);
+        wnoutrefresh(stdscr);
+        doupdate();
+        return;
+    }
+    draw_header(t);
+    draw_tabs(t);
+    werase(t->body);
+    if (t->modal == MODAL_HELP)
+        help_draw(t, t->body);
+    else if (t->modal == MODAL_DETAIL)
+        detail_draw(t, t->body);
+    else
+        t->panes[t->pane]->draw(t, t->body);
+    wnoutrefresh(t->body);
+    draw_footer(t);
+    doupdate();
+}
+
+static void on_signal(void *p, int sig)
+{
+    struct tui *t = p;
+    if (sig != SIGWINCH)
+        return;
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+        resizeterm(ws.ws_row, ws.ws_col);
+    t->need_layout = true;
+}
+
+static const int64_t refresh_steps[] = {500, 1000, 2000, 5000, 10000, 30000, 60000};
+
+static void change_refresh(struct tui *t, int dir)
+{
+    size_t n = ARRAY_LEN(refresh_steps), i = 0;
+    while (i < n - 1 && refresh_steps[i] < t->m->refresh_ms)
+        i++;
+    if (dir > 0 && refresh_steps[i] <= t->m->refresh_ms && i < n - 1)
+        i++;
+    else if (dir < 0 && i > 0)
+        i--;
+    t->m->refresh_ms = refresh_steps[i];
+    char b[32];
+    tui_message(t, "refresh every %s", fmt_age(b, sizeof b, (double)t->m->refresh_ms / 1000));
+}
+
+static bool filter_key(struct tui *t, int key)
+{
+    size_t len = strlen(t->filter);
+    if (key == 27) {
+        t->filter[0] = '\0';
+        t->editing_filter = false;
+    } else if (key == '\n' || key == '\r' || key == KEY_ENTER) {
+        t->editing_filter = false;
+    } else if (key == KEY_BACKSPACE || key == 127 || key == 8) {
+        if (len)
+            t->filter[len - 1] = '\0';
+    } else if (key >= 32 && key < 127 && len + 1 < sizeof t->filter) {
+        t->filter[len] = (char)key;
+        t->filter[len + 1] = '\0';
+    }
+    t->act_ts.sel = 0;
+    return true;
+}
+
+/* Returns false to quit. */
+static bool handle(struct tui *t, int key)
+{
+    if (t->editing_filter)
+        return filter_key(t, key);
+    if (key == KEY_RESIZE) {
+        t->need_layout = true;
+        return true;
+    }
+    enum command cmd = key_to_command(key);
+    if (t->modal) {
+        if (cmd == CMD_ESC || cmd == CMD_QUIT || cmd == CMD_ENTER || cmd == CMD_HELP)
+            t->modal = MODAL_NONE;
+        else if (cmd == CMD_UP || cmd == CMD_DOWN || cmd == CMD_PGUP || cmd == CMD_PGDN || cmd == CMD_HOME)
+            t->modal_scroll += cmd == CMD_UP ? -1 : cmd == CMD_DOWN ? 1 : cmd == CMD_PGUP ? -10 : cmd == CMD_PGDN ? 10 : -100000;
+        return true;
+    }
+    if (t->panes[t->pane]->key && t->panes[t->pane]->key(t, cmd))
+        return true;
+    struct table_state *ts = t->pane == 0 ? &t->fleet_ts : &t->act_ts;
+    int page = t->rows > 6 ? t->rows - 5 : 1;
+    switch (cmd) {
+    case CMD_QUIT: return false;
+    case CMD_HELP: t->modal = MODAL_HELP, t->modal_scroll = 0; break;
+    case CMD_PANE1: t->pane = 0; break;
+    case CMD_PANE2: t->pane = 1; break;
+    case CMD_NEXT_PANE: t->pane = (t->pane + 1) % t->npanes; break;
+    case CMD_PREV_PANE: t->pane = (t->pane + t->npanes - 1) % t->npanes; break;
+    case CMD_UP: case CMD_DOWN: case CMD_PGUP: case CMD_PGDN: case CMD_HOME: case CMD_END: {
+        /* the row count is only known when drawing; clamp there, move freely here */
+        ts->sel += cmd == CMD_UP ? -1 : cmd == CMD_DOWN ? 1 : cmd == CMD_PGUP ? -page
+                 : cmd == CMD_PGDN ? page : cmd == CMD_HOME ? -1000000 : 1000000;
+        if (ts->sel < 0)
+            ts->sel = 0;
+        break;
+    }
+    case CMD_FILTER: t->editing_filter = true; break;
+    case CMD_ESC: t->filter[0] = '\0'; break;
+    case CMD_IDLE:
+        t->m->opts.idle = !t->m->opts.idle;
+        tui_message(t, "%s idle sessions (from the next refresh)", t->m->opts.idle ? "showing" : "hiding");
+        sched_refresh_now(t->m);
+        break;
+    case CMD_SCOPE:
+        t->scope = t->scope + 1 >= (long)t->m->n ? -1 : t->scope + 1;
+        t->act_ts.sel = 0;
+        break;
+    case CMD_FASTER: change_refresh(t, -1); break;
+    case CMD_SLOWER: change_refresh(t, 1); break;
+    case CMD_FREEZE:
+        t->m->paused = !t->m->paused;
+        if (!t->m->paused)
+            sched_refresh_now(t->m);
+        break;
+    case CMD_REDRAW: clearok(curscr, TRUE); break;
+    case CMD_SORT_PREV: case CMD_SORT_NEXT: case CMD_SORT_REVERSE:
+        tui_message(t, "this pane is sorted worst first");
+        break;
+    default: break;
+    }
+    return true;
+}
+
+static bool on_input(void *p)
+{
+    struct tui *t = p;
+    wint_t wc;
+    int r;
+    while ((r = get_wch(&wc)) != ERR) {
+        int key = (int)wc;
+        if (r == OK && wc > 127)
+            continue; /* no binding uses non-ASCII characters */
+        if (!handle(t, key))
+            return false;
+    }
+    return true;
+}
+
+int tui_run(struct model *m, const struct tui_opts *o)
+{
+    setlocale(LC_ALL, "");
+    struct tui t;
+    memset(&t, 0, sizeof t);
+    t.m = m;
+    t.o = *o;
+    t.panes = panes;
+    t.npanes = (int)ARRAY_LEN(panes);
+    t.scope = -1;
+    t.act_ts.sort_col = AC_QAGE;
+    t.act_ts.desc = true;
+    set_escdelay(25);
+    if (!initscr())
+        fatal("cannot initialise the terminal");
+    curses_on = true;
+    fatal_set_hook(restore_terminal);
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    curs_set(0);
+    theme_init(o->color);
+    make_layout(&t);
+    struct loop_hooks h = {
+        .input_fd = STDIN_FILENO, .on_input = on_input, .on_signal = on_signal, .frame = frame, .ctx = &t,
+    };
+    int rc = loop_run(m, &h);
+    del_windows(&t);
+    restore_terminal();
+    fatal_set_hook(NULL);
+    return rc;
+}

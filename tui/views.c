@@ -1,0 +1,330 @@
+/* views.c — the cells of the Fleet and Activity tables (escaped text plus a severity each),
+ * the fleet's worst-first order, and the activity list's filter and sort. Pure: the panes and
+ * the text snapshot call these, the unit tests too. */
+#include "views.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+const struct colspec fleet_cols[FC_N] = {
+    [FC_SERVER] = {"SERVER", 14, 100, false, false, false},
+    [FC_ROLE] = {"ROLE", 7, 90, false, false, false},
+    [FC_VERSION] = {"VERSION", 8, 40, false, false, false},
+    [FC_STATUS] = {"STATUS", 10, 100, false, false, false},
+    [FC_CONNS] = {"CONNS", 9, 80, true, false, true},
+    [FC_ACTIVE] = {"ACTIVE", 6, 70, true, false, true},
+    [FC_WAITING] = {"BLOCKED", 7, 85, true, false, true},
+    [FC_IDLEX] = {"IDLE-TX", 7, 50, true, false, true},
+    [FC_LONGEST] = {"LONGEST", 8, 75, true, false, true},
+    [FC_TPS] = {"TPS", 7, 60, true, false, true},
+    [FC_HIT] = {"HIT%", 6, 55, true, false, true},
+    [FC_REASON] = {"NOTE", 10, 95, false, true, false},
+};
+
+const struct colspec act_cols[AC_N] = {
+    [AC_SERVER] = {"SERVER", 12, 90, false, false, false},
+    [AC_PID] = {"PID", 7, 100, true, false, true},
+    [AC_DB] = {"DATABASE", 10, 60, false, false, false},
+    [AC_USER] = {"USER", 10, 70, false, false, false},
+    [AC_APP] = {"APP", 12, 50, false, false, false},
+    [AC_CLIENT] = {"CLIENT", 15, 30, false, false, false},
+    [AC_STATE] = {"STATE", 11, 95, false, false, false},
+    [AC_WAIT] = {"WAIT", 14, 80, false, false, false},
+    [AC_XACT] = {"XACT", 7, 65, true, false, true},
+    [AC_QAGE] = {"QUERY AGE", 9, 98, true, false, true},
+    [AC_QUERY] = {"QUERY", 20, 99, false, true, false},
+};
+
+bool contains_ci(const char *hay, const char *needle)
+{
+    if (!needle || !*needle)
+        return true;
+    if (!hay)
+        return false;
+    return strcasestr(hay, needle) != NULL;
+}
+
+/* Escape into a cell, collapsing runs of white space (queries are often indented SQL). */
+static void cell_text(char *dst, const char *src)
+{
+    char tmp[CELL_MAX * 4];
+    esc_into(tmp, sizeof tmp, src ? src : "", 1);
+    size_t o = 0;
+    bool space = false;
+    for (const char *p = tmp; *p && o + 1 < CELL_MAX; p++) {
+        if (*p == ' ') {
+            if (space || o == 0)
+                continue;
+            space = true;
+        } else {
+            space = false;
+        }
+        dst[o++] = *p;
+    }
+    while (o > 0 && dst[o - 1] == ' ')
+        o--;
+    dst[o] = '\0';
+}
+
+static int cmp_name(const struct model *m, size_t a, size_t b)
+{
+    return strcmp(m->servers[a].conf->name, m->servers[b].conf->name);
+}
+
+void fleet_order(const struct model *m, size_t *order)
+{
+    int *sev = xcalloc(m->n + 1, sizeof *sev);
+    for (size_t i = 0; i < m->n; i++) {
+        order[i] = i;
+        sev[i] = srv_severity(&m->servers[i], &m->cfg->th);
+    }
+    /* insertion sort: fleets are small and the order must be stable between refreshes */
+    for (size_t i = 1; i < m->n; i++) {
+        size_t v = order[i], j = i;
+        while (j > 0 && (sev[order[j - 1]] < sev[v] ||
+                         (sev[order[j - 1]] == sev[v] && cmp_name(m, order[j - 1], v) > 0))) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = v;
+    }
+    free(sev);
+}
+
+static enum sev age_sev(double s, int64_t warn_ms)
+{
+    if (isnan(s))
+        return SEV_NONE;
+    if (s * 1000 >= 2.0 * (double)warn_ms)
+        return SEV_CRIT;
+    return s * 1000 >= (double)warn_ms ? SEV_WARN : SEV_NONE;
+}
+
+void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum sev *sev)
+{
+    const struct thresholds *th = &m->cfg->th;
+    const struct s_server *ss = SAMPLE_SERVER(s->cur);
+    bool live = ss && s->status != SRV_DOWN;
+    char tmp[64];
+    for (int i = 0; i < FC_N; i++) {
+        c[i][0] = '\0';
+        sev[i] = SEV_NONE;
+    }
+    cell_text(c[FC_SERVER], s->conf->name);
+    snprintf(c[FC_STATUS], CELL_MAX, "%s", srv_status_name(s->status));
+    sev[FC_STATUS] = s->status == SRV_UP ? SEV_OK : s->status == SRV_DOWN ? SEV_CRIT : SEV_WARN;
+    if (s->status == SRV_DOWN || s->status == SRV_STALE) {
+        cell_text(c[FC_REASON], s->reason);
+        sev[FC_REASON] = sev[FC_STATUS];
+    }
+    if (!live) {
+        if (ss) /* what we last knew, dimmed */
+            snprintf(c[FC_ROLE], CELL_MAX, "%s", ss->in_recovery ? "replica" : "primary");
+        sev[FC_ROLE] = SEV_DIM;
+        return;
+    }
+    snprintf(c[FC_ROLE], CELL_MAX, "%s", ss->in_recovery ? "replica" : "primary");
+    cell_text(c[FC_VERSION], ss->version);
+    int usable = ss->max_connections - ss->reserved_connections;
+    snprintf(c[FC_CONNS], CELL_MAX, "%d/%d", ss->conns, usable);
+    double pct = usable > 0 ? 100.0 * ss->conns / usable : 0;
+    sev[FC_CONNS] = pct >= th->connections_pct ? (pct >= 95 ? SEV_CRIT : SEV_WARN) : SEV_NONE;
+    snprintf(c[FC_ACTIVE], CELL_MAX, "%d", ss->active);
+    snprintf(c[FC_WAITING], CELL_MAX, "%d", ss->waiting_lock);
+    sev[FC_WAITING] = ss->waiting_lock > 0 ? SEV_CRIT : SEV_NONE;
+    snprintf(c[FC_IDLEX], CELL_MAX, "%d", ss->idle_in_xact);
+    sev[FC_IDLEX] = ss->idle_in_xact > 0 ? SEV_WARN : SEV_NONE;
+    snprintf(c[FC_LONGEST], CELL_MAX, "%s", isnan(ss->longest_query_s) ? "-" : fmt_age(tmp, sizeof tmp, ss->longest_query_s));
+    sev[FC_LONGEST] = age_sev(ss->longest_query_s, th->slow_query_ms);
+    snprintf(c[FC_TPS], CELL_MAX, "%s", isnan(ss->tps) ? "n/a" : fmt_count(tmp, sizeof tmp, ss->tps));
+    if (isnan(ss->cache_hit_pct))
+        snprintf(c[FC_HIT], CELL_MAX, "n/a");
+    else
+        snprintf(c[FC_HIT], CELL_MAX, "%.1f", ss->cache_hit_pct);
+    sev[FC_HIT] = !isnan(ss->cache_hit_pct) && ss->cache_hit_pct < th->cache_hit_pct ? SEV_WARN : SEV_NONE;
+    if (s->status == SRV_UP && s->cur->err[PROBE_ACTIVITY]) {
+        char *raw = xasprintf("activity: %s", s->cur->err[PROBE_ACTIVITY]);
+        cell_text(c[FC_REASON], raw);
+        free(raw);
+        sev[FC_REASON] = SEV_WARN;
+    }
+}
+
+const struct activity_row *act_row(const struct model *m, const struct act_ref *r)
+{
+    const struct s_activity *a = SAMPLE_ACTIVITY(m->servers[r->server].cur);
+    return a && r->row < a->n ? &a->rows[r->row] : NULL;
+}
+
+static const char *short_state(const char *st)
+{
+    if (!st)
+        return "";
+    if (strcmp(st, "idle in transaction") == 0)
+        return "idle in txn";
+    if (strcmp(st, "idle in transaction (aborted)") == 0)
+        return "idle txn abrt";
+    return st;
+}
+
+void act_cells(const struct model *m, const struct act_ref *ref, cell_t *c, enum sev *sev)
+{
+    const struct thresholds *th = &m->cfg->th;
+    const struct activity_row *r = act_row(m, ref);
+    char tmp[CELL_MAX];
+    for (int i = 0; i < AC_N; i++) {
+        c[i][0] = '\0';
+        sev[i] = SEV_NONE;
+    }
+    if (!r)
+        return;
+    cell_text(c[AC_SERVER], m->servers[ref->server].conf->name);
+    snprintf(c[AC_PID], CELL_MAX, "%d", r->pid);
+    cell_text(c[AC_DB], r->datname);
+    cell_text(c[AC_USER], r->usename);
+    cell_text(c[AC_APP], r->application_name);
+    cell_text(c[AC_CLIENT], r->client);
+    if (r->state)
+        cell_text(c[AC_STATE], short_state(r->state));
+    else
+        cell_text(c[AC_STATE], r->backend_type);
+    bool idle_tx = r->state && strncmp(r->state, "idle in transaction", 19) == 0;
+    if (idle_tx)
+        sev[AC_STATE] = age_sev(r->state_age, th->idle_in_transaction_ms) == SEV_NONE ? SEV_WARN : SEV_CRIT;
+    else if (r->state && strcmp(r->state, "idle") == 0)
+        sev[AC_STATE] = SEV_DIM;
+    if (r->wait_event_type) {
+        snprintf(tmp, sizeof tmp, "%s:%s", r->wait_event_type, r->wait_event ? r->wait_event : "");
+        cell_text(c[AC_WAIT], tmp);
+        if (strcmp(r->wait_event_type, "Lock") == 0)
+            sev[AC_WAIT] = SEV_CRIT;
+    }
+    snprintf(c[AC_XACT], CELL_MAX, "%s", isnan(r->xact_age) ? "" : fmt_age(tmp, sizeof tmp, r->xact_age));
+    sev[AC_XACT] = idle_tx ? age_sev(r->xact_age, th->idle_in_transaction_ms) : SEV_NONE;
+    bool active = r->state && strcmp(r->state, "active") == 0;
+    snprintf(c[AC_QAGE], CELL_MAX, "%s", isnan(r->query_age) ? "" : fmt_age(tmp, sizeof tmp, r->query_age));
+    if (active)
+        sev[AC_QAGE] = age_sev(r->query_age, th->slow_query_ms);
+    cell_text(c[AC_QUERY], r->query);
+}
+
+/* ---- filter and sort ---- */
+
+struct sort_ctx {
+    const struct model *m;
+    int col;
+    bool desc;
+};
+
+static double num_key(const struct activity_row *r, int col)
+{
+    switch (col) {
+    case AC_PID: return r->pid;
+    case AC_XACT: return r->xact_age;
+    case AC_QAGE: return r->query_age;
+    default: return NAN;
+    }
+}
+
+static const char *str_key(const struct model *m, const struct act_ref *ref, const struct activity_row *r, int col)
+{
+    switch (col) {
+    case AC_SERVER: return m->servers[ref->server].conf->name;
+    case AC_DB: return r->datname;
+    case AC_USER: return r->usename;
+    case AC_APP: return r->application_name;
+    case AC_CLIENT: return r->client;
+    case AC_STATE: return r->state ? r->state : r->backend_type;
+    case AC_WAIT: return r->wait_event_type;
+    case AC_QUERY: return r->query;
+    default: return NULL;
+    }
+}
+
+static int cmp_ref(const struct sort_ctx *cx, const struct act_ref *a, const struct act_ref *b)
+{
+    const struct activity_row *ra = act_row(cx->m, a), *rb = act_row(cx->m, b);
+    int d = 0;
+    if (act_cols[cx->col].numeric) {
+        double x = num_key(ra, cx->col), y = num_key(rb, cx->col);
+        /* missing values sort last whichever the direction */
+        if (isnan(x) || isnan(y))
+            return isnan(x) - isnan(y);
+        d = x < y ? -1 : x > y;
+    } else {
+        const char *x = str_key(cx->m, a, ra, cx->col), *y = str_key(cx->m, b, rb, cx->col);
+        if (!x || !y)
+            return !x - !y;
+        d = strcasecmp(x, y);
+    }
+    if (cx->desc)
+        d = -d;
+    if (d == 0) /* stable tie-break: server, then pid */
+        d = a->server != b->server ? (a->server < b->server ? -1 : 1) : (ra->pid > rb->pid) - (ra->pid < rb->pid);
+    return d;
+}
+
+static void sort_refs(struct act_ref *v, size_t n, const struct sort_ctx *cx)
+{
+    /* merge sort keeps ties in order and needs no global context (qsort_r is not C11) */
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    sort_refs(v, h, cx);
+    sort_refs(v + h, n - h, cx);
+    struct act_ref *tmp = xmalloc(n * sizeof *tmp);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = cmp_ref(cx, &v[j], &v[i]) < 0 ? v[j++] : v[i++];
+    while (i < h)
+        tmp[k++] = v[i++];
+    while (j < n)
+        tmp[k++] = v[j++];
+    memcpy(v, tmp, n * sizeof *tmp);
+    free(tmp);
+}
+
+size_t act_view(const struct model *m, const struct act_query *q, struct act_ref **out)
+{
+    size_t n = 0, cap = 64;
+    struct act_ref *v = xmalloc(cap * sizeof *v);
+    for (size_t s = 0; s < m->n; s++) {
+        if (q->scope >= 0 && (size_t)q->scope != s)
+            continue;
+        const struct server *srv = &m->servers[s];
+        const struct s_activity *a = SAMPLE_ACTIVITY(srv->cur);
+        if (!a || srv->status == SRV_DOWN)
+            continue;
+        for (size_t r = 0; r < a->n; r++) {
+            const struct activity_row *row = &a->rows[r];
+            if (!q->idle && row->state && strcmp(row->state, "idle") == 0)
+                continue;
+            struct act_ref ref = {s, r};
+            if (q->filter && *q->filter) {
+                cell_t cells[AC_N];
+                enum sev sev[AC_N];
+                bool hit = false;
+                act_cells(m, &ref, cells, sev);
+                hit = contains_ci(row->query, q->filter); /* the whole text, not the cell */
+                for (int c = 0; c < AC_N && !hit; c++)
+                    hit = contains_ci(cells[c], q->filter);
+                if (!hit)
+                    continue;
+            }
+            if (n == cap) {
+                cap *= 2;
+                v = xreallocarray(v, cap, sizeof *v);
+            }
+            v[n++] = ref;
+        }
+    }
+    struct sort_ctx cx = {m, q->sort_col >= 0 && q->sort_col < AC_N ? q->sort_col : AC_QAGE, q->desc};
+    sort_refs(v, n, &cx);
+    *out = v;
+    return n;
+}

@@ -1,0 +1,159 @@
+/* widget_table.c — the table every list pane draws with: columns chosen by priority to fit the
+ * width (the flex column, usually a query, takes the rest), a title row with the sort marker,
+ * severity colours per cell, and a selection kept in view. */
+#include <langinfo.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "screen.h"
+
+void put_clipped(WINDOW *w, int y, int x, int width, const char *s, attr_t a)
+{
+    /* Clip by display width, never inside a multibyte character. */
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    int used = 0;
+    size_t bytes = 0, len = strlen(s);
+    while (bytes < len) {
+        wchar_t wc;
+        size_t k = mbrtowc(&wc, s + bytes, len - bytes, &st);
+        if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
+            k = 1;
+            wc = '?';
+        }
+        int cw = wcwidth(wc);
+        if (cw < 0)
+            cw = 1;
+        if (used + cw > width)
+            break;
+        used += cw;
+        bytes += k;
+    }
+    wattrset(w, a);
+    mvwaddnstr(w, y, x, s, (int)bytes);
+    wattrset(w, A_NORMAL);
+}
+
+/* Which columns fit: drop the lowest priority ones until the row fits. */
+static int layout(const struct colspec *cols, int ncols, int width, int *x, int *wd)
+{
+    bool on[32];
+    int total = 0, flex = -1;
+    for (int c = 0; c < ncols; c++) {
+        on[c] = true;
+        total += cols[c].width + 1;
+        if (cols[c].flex)
+            flex = c;
+    }
+    while (total > width) {
+        int drop = -1;
+        for (int c = 0; c < ncols; c++)
+            if (on[c] && !cols[c].flex && (drop < 0 || cols[c].prio < cols[drop].prio))
+                drop = c;
+        if (drop < 0)
+            break;
+        on[drop] = false;
+        total -= cols[drop].width + 1;
+    }
+    int pos = 0;
+    for (int c = 0; c < ncols; c++) {
+        if (!on[c]) {
+            wd[c] = 0;
+            x[c] = -1;
+            continue;
+        }
+        wd[c] = cols[c].width;
+        if (c == flex && total < width)
+            wd[c] += width - total;
+        x[c] = pos;
+        pos += wd[c] + 1;
+    }
+    return pos;
+}
+
+void table_move(struct table_state *st, enum command cmd, size_t nrows, int page)
+{
+    int n = (int)nrows;
+    switch (cmd) {
+    case CMD_UP: st->sel--; break;
+    case CMD_DOWN: st->sel++; break;
+    case CMD_PGUP: st->sel -= page; break;
+    case CMD_PGDN: st->sel += page; break;
+    case CMD_HOME: st->sel = 0; break;
+    case CMD_END: st->sel = n - 1; break;
+    default: break;
+    }
+    if (st->sel >= n)
+        st->sel = n - 1;
+    if (st->sel < 0)
+        st->sel = 0;
+}
+
+void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *cells,
+                const enum sev *sev, size_t nrows, struct table_state *st, bool show_sort)
+{
+    int h, width;
+    getmaxyx(w, h, width);
+    int x[32], wd[32];
+    layout(cols, ncols, width, x, wd);
+    bool utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+    /* title row */
+    wattrset(w, theme(TH_TITLE));
+    mvwhline(w, 0, 0, ' ', width);
+    for (int c = 0; c < ncols; c++) {
+        if (x[c] < 0)
+            continue;
+        char t[64];
+        const char *mark = "";
+        if (show_sort && c == st->sort_col)
+            mark = st->desc ? (utf8 ? "\xe2\x96\xbc" : "v") : (utf8 ? "\xe2\x96\xb2" : "^");
+        if (cols[c].right)
+            snprintf(t, sizeof t, "%*s%s", wd[c] - (mark[0] ? 1 : 0), cols[c].title, mark);
+        else
+            snprintf(t, sizeof t, "%s%s", cols[c].title, mark);
+        put_clipped(w, 0, x[c], wd[c], t, theme(TH_TITLE) | (c == st->sort_col && show_sort ? A_BOLD : 0));
+    }
+    int body = h - 1;
+    if (body < 1)
+        return;
+    if (st->sel >= (int)nrows)
+        st->sel = (int)nrows - 1;
+    if (st->sel < 0)
+        st->sel = 0;
+    if (st->top > st->sel)
+        st->top = st->sel;
+    if (st->sel >= st->top + body)
+        st->top = st->sel - body + 1;
+    if (st->top > 0 && st->top + body > (int)nrows)
+        st->top = (int)nrows > body ? (int)nrows - body : 0;
+    for (int r = 0; r < body; r++) {
+        size_t i = (size_t)(st->top + r);
+        wmove(w, r + 1, 0);
+        wclrtoeol(w);
+        if (i >= nrows)
+            continue;
+        bool sel = (int)i == st->sel;
+        if (sel) {
+            wattrset(w, theme(TH_SELECTED));
+            mvwhline(w, r + 1, 0, ' ', width);
+        }
+        for (int c = 0; c < ncols; c++) {
+            if (x[c] < 0)
+                continue;
+            const char *v = cells[i * (size_t)ncols + (size_t)c];
+            attr_t a = sel ? theme(TH_SELECTED) : theme_sev(sev[i * (size_t)ncols + (size_t)c]);
+            if (sel && sev[i * (size_t)ncols + (size_t)c] == SEV_CRIT)
+                a |= A_BOLD;
+            int vx = x[c];
+            if (cols[c].right) {
+                int l = (int)strlen(v);
+                if (l < wd[c])
+                    vx += wd[c] - l;
+            }
+            put_clipped(w, r + 1, vx, x[c] + wd[c] - vx, v, a);
+        }
+    }
+}
