@@ -790,7 +790,13 @@ int config_load(struct config *cfg, const char *path, struct text *err, struct t
     }
     /* fstat the open file, not the name, so the check is about what we actually read. */
     struct stat st;
-    bool loose = fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0;
+    bool have_st = fstat(fileno(f), &st) == 0;
+    bool loose = have_st && (st.st_mode & 077) != 0;
+    if (have_st && S_ISDIR(st.st_mode)) { /* fopen accepts one; reading it would be a baffling "input error" */
+        text_printf(err, "%s: cannot read: is a directory\n", path);
+        fclose(f);
+        return -1;
+    }
 
     yaml_parser_t parser;
     yaml_document_t doc;

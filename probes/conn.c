@@ -374,6 +374,17 @@ int conn_check_conninfo(const char *conninfo, char **err)
     if (!o) {
         char line[300];
         first_line(line, sizeof line, msg ? msg : "invalid connection string");
+        /* libpq quotes the text it choked on, which may be part of a password: when the
+         * string holds one, keep the message but blank out what it quotes. */
+        if (conninfo && (strcasestr(conninfo, "password") || strchr(conninfo, '@')))
+            for (char *q = strchr(line, '"'); q; q = strchr(q, '"')) {
+                char *end = strchr(q + 1, '"');
+                if (!end)
+                    break;
+                if (end - q > 2 || (end - q == 2 && q[1] != '='))
+                    memmove(q + 2, end, strlen(end) + 1), q[1] = '*';
+                q = strchr(q + 1, '"') + 1;
+            }
         *err = xstrdup(line);
         PQfreemem(msg);
         return -1;
@@ -431,6 +442,7 @@ void conn_resolve_all(struct conn **cs, int n, int64_t timeout_ms)
         struct gaicb cb;
         struct addrinfo hints;
         char *name;
+        int numeric;
     };
     struct job *jobs = NULL;
     int nj = 0;
@@ -450,8 +462,6 @@ void conn_resolve_all(struct conn **cs, int n, int64_t timeout_ms)
                 j->idx = idx;
                 j->name = xstrdup(h);
                 j->hints.ai_socktype = SOCK_STREAM;
-                j->cb.ar_name = j->name;
-                j->cb.ar_request = &j->hints;
             }
             free(copy);
         }
@@ -460,25 +470,41 @@ void conn_resolve_all(struct conn **cs, int n, int64_t timeout_ms)
     if (!nj)
         return;
     struct gaicb **list = xcalloc((size_t)nj, sizeof *list);
-    for (int i = 0; i < nj; i++)
+    for (int i = 0; i < nj; i++) {
+        /* pointers into jobs[] only now that it no longer moves */
+        jobs[i].cb.ar_name = jobs[i].name;
+        jobs[i].cb.ar_request = &jobs[i].hints;
         list[i] = &jobs[i].cb;
-    /* Unix socket paths and numeric addresses resolve locally and at once. */
-    for (int i = 0; i < nj; i++)
+    }
+    /* Unix socket paths need no lookup (list[i] NULL: no hostaddr for that conn); numeric
+     * addresses need no resolver thread either: they are their own hostaddr. */
+    for (int i = 0; i < nj; i++) {
+        unsigned char bin[sizeof(struct in6_addr)];
         if (jobs[i].name[0] == '/' || jobs[i].name[0] == '@' || jobs[i].name[0] == '\0')
             list[i] = NULL;
-    getaddrinfo_a(GAI_NOWAIT, list, nj, NULL);
+        else if (inet_pton(AF_INET, jobs[i].name, bin) == 1 || inet_pton(AF_INET6, jobs[i].name, bin) == 1)
+            jobs[i].numeric = 1;
+    }
+    int nlookup = 0;
+    struct gaicb **lookup = xcalloc((size_t)nj, sizeof *lookup);
+    for (int i = 0; i < nj; i++)
+        if (list[i] && !jobs[i].numeric)
+            lookup[nlookup++] = list[i];
+    if (nlookup)
+        getaddrinfo_a(GAI_NOWAIT, lookup, nlookup, NULL);
     int64_t deadline = now_ms() + timeout_ms;
     for (;;) {
         int pending = 0;
-        for (int i = 0; i < nj; i++)
-            if (list[i] && gai_error(list[i]) == EAI_INPROGRESS)
+        for (int i = 0; i < nlookup; i++)
+            if (gai_error(lookup[i]) == EAI_INPROGRESS)
                 pending = 1;
         int64_t left = deadline - now_ms();
         if (!pending || left <= 0)
             break;
         struct timespec ts = {left / 1000, (left % 1000) * 1000000};
-        gai_suspend((const struct gaicb *const *)list, nj, &ts);
+        gai_suspend((const struct gaicb *const *)lookup, nlookup, &ts);
     }
+    free(lookup);
     int leak = 0;
     /* Build hostaddr lists: only when every host of a conn resolved (libpq needs one per host). */
     for (int i = 0; i < nj; i++) {
@@ -489,6 +515,8 @@ void conn_resolve_all(struct conn **cs, int n, int64_t timeout_ms)
         char buf[INET6_ADDRSTRLEN] = "";
         if (!list[i]) {
             addr = NULL; /* a socket path: no hostaddr for this conn */
+        } else if (jobs[i].numeric) {
+            addr = jobs[i].name;
         } else {
             int e = gai_error(list[i]);
             if (e == EAI_INPROGRESS) {
@@ -526,7 +554,7 @@ void conn_resolve_all(struct conn **cs, int n, int64_t timeout_ms)
     if (leak)
         return;
     for (int i = 0; i < nj; i++) {
-        if (list[i] && gai_error(list[i]) != EAI_INPROGRESS && list[i]->ar_result)
+        if (list[i] && !jobs[i].numeric && gai_error(list[i]) != EAI_INPROGRESS && list[i]->ar_result)
             freeaddrinfo(list[i]->ar_result);
         free(jobs[i].name);
     }

@@ -112,7 +112,10 @@ static void server_derive(const struct sample *prev, struct sample *cur)
     if (fabs(p->started - c->started) > 0.001 || !same_str(p->stats_reset, c->stats_reset))
         return;
     c->dt = c->epoch - p->epoch;
+    /* Each probe statement is a transaction of its own: leave ours out of the users' TPS. */
     c->tps = counter_rate(p->xacts, c->xacts, c->dt);
+    if (!isnan(c->tps))
+        c->tps = fmax(0, c->tps - c->own_xacts / c->dt);
     double hit = counter_rate(p->blks_hit, c->blks_hit, c->dt);
     double rd = counter_rate(p->blks_read, c->blks_read, c->dt);
     if (!isnan(hit) && !isnan(rd) && hit + rd > 0)

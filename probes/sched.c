@@ -171,6 +171,8 @@ static void absorb_tick(struct model *m, struct server *s, size_t idx, struct ro
             next->err[p] = xasprintf("needs PostgreSQL %d or later", pc->min_version / 10000);
         }
     }
+    if (next->sec[PROBE_SERVER])
+        ((struct s_server *)next->sec[PROBE_SERVER])->own_xacts = f->ninflight;
     if (next->sec[PROBE_ACTIVITY])
         ((struct s_activity *)next->sec[PROBE_ACTIVITY])->with_idle = m->opts.idle;
     for (int p = 0; p < PROBE_MAX; p++)

@@ -41,7 +41,7 @@ t0=$(ms_now)
 rc=$?
 t1=$(ms_now)
 check "snapshot exits 0 with servers down" [ $rc -eq 0 ]
-check "snapshot is valid JSON" jq -e . "$tmp/s1.json" >/dev/null
+check "snapshot is valid JSON" bash -c "jq -e . \"$tmp/s1.json\" >/dev/null"
 elapsed=$((t1 - t0))
 check "snapshot finishes within interval + deadline + 1s (took ${elapsed} ms)" [ $elapsed -le 4000 ]
 j() { jq -r "$1" "$tmp/s1.json"; }

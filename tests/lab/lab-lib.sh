@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lab-lib.sh — shell functions shared by the lab scripts and the tests that use a lab.
 # Source it (". tests/lab/lab-lib.sh"), usually together with a lab's DIR/env.
 # It sets no shell options and runs nothing when sourced.
@@ -21,7 +22,7 @@ lab_bindir() {
         d=$(pg_config --bindir 2>/dev/null || true)
         if [ -n "$d" ] && [ -x "$d/initdb" ]; then printf '%s\n' "$d"; return 0; fi
     fi
-    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
         if [ -x "$d/initdb" ]; then printf '%s\n' "$d"; return 0; fi
     done
     if command -v initdb >/dev/null 2>&1; then dirname "$(command -v initdb)"; return 0; fi

@@ -292,6 +292,15 @@ static void test_missing_file(void **state)
     char *want = xasprintf("%s: cannot open: No such file or directory\n", path);
     assert_string_equal(str(&err), want);
     free(want);
+
+    /* A directory opens fine but cannot be read as a file. */
+    char *dir = fixture("");
+    text_clear(&err);
+    assert_int_equal(config_load(&cfg, dir, &err, &warn), -1);
+    want = xasprintf("%s: cannot read: is a directory\n", dir);
+    assert_string_equal(str(&err), want);
+    free(want);
+    free(dir);
     config_free(&cfg);
     text_free(&err);
     text_free(&warn);
