@@ -56,7 +56,7 @@ unit: $(UNIT_BIN)
 
 # make check: install what is missing, build the release and sanitizer variants, run every
 # suite (unit, integration against real servers, TUI in tmux), one closing line N passed, N failed.
-check: deps
+check: deps layers
 	$(MAKE) --no-print-directory VARIANT=release all
 	$(MAKE) --no-print-directory VARIANT=asan all unit
 	tests/run-all build/asan build/release

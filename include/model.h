@@ -22,6 +22,7 @@ struct server {
     struct sample *cur, *prev;
     unsigned ticks;           /* completed samples since connecting */
     int64_t last_ok_ms;       /* now_ms() of the last complete sample, 0 if none */
+    int64_t tick_ms;          /* how long the last tick took, send to last result */
     /* scheduling (sched.c) */
     struct conn *conn;
     int phase;                /* sched.c's state machine */

@@ -183,6 +183,7 @@ static void absorb_tick(struct model *m, struct server *s, size_t idx, struct ro
     s->cur = next;
     s->ticks++;
     s->last_ok_ms = now_ms();
+    s->tick_ms = s->last_ok_ms - s->sent_ms;
     s->backoff_ms = 0;
     s->failures = 0;
     if (next->sec[PROBE_SERVER])

@@ -149,7 +149,7 @@ static void draw_tabs(struct tui *t)
 static void footer_keys(WINDOW *w, int *x, int width, const char *key, const char *what)
 {
     put_clipped(w, 0, *x, width - *x, key, theme(TH_FOOTER_KEY));
-    *x += (int)strlen(key);
+    *x += (int)strlen(key) + 1;
     put_clipped(w, 0, *x, width - *x, what, theme(TH_FOOTER));
     *x += (int)strlen(what);
 }

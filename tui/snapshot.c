@@ -131,6 +131,7 @@ static json_t *server_json(const struct model *m, const struct server *s)
     json_object_set_new(cache, "interval_s", num_or_null(ss->dt));
     json_object_set_new(o, "cache", cache);
     json_object_set_new(o, "interval_s", num_or_null(ss->dt));
+    json_object_set_new(o, "tick_ms", json_integer(s->tick_ms));
     json_object_set_new(o, "activity", activity_json(SAMPLE_ACTIVITY(s->cur)));
     json_t *errs = json_object();
     for (int p = 0; p < PROBE_MAX; p++)
