@@ -12,7 +12,7 @@
 #include "util.h"
 
 const struct colspec fleet_cols[FC_N] = {
-    [FC_SERVER] = {"SERVER", 14, 100, false, false, false},
+    [FC_SERVER] = {"SERVER", 18, 100, false, false, false},
     [FC_ROLE] = {"ROLE", 7, 90, false, false, false},
     [FC_VERSION] = {"VERSION", 8, 40, false, false, false},
     [FC_STATUS] = {"STATUS", 10, 100, false, false, false},
@@ -27,17 +27,17 @@ const struct colspec fleet_cols[FC_N] = {
 };
 
 const struct colspec act_cols[AC_N] = {
-    [AC_SERVER] = {"SERVER", 12, 90, false, false, false},
+    [AC_SERVER] = {"SERVER", 14, 90, false, false, false},
     [AC_PID] = {"PID", 7, 100, true, false, true},
-    [AC_DB] = {"DATABASE", 10, 60, false, false, false},
+    [AC_DB] = {"DATABASE", 10, 45, false, false, false},
     [AC_USER] = {"USER", 10, 70, false, false, false},
-    [AC_APP] = {"APP", 12, 50, false, false, false},
+    [AC_APP] = {"APP", 14, 62, false, false, false},
     [AC_CLIENT] = {"CLIENT", 15, 30, false, false, false},
-    [AC_STATE] = {"STATE", 11, 95, false, false, false},
-    [AC_WAIT] = {"WAIT", 14, 80, false, false, false},
+    [AC_STATE] = {"STATE", 13, 95, false, false, false},
+    [AC_WAIT] = {"WAIT", 16, 80, false, false, false},
     [AC_XACT] = {"XACT", 7, 65, true, false, true},
     [AC_QAGE] = {"QUERY AGE", 9, 98, true, false, true},
-    [AC_QUERY] = {"QUERY", 20, 99, false, true, false},
+    [AC_QUERY] = {"QUERY", 24, 99, false, true, false},
 };
 
 bool contains_ci(const char *hay, const char *needle)

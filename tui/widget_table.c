@@ -37,14 +37,38 @@ void put_clipped(WINDOW *w, int y, int x, int width, const char *s, attr_t a)
     wattrset(w, A_NORMAL);
 }
 
-/* Which columns fit: drop the lowest priority ones until the row fits. */
-static int layout(const struct colspec *cols, int ncols, int width, int *x, int *wd)
+/* Display width of a UTF-8 string. */
+static int text_width(const char *s)
+{
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    int w = 0;
+    size_t len = strlen(s), i = 0;
+    while (i < len) {
+        wchar_t wc;
+        size_t k = mbrtowc(&wc, s + i, len - i, &st);
+        if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
+            k = 1;
+            wc = '?';
+        }
+        int cw = wcwidth(wc);
+        w += cw < 0 ? 1 : cw;
+        i += k;
+    }
+    return w;
+}
+
+/* Which columns fit: each column as wide as its content (up to its preferred width, at least
+ * its title), then drop the lowest priority ones until the row fits; the flex column takes
+ * what is left. */
+static int layout(const struct colspec *cols, int ncols, int width, const int *natural, int *x, int *wd)
 {
     bool on[32];
     int total = 0, flex = -1;
     for (int c = 0; c < ncols; c++) {
         on[c] = true;
-        total += cols[c].width + 1;
+        wd[c] = cols[c].flex ? cols[c].width : natural[c];
+        total += wd[c] + 1;
         if (cols[c].flex)
             flex = c;
     }
@@ -56,7 +80,7 @@ static int layout(const struct colspec *cols, int ncols, int width, int *x, int 
         if (drop < 0)
             break;
         on[drop] = false;
-        total -= cols[drop].width + 1;
+        total -= wd[drop] + 1;
     }
     int pos = 0;
     for (int c = 0; c < ncols; c++) {
@@ -65,7 +89,6 @@ static int layout(const struct colspec *cols, int ncols, int width, int *x, int 
             x[c] = -1;
             continue;
         }
-        wd[c] = cols[c].width;
         if (c == flex && total < width)
             wd[c] += width - total;
         x[c] = pos;
@@ -97,8 +120,18 @@ void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *
 {
     int h, width;
     getmaxyx(w, h, width);
-    int x[32], wd[32];
-    layout(cols, ncols, width, x, wd);
+    int x[32], wd[32], natural[32];
+    for (int c = 0; c < ncols; c++) {
+        natural[c] = (int)strlen(cols[c].title) + (show_sort && c == st->sort_col);
+        for (size_t i = 0; i < nrows && natural[c] < cols[c].width; i++) {
+            int l = text_width(cells[i * (size_t)ncols + (size_t)c]);
+            if (l > natural[c])
+                natural[c] = l;
+        }
+        if (natural[c] > cols[c].width && !cols[c].flex)
+            natural[c] = cols[c].width > (int)strlen(cols[c].title) ? cols[c].width : (int)strlen(cols[c].title);
+    }
+    layout(cols, ncols, width, natural, x, wd);
     bool utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
     /* title row */
     wattrset(w, theme(TH_TITLE));
