@@ -76,6 +76,8 @@ int conn_backend_pid(const struct conn *c);
 int conn_check_conninfo(const char *conninfo, char **err);
 /* A short display name for a conninfo: "host:port/dbname" with libpq's defaults filled in. */
 char *conn_display_name(const char *conninfo);
+/* True if the conninfo's host is this machine: a socket directory, localhost or loopback. */
+bool conn_is_local(const char *conninfo);
 /* True if the conninfo holds a password. */
 bool conn_has_password(const char *conninfo);
 

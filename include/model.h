@@ -14,7 +14,10 @@
 enum srv_status { SRV_CONNECTING, SRV_UP, SRV_STALE, SRV_DOWN };
 
 struct server {
-    const struct server_conf *conf;
+    const struct server_conf *conf;  /* name, conninfo, tags (poolers get one made from theirs) */
+    enum target_kind kind;
+    const struct pooler_conf *pooler; /* KIND_PGBOUNCER: its config (serves: …) */
+    bool local;                       /* the server runs on this machine (loopback or socket) */
     enum srv_status status;
     char reason[320];         /* why DOWN or STALE; raw text (escape before showing) */
     int64_t status_since_ms;
@@ -38,8 +41,9 @@ struct server {
 
 struct model {
     const struct config *cfg;
-    struct server *servers;
+    struct server *servers;   /* the config's servers, then its poolers */
     size_t n;
+    struct server_conf *pooler_confs; /* owned: the server_conf view of each pooler */
     struct probe_opts opts;
     int64_t refresh_ms;
     bool paused;              /* frozen by the user: no new ticks */

@@ -25,12 +25,28 @@ struct probe_opts {
     bool idle;            /* include idle sessions in the activity list */
 };
 
-enum probe_id { PROBE_SERVER, PROBE_ACTIVITY, PROBE_MAX };
+/* One id per probe; each probe's section type lives in its own header (include/sec_*.h) or in
+ * sample.h for the first two. */
+enum probe_id {
+    PROBE_SERVER, PROBE_ACTIVITY,
+    PROBE_LOCKS,
+    PROBE_REPLICATION, PROBE_SLOTS, PROBE_WALRECEIVER, PROBE_ARCHIVER, PROBE_SUBSCRIPTIONS,
+    PROBE_CONNECTIONS, PROBE_POOLS, PROBE_POOLSTATS,
+    PROBE_DATABASES, PROBE_BGWRITER, PROBE_WAL, PROBE_IO, PROBE_SIZES,
+    PROBE_STATEMENTS, PROBE_PROGRESS,
+    PROBE_MAX
+};
+
+/* What a probe talks to: a PostgreSQL server, or a pgBouncer admin console (simple protocol,
+ * SHOW commands only). */
+enum target_kind { KIND_POSTGRES, KIND_PGBOUNCER };
 
 struct sample;
 
 struct probe_class {
     const char *name;
+    enum target_kind kind;
+    bool essential;       /* a failure of this probe makes the server STALE, not just a pane */
     int min_version;      /* below it the probe is skipped, with a reason */
     unsigned every_ticks; /* 1 = each refresh */
     /* The SQL text for this server; NULL when the probe cannot run there (reason in *why). */
@@ -41,6 +57,9 @@ struct probe_class {
     /* Compute rates from the previous sample (NULL on the first), in place in cur. */
     void (*derive)(const struct sample *prev, struct sample *cur);
     void (*free_section)(void *section);
+    /* Optional: facts read on this machine, not over SQL (e.g. /proc/diskstats), for a server
+     * whose host is this machine; called after the tick's results were parsed. */
+    void (*local)(const struct sample *prev, struct sample *cur, const struct server_caps *caps);
 };
 
 extern const struct probe_class *const probe_table[PROBE_MAX];

@@ -4,7 +4,9 @@
 #define PGFLEET_SCREEN_H
 
 #include <curses.h>
+#include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "model.h"
@@ -15,6 +17,7 @@ enum command {
     CMD_NONE, CMD_QUIT, CMD_HELP, CMD_UP, CMD_DOWN, CMD_PGUP, CMD_PGDN, CMD_HOME, CMD_END,
     CMD_LEFT, CMD_RIGHT, CMD_ENTER, CMD_ESC, CMD_FILTER, CMD_SORT_PREV, CMD_SORT_NEXT,
     CMD_SORT_REVERSE, CMD_IDLE, CMD_SCOPE, CMD_NEXT_PANE, CMD_PREV_PANE, CMD_PANE1, CMD_PANE2,
+    CMD_PANE3, CMD_PANE4, CMD_PANE5, CMD_PANE6, CMD_PANE7, CMD_PANE8, CMD_PANE9,
     CMD_FASTER, CMD_SLOWER, CMD_FREEZE, CMD_REDRAW, CMD_MAX
 };
 
@@ -43,6 +46,10 @@ struct table_state {
 /* Draw a table into w (whole window): a title row, then rows; keeps sel visible. */
 void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *cells,
                 const enum sev *sev, size_t nrows, struct table_state *st, bool show_sort);
+void text_table(FILE *out, const struct colspec *cols, int ncols, const cell_t *cells, size_t nrows);
+/* JSON helpers: NAN/inf and NULL become null. */
+json_t *jnum(double v);
+json_t *jstr(const char *s);
 void table_move(struct table_state *st, enum command cmd, size_t nrows, int page);
 
 struct tui;
@@ -52,8 +59,18 @@ struct pane_class {
     /* React to a command; returns true if it was handled (it never draws). */
     bool (*key)(struct tui *t, enum command cmd);
     const char *footer;  /* the pane's own key hints */
+    /* The snapshot forms of this pane (optional): add this pane's keys to a server's JSON
+     * object; print this pane's section of the text snapshot. */
+    void (*json)(const struct model *m, const struct server *s, json_t *obj);
+    void (*text)(const struct model *m, FILE *out);
+    /* Per-pane view state (selection, scroll, sort), owned by the pane file. */
+    struct table_state *ts;
 };
-extern const struct pane_class pane_fleet, pane_activity;
+extern const struct pane_class pane_fleet, pane_activity, pane_locks, pane_replication,
+    pane_connections, pane_io, pane_statements;
+/* Every pane in tab order (screen.c); the snapshot writers walk it too. */
+extern const struct pane_class *const pane_list[];
+extern const int pane_count;
 
 enum modal { MODAL_NONE, MODAL_HELP, MODAL_DETAIL };
 
@@ -62,7 +79,6 @@ struct tui {
     struct tui_opts o;
     const struct pane_class *const *panes;
     int npanes, pane;
-    struct table_state fleet_ts, act_ts;
     char filter[128];
     bool editing_filter;
     long scope;            /* server index, or -1 for all */

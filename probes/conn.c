@@ -409,6 +409,20 @@ bool conn_has_password(const char *conninfo)
     return has;
 }
 
+bool conn_is_local(const char *conninfo)
+{
+    PQconninfoOption *o = PQconninfoParse(conninfo ? conninfo : "", NULL);
+    const char *host = opt(o, "hostaddr");
+    if (!host)
+        host = opt(o, "host");
+    if (!host)
+        host = getenv("PGHOST");
+    bool local = !host || host[0] == '/' || host[0] == '@' || strcmp(host, "localhost") == 0 ||
+                 strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
+    PQconninfoFree(o);
+    return local;
+}
+
 char *conn_display_name(const char *conninfo)
 {
     PQconninfoOption *o = PQconninfoParse(conninfo ? conninfo : "", NULL);

@@ -17,6 +17,8 @@ const char *srv_status_name(enum srv_status s)
 
 const char *srv_role(const struct server *s)
 {
+    if (s->kind == KIND_PGBOUNCER)
+        return "pgbouncer";
     const struct s_server *ss = SAMPLE_SERVER(s->cur);
     if (!ss)
         return "?";

@@ -103,6 +103,7 @@ static int activity_parse(const struct rowset *rs, struct sample *out, char *err
 
 const struct probe_class probe_activity = {
     .name = "activity",
+    .kind = KIND_POSTGRES,
     .min_version = 120000,
     .every_ticks = 1,
     .sql = activity_sql,

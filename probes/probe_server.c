@@ -124,6 +124,8 @@ static void server_derive(const struct sample *prev, struct sample *cur)
 
 const struct probe_class probe_server = {
     .name = "server",
+    .kind = KIND_POSTGRES,
+    .essential = true,
     .min_version = 120000,
     .every_ticks = 1,
     .sql = server_sql,

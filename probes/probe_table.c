@@ -7,11 +7,30 @@
 #include "probe.h"
 #include "util.h"
 
-extern const struct probe_class probe_server, probe_activity;
+extern const struct probe_class probe_server, probe_activity, probe_locks, probe_replication,
+    probe_slots, probe_walreceiver, probe_archiver, probe_subscriptions, probe_connections,
+    probe_pools, probe_poolstats, probe_databases, probe_bgwriter, probe_wal, probe_io, probe_sizes,
+    probe_statements, probe_progress;
 
 const struct probe_class *const probe_table[PROBE_MAX] = {
     [PROBE_SERVER] = &probe_server,
     [PROBE_ACTIVITY] = &probe_activity,
+    [PROBE_LOCKS] = &probe_locks,
+    [PROBE_REPLICATION] = &probe_replication,
+    [PROBE_SLOTS] = &probe_slots,
+    [PROBE_WALRECEIVER] = &probe_walreceiver,
+    [PROBE_ARCHIVER] = &probe_archiver,
+    [PROBE_SUBSCRIPTIONS] = &probe_subscriptions,
+    [PROBE_CONNECTIONS] = &probe_connections,
+    [PROBE_POOLS] = &probe_pools,
+    [PROBE_POOLSTATS] = &probe_poolstats,
+    [PROBE_DATABASES] = &probe_databases,
+    [PROBE_BGWRITER] = &probe_bgwriter,
+    [PROBE_WAL] = &probe_wal,
+    [PROBE_IO] = &probe_io,
+    [PROBE_SIZES] = &probe_sizes,
+    [PROBE_STATEMENTS] = &probe_statements,
+    [PROBE_PROGRESS] = &probe_progress,
 };
 
 /* statement_timeout bounds every probe on the server side too; lock_timeout keeps a probe from

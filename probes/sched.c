@@ -28,12 +28,28 @@ void sched_init(struct model *m, const struct config *cfg)
     memset(m, 0, sizeof *m);
     m->cfg = cfg;
     m->refresh_ms = cfg->refresh_ms;
-    m->n = cfg->nservers;
+    m->n = cfg->nservers + cfg->npoolers;
     m->servers = xcalloc(m->n + 1, sizeof *m->servers);
+    m->pooler_confs = xcalloc(cfg->npoolers + 1, sizeof *m->pooler_confs);
     int64_t now = now_ms();
     for (size_t i = 0; i < m->n; i++) {
         struct server *s = &m->servers[i];
-        s->conf = &cfg->servers[i];
+        if (i < cfg->nservers) {
+            s->conf = &cfg->servers[i];
+            s->kind = KIND_POSTGRES;
+        } else {
+            /* A pooler is watched like a server: same engine, its own probes. */
+            const struct pooler_conf *pc = &cfg->poolers[i - cfg->nservers];
+            struct server_conf *sc = &m->pooler_confs[i - cfg->nservers];
+            sc->name = pc->name; /* borrowed from the config */
+            sc->conninfo = pc->conninfo;
+            sc->line = pc->line;
+            sc->col = pc->col;
+            s->conf = sc;
+            s->pooler = pc;
+            s->kind = KIND_PGBOUNCER;
+        }
+        s->local = conn_is_local(s->conf->conninfo);
         s->conn = conn_new(s->conf->conninfo, "pgfleet");
         s->status = SRV_CONNECTING;
         s->status_since_ms = now;
@@ -53,6 +69,8 @@ void sched_free(struct model *m)
         caps_free(&s->caps);
     }
     free(m->servers);
+    free(m->pooler_confs);
+    m->pooler_confs = NULL;
     m->servers = NULL;
     m->n = 0;
 }
@@ -120,6 +138,8 @@ static void send_tick(struct model *m, struct server *s, size_t idx, int64_t now
     f->ninflight = 0;
     for (int p = 0; p < PROBE_MAX; p++) {
         const struct probe_class *pc = probe_table[p];
+        if (pc->kind != s->kind)
+            continue;
         if (s->tickno % (pc->every_ticks ? pc->every_ticks : 1) != 0 && s->tickno > 0)
             continue;
         if (s->caps.version && s->caps.version < pc->min_version)
@@ -136,7 +156,16 @@ static void send_tick(struct model *m, struct server *s, size_t idx, int64_t now
     s->next_tick_ms += m->refresh_ms;
     if (s->next_tick_ms <= now)
         s->next_tick_ms = now + m->refresh_ms; /* fell behind: keep the cadence from now */
-    if (conn_send(s->conn, CONN_PIPELINE, sql, f->ninflight, NULL, NULL, now + m->cfg->timeout_ms) < 0) {
+    enum conn_mode mode = s->kind == KIND_PGBOUNCER ? CONN_SIMPLE : CONN_PIPELINE;
+    if (f->ninflight == 0) { /* nothing due: an empty tick; being connected is the news */
+        s->phase = PH_READY;
+        s->ticks++;
+        s->last_ok_ms = now;
+        if (s->status != SRV_UP)
+            set_status(m, s, SRV_UP, NULL);
+        return;
+    }
+    if (conn_send(s->conn, mode, sql, f->ninflight, NULL, NULL, now + m->cfg->timeout_ms) < 0) {
         fail(m, s, conn_error(s->conn), now);
         return;
     }
@@ -159,8 +188,13 @@ static void absorb_tick(struct model *m, struct server *s, size_t idx, struct ro
         else if (probe_table[p]->parse(rs[i], next, err, sizeof err) < 0)
             next->err[p] = xstrdup(err);
     }
+    for (int p = 0; p < PROBE_MAX; p++)
+        if (s->local && probe_table[p]->local && probe_table[p]->kind == s->kind)
+            probe_table[p]->local(s->cur, next, &s->caps);
     for (int p = 0; p < PROBE_MAX; p++) {
         const struct probe_class *pc = probe_table[p];
+        if (pc->kind != s->kind)
+            continue;
         if (!ran[p] && s->cur) {
             /* Not due this tick: carry the last section forward (ownership moves). */
             next->sec[p] = s->cur->sec[p];
@@ -186,10 +220,11 @@ static void absorb_tick(struct model *m, struct server *s, size_t idx, struct ro
     s->tick_ms = s->last_ok_ms - s->sent_ms;
     s->backoff_ms = 0;
     s->failures = 0;
-    if (next->sec[PROBE_SERVER])
-        set_status(m, s, SRV_UP, NULL);
-    else
-        set_status(m, s, SRV_STALE, next->err[PROBE_SERVER] ? next->err[PROBE_SERVER] : "no server facts");
+    const char *broken = NULL;
+    for (int p = 0; p < PROBE_MAX && !broken; p++)
+        if (probe_table[p]->essential && probe_table[p]->kind == s->kind && !next->sec[p])
+            broken = next->err[p] ? next->err[p] : "no answer to its main probe";
+    set_status(m, s, broken ? SRV_STALE : SRV_UP, broken);
 }
 
 static void on_done(struct model *m, struct server *s, size_t idx, int64_t now)
@@ -247,6 +282,13 @@ static void step_server(struct model *m, size_t i, short revents, int64_t now)
         fail(m, s, conn_error(s->conn), now);
         return;
     case CONN_EV_CONNECTED:
+        if (s->kind == KIND_PGBOUNCER) {
+            /* the admin console has no settings to make and no catalog to ask */
+            s->phase = PH_READY;
+            s->next_tick_ms = now;
+            s->tickno = 0;
+            break;
+        }
         send_setup(m, s, now);
         return;
     case CONN_EV_DONE:

@@ -5,6 +5,11 @@
 const struct keybind keymap[] = {
     {'1', CMD_PANE1, "1", "Fleet pane: one row per server, worst first"},
     {'2', CMD_PANE2, "2", "Activity pane: sessions of every server"},
+    {'3', CMD_PANE3, "3", "Locks pane: who blocks whom, rooted at the blocker"},
+    {'4', CMD_PANE4, "4", "Replication pane: lag, slots, archiver, per cluster"},
+    {'5', CMD_PANE5, "5", "Connections pane: use vs max_connections, pgBouncer pools"},
+    {'6', CMD_PANE6, "6", "Cache & IO pane: hit ratio, reads/writes, temp, WAL, checkpoints"},
+    {'7', CMD_PANE7, "7", "Statements pane: slow queries from pg_stat_statements"},
     {'\t', CMD_NEXT_PANE, "Tab", "next pane"},
     {KEY_BTAB, CMD_PREV_PANE, "S-Tab", "previous pane"},
     {KEY_UP, CMD_UP, "Up", "move up"},

@@ -5,11 +5,14 @@
 
 #include "screen.h"
 
+/* Longest-running first, as top shows the busiest first. */
+static struct table_state ts = {.sort_col = AC_QAGE, .desc = true};
+
 static size_t current_view(struct tui *t, struct act_ref **refs)
 {
     struct act_query q = {
-        .filter = t->filter, .scope = t->scope, .sort_col = t->act_ts.sort_col,
-        .desc = t->act_ts.desc, .idle = t->m->opts.idle,
+        .filter = t->filter, .scope = t->scope, .sort_col = ts.sort_col,
+        .desc = ts.desc, .idle = t->m->opts.idle,
     };
     return act_view(t->m, &q, refs);
 }
@@ -24,7 +27,7 @@ static void act_draw(struct tui *t, WINDOW *w)
         fatal("out of memory");
     for (size_t i = 0; i < n; i++)
         act_cells(t->m, &refs[i], &cells[i * AC_N], &sev[i * AC_N]);
-    table_draw(w, act_cols, AC_N, cells, sev, n, &t->act_ts, true);
+    table_draw(w, act_cols, AC_N, cells, sev, n, &ts, true);
     if (n == 0) {
         int h, wd;
         getmaxyx(w, h, wd);
@@ -43,19 +46,19 @@ static bool act_key(struct tui *t, enum command cmd)
     case CMD_SORT_PREV:
     case CMD_SORT_NEXT: {
         int d = cmd == CMD_SORT_NEXT ? 1 : AC_N - 1;
-        t->act_ts.sort_col = (t->act_ts.sort_col + d) % AC_N;
-        t->act_ts.desc = act_cols[t->act_ts.sort_col].numeric; /* ages: longest first */
+        ts.sort_col = (ts.sort_col + d) % AC_N;
+        ts.desc = act_cols[ts.sort_col].numeric; /* ages: longest first */
         return true;
     }
     case CMD_SORT_REVERSE:
-        t->act_ts.desc = !t->act_ts.desc;
+        ts.desc = !ts.desc;
         return true;
     case CMD_ENTER: {
         struct act_ref *refs;
         size_t n = current_view(t, &refs);
-        if (t->act_ts.sel >= 0 && (size_t)t->act_ts.sel < n) {
-            const struct activity_row *r = act_row(t->m, &refs[t->act_ts.sel]);
-            t->detail_server = refs[t->act_ts.sel].server;
+        if (ts.sel >= 0 && (size_t)ts.sel < n) {
+            const struct activity_row *r = act_row(t->m, &refs[ts.sel]);
+            t->detail_server = refs[ts.sel].server;
             t->detail_pid = r->pid;
             snprintf(t->detail_bstart, sizeof t->detail_bstart, "%s", r->backend_start ? r->backend_start : "");
             t->modal = MODAL_DETAIL;
@@ -69,10 +72,59 @@ static bool act_key(struct tui *t, enum command cmd)
     }
 }
 
+static void act_json(const struct model *m, const struct server *s, json_t *o)
+{
+    (void)m;
+    const struct s_activity *a = SAMPLE_ACTIVITY(s->cur);
+    if (s->kind != KIND_POSTGRES || s->status == SRV_DOWN || !a)
+        return;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < a->n; i++) {
+        const struct activity_row *r = &a->rows[i];
+        json_t *j = json_object();
+        json_object_set_new(j, "pid", json_integer(r->pid));
+        json_object_set_new(j, "database", jstr(r->datname));
+        json_object_set_new(j, "user", jstr(r->usename));
+        json_object_set_new(j, "application_name", jstr(r->application_name));
+        json_object_set_new(j, "client", jstr(r->client));
+        json_object_set_new(j, "backend_type", jstr(r->backend_type));
+        json_object_set_new(j, "state", jstr(r->state));
+        json_object_set_new(j, "wait_event_type", jstr(r->wait_event_type));
+        json_object_set_new(j, "wait_event", jstr(r->wait_event));
+        json_object_set_new(j, "xact_age_s", jnum(r->xact_age));
+        json_object_set_new(j, "query_age_s", jnum(r->query_age));
+        json_object_set_new(j, "state_age_s", jnum(r->state_age));
+        json_object_set_new(j, "blocked_by", json_integer(r->blocked_by));
+        json_object_set_new(j, "backend_start", jstr(r->backend_start));
+        json_object_set_new(j, "query_start", jstr(r->query_start));
+        json_object_set_new(j, "query", jstr(r->query));
+        json_array_append_new(arr, j);
+    }
+    json_object_set_new(o, "activity", arr);
+}
+
+static void act_text(const struct model *m, FILE *out)
+{
+    struct act_query q = {.filter = NULL, .scope = -1, .sort_col = AC_QAGE, .desc = true, .idle = m->opts.idle};
+    struct act_ref *refs;
+    size_t n = act_view(m, &q, &refs);
+    fprintf(out, "ACTIVITY (%zu)\n", n);
+    cell_t *cells = xcalloc(n * AC_N + 1, sizeof *cells);
+    enum sev sev[AC_N];
+    for (size_t i = 0; i < n; i++)
+        act_cells(m, &refs[i], &cells[i * AC_N], sev);
+    text_table(out, act_cols, AC_N, cells, n);
+    free(cells);
+    free(refs);
+}
+
 const struct pane_class pane_activity = {
     .name = "activity",
     .title = "Activity",
     .draw = act_draw,
     .key = act_key,
     .footer = "Enter details  / filter  <> sort  s reverse  i idle  S scope",
+    .ts = &ts,
+    .json = act_json,
+    .text = act_text,
 };

@@ -16,7 +16,11 @@
 #include "sched.h"
 #include "screen.h"
 
-static const struct pane_class *const panes[] = {&pane_fleet, &pane_activity};
+const struct pane_class *const pane_list[] = {
+    &pane_fleet, &pane_activity, &pane_locks, &pane_replication, &pane_connections, &pane_io,
+    &pane_statements,
+};
+const int pane_count = (int)ARRAY_LEN(pane_list);
 
 static bool curses_on;
 
@@ -254,7 +258,7 @@ static bool filter_key(struct tui *t, int key)
         t->filter[len] = (char)key;
         t->filter[len + 1] = '\0';
     }
-    t->act_ts.sel = 0;
+    pane_activity.ts->sel = 0;
     return true;
 }
 
@@ -277,17 +281,22 @@ static bool handle(struct tui *t, int key)
     }
     if (t->panes[t->pane]->key && t->panes[t->pane]->key(t, cmd))
         return true;
-    struct table_state *ts = t->pane == 0 ? &t->fleet_ts : &t->act_ts;
+    struct table_state *ts = t->panes[t->pane]->ts;
     int page = t->rows > 6 ? t->rows - 5 : 1;
     switch (cmd) {
     case CMD_QUIT: return false;
     case CMD_HELP: t->modal = MODAL_HELP, t->modal_scroll = 0; break;
-    case CMD_PANE1: t->pane = 0; break;
-    case CMD_PANE2: t->pane = 1; break;
+    case CMD_PANE1: case CMD_PANE2: case CMD_PANE3: case CMD_PANE4: case CMD_PANE5:
+    case CMD_PANE6: case CMD_PANE7: case CMD_PANE8: case CMD_PANE9:
+        if ((int)(cmd - CMD_PANE1) < t->npanes)
+            t->pane = (int)(cmd - CMD_PANE1);
+        break;
     case CMD_NEXT_PANE: t->pane = (t->pane + 1) % t->npanes; break;
     case CMD_PREV_PANE: t->pane = (t->pane + t->npanes - 1) % t->npanes; break;
     case CMD_UP: case CMD_DOWN: case CMD_PGUP: case CMD_PGDN: case CMD_HOME: case CMD_END: {
         /* the row count is only known when drawing; clamp there, move freely here */
+        if (!ts)
+            break;
         ts->sel += cmd == CMD_UP ? -1 : cmd == CMD_DOWN ? 1 : cmd == CMD_PGUP ? -page
                  : cmd == CMD_PGDN ? page : cmd == CMD_HOME ? -1000000 : 1000000;
         if (ts->sel < 0)
@@ -303,7 +312,7 @@ static bool handle(struct tui *t, int key)
         break;
     case CMD_SCOPE:
         t->scope = t->scope + 1 >= (long)t->m->n ? -1 : t->scope + 1;
-        t->act_ts.sel = 0;
+        pane_activity.ts->sel = 0;
         break;
     case CMD_FASTER: change_refresh(t, -1); break;
     case CMD_SLOWER: change_refresh(t, 1); break;
@@ -343,11 +352,9 @@ int tui_run(struct model *m, const struct tui_opts *o)
     memset(&t, 0, sizeof t);
     t.m = m;
     t.o = *o;
-    t.panes = panes;
-    t.npanes = (int)ARRAY_LEN(panes);
+    t.panes = pane_list;
+    t.npanes = pane_count;
     t.scope = -1;
-    t.act_ts.sort_col = AC_QAGE;
-    t.act_ts.desc = true;
     set_escdelay(25);
     if (!initscr())
         fatal("cannot initialise the terminal");

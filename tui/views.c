@@ -122,6 +122,10 @@ void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum 
         cell_text(c[FC_REASON], s->reason);
         sev[FC_REASON] = sev[FC_STATUS];
     }
+    if (s->kind == KIND_PGBOUNCER) {
+        snprintf(c[FC_ROLE], CELL_MAX, "%s", "pgbouncer");
+        return;
+    }
     if (!live) {
         if (ss) /* what we last knew, dimmed */
             snprintf(c[FC_ROLE], CELL_MAX, "%s", ss->in_recovery ? "replica" : "primary");

@@ -2,6 +2,7 @@
  * width (the flex column, usually a query, takes the rest), a title row with the sort marker,
  * severity colours per cell, and a selection kept in view. */
 #include <langinfo.h>
+#include <math.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,3 +191,35 @@ void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *
         }
     }
 }
+
+/* The text snapshot's form of a table: widths from the content (capped at 40), the flex column
+ * last and uncut, two spaces between columns. */
+void text_table(FILE *out, const struct colspec *cols, int ncols, const cell_t *cells, size_t nrows)
+{
+    int w[32] = {0};
+    for (int c = 0; c < ncols; c++) {
+        w[c] = (int)strlen(cols[c].title);
+        for (size_t r = 0; r < nrows; r++) {
+            int l = (int)strlen(cells[r * (size_t)ncols + (size_t)c]);
+            if (l > w[c])
+                w[c] = l > 40 && !cols[c].flex ? 40 : l;
+        }
+    }
+    for (int c = 0; c < ncols; c++) {
+        if (c == ncols - 1)
+            fprintf(out, "%s\n", cols[c].title);
+        else
+            fprintf(out, cols[c].right ? "%*s  " : "%-*s  ", w[c], cols[c].title);
+    }
+    for (size_t r = 0; r < nrows; r++)
+        for (int c = 0; c < ncols; c++) {
+            const char *v = cells[r * (size_t)ncols + (size_t)c];
+            if (c == ncols - 1)
+                fprintf(out, "%s\n", v);
+            else
+                fprintf(out, cols[c].right ? "%*.*s  " : "%-*.*s  ", w[c], w[c], v);
+        }
+}
+
+json_t *jnum(double v) { return isnan(v) || isinf(v) ? json_null() : json_real(v); }
+json_t *jstr(const char *s) { return s ? json_string(s) : json_null(); }

@@ -1,0 +1,41 @@
+/* probe_io.c — placeholder: this probe is not written yet; it collects nothing. */
+#include "probe.h"
+
+static const char *none_sql(const struct server_caps *c, const struct probe_opts *o, const char **why)
+{
+    (void)c, (void)o;
+    *why = "not implemented yet";
+    return NULL;
+}
+
+const struct probe_class probe_bgwriter = {
+    .name = "bgwriter",
+    .kind = KIND_POSTGRES,
+    .min_version = 0,
+    .every_ticks = 1,
+    .sql = none_sql,
+};
+
+const struct probe_class probe_wal = {
+    .name = "wal",
+    .kind = KIND_POSTGRES,
+    .min_version = 0,
+    .every_ticks = 1,
+    .sql = none_sql,
+};
+
+const struct probe_class probe_io = {
+    .name = "io",
+    .kind = KIND_POSTGRES,
+    .min_version = 0,
+    .every_ticks = 1,
+    .sql = none_sql,
+};
+
+const struct probe_class probe_sizes = {
+    .name = "sizes",
+    .kind = KIND_POSTGRES,
+    .min_version = 0,
+    .every_ticks = 1,
+    .sql = none_sql,
+};
