@@ -25,6 +25,7 @@ struct s_server {
     int64_t xacts;            /* sum of commits + rollbacks over all databases */
     int64_t blks_hit, blks_read;
     char *stats_reset;        /* newest stats_reset of pg_stat_database, text; may be NULL */
+    int64_t xid_age;          /* oldest datfrozenxid age: how close to wraparound */
     int own_xacts;            /* transactions our own probes made in this tick (not the users') */
     /* derived from the previous sample (NAN until two samples exist, or after a reset) */
     double tps;

@@ -46,7 +46,7 @@ int parse_size_bytes(const char *s, int64_t *bytes);
 /* Human formatting into caller buffers; they return buf. */
 char *fmt_age(char *buf, size_t len, double seconds);     /* "3.2s", "4m05s", "2h10m", "3d04h" */
 char *fmt_bytes(char *buf, size_t len, double bytes);     /* "512B", "3.4MB" */
-char *fmt_count(char *buf, size_t len, double n);         /* "950", "12.3k", "4.1M" */
+char *fmt_count(char *buf, size_t len, double n);         /* "950", "12k", "4.1M" */
 
 /* Escape untrusted text (query text, names, server messages) so no control byte reaches a
  * terminal or log: vis(3) with C-style escapes; newlines and tabs become spaces when

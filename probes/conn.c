@@ -430,6 +430,11 @@ char *conn_display_name(const char *conninfo)
     const char *svc = opt(o, "service");
     if (!host)
         host = getenv("PGHOST");
+    /* libpq connects to hostaddr when there is no host name: a remote server is not "local" */
+    if (!host || !*host)
+        host = opt(o, "hostaddr");
+    if (!host || !*host)
+        host = getenv("PGHOSTADDR");
     if (!port)
         port = getenv("PGPORT");
     if (!db)
@@ -440,7 +445,8 @@ char *conn_display_name(const char *conninfo)
     if (svc && !opt(o, "host"))
         name = xasprintf("%s", svc);
     else
-        name = xasprintf("%s:%s%s%s", host && *host != '/' ? host : "local", port ? port : "5432",
+        name = xasprintf("%s:%s%s%s", host && *host && *host != '/' && *host != '@' ? host : "local",
+                         port ? port : "5432",
                          db ? "/" : "", db ? db : "");
     PQconninfoFree(o);
     return name;

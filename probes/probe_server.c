@@ -19,7 +19,7 @@ static const char SQL[] =
     " split_part(current_setting('server_version'), ' ', 1) AS version,"
     " current_setting('max_connections')::int AS max_connections,"
     " current_setting('superuser_reserved_connections')::int AS reserved_connections,"
-    " a.*, d.*"
+    " a.*, d.*, x.*"
     " FROM (SELECT count(*) FILTER (WHERE backend_type = 'client backend') AS conns,"
     "   count(*) FILTER (WHERE state = 'active' AND NOT mine AND backend_type = 'client backend') AS active,"
     "   count(*) FILTER (WHERE state = 'idle') AS idle,"
@@ -31,6 +31,7 @@ static const char SQL[] =
     "     AND backend_type = 'client backend') AS longest_xact"
     "  FROM (SELECT *, (pid = pg_backend_pid() OR application_name = 'pgfleet') AS mine"
     "        FROM pg_stat_activity) s) a,"
+    " (SELECT max(age(datfrozenxid)) AS xid_age FROM pg_database) x,"
     " (SELECT sum(xact_commit + xact_rollback) AS xacts, sum(blks_hit) AS blks_hit,"
     "   sum(blks_read) AS blks_read, max(stats_reset)::text AS stats_reset"
     "  FROM pg_stat_database) d";
@@ -89,6 +90,8 @@ static int server_parse(const struct rowset *rs, struct sample *out, char *err, 
     s->blks_read = cell_i64(V(C_READ));
     s->stats_reset = cell_dup(V(C_RESET));
 #undef V
+    /* optional: an older fixture or a future variant may lack it */
+    s->xid_age = cell_i64(rowset_get(rs, 0, rowset_col(rs, "xid_age")));
     s->tps = s->cache_hit_pct = s->dt = NAN;
     if (isnan(s->epoch)) {
         server_free(s);

@@ -94,12 +94,13 @@ int cell_bool(const char *v) { return v && (v[0] == 't' || v[0] == '1' || v[0] =
 char *cell_dup(const char *v) { return v ? xstrdup(v) : NULL; }
 
 /* Split one fixture line on unescaped '|'; fields are unescaped in place into a new string. */
-static int split_line(const char *line, size_t len, char ***out, int *isnull_mask_n, int **isnull)
+static int split_line(const char *line, size_t len, char ***out, int *isnull_mask_n, int **isnull_out)
 {
     int n = 0, cap = 8;
     char **f = xcalloc((size_t)cap, sizeof *f);
     int *nul = xcalloc((size_t)cap, sizeof *nul);
     struct text cur;
+    int isnull = 0;
     text_init(&cur);
     for (size_t i = 0;; i++) {
         if (i == len || line[i] == '|') {
@@ -108,15 +109,18 @@ static int split_line(const char *line, size_t len, char ***out, int *isnull_mas
                 f = xreallocarray(f, (size_t)cap, sizeof *f);
                 nul = xreallocarray(nul, (size_t)cap, sizeof *nul);
             }
-            nul[n] = strcmp(cur.s, "\x01N") == 0;
+            nul[n] = isnull;
             f[n++] = xstrdup(cur.s);
+            isnull = 0;
             text_clear(&cur);
             if (i == len)
                 break;
         } else if (line[i] == '\\' && i + 1 < len) {
             char c = line[++i];
-            if (c == 'N')
-                text_add(&cur, "\x01N");
+            if (c == 'N' && cur.len == 0 && (i + 1 == len || line[i + 1] == '|'))
+                isnull = 1; /* the whole field is \N */
+            else if (c == 'N')
+                text_add(&cur, "N");
             else if (c == 'n')
                 text_add(&cur, "\n");
             else if (c == 't')
@@ -131,7 +135,7 @@ static int split_line(const char *line, size_t len, char ***out, int *isnull_mas
     }
     text_free(&cur);
     *out = f;
-    *isnull = nul;
+    *isnull_out = nul;
     *isnull_mask_n = n;
     return n;
 }

@@ -286,6 +286,11 @@ size_t esc_into(char *out, size_t outlen, const char *in, int one_line)
             /* C1 controls (U+0080..U+009F) are encoded as 0xc2 0x80..0x9f: escape them too. */
             if (ok && c == 0xc2 && p[1] < 0xa0)
                 ok = 0;
+            /* overlong forms (a lenient decoder would read a hidden C1 control), surrogates,
+             * and code points past U+10FFFF */
+            if (ok && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
+                       (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f)))
+                ok = 0;
             if (ok) {
                 if (o + (size_t)n >= outlen)
                     break;

@@ -8,13 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
+#include "versions.h"
 
 const struct colspec fleet_cols[FC_N] = {
     [FC_SERVER] = {"SERVER", 18, 100, false, false, false},
     [FC_ROLE] = {"ROLE", 7, 90, false, false, false},
-    [FC_VERSION] = {"VERSION", 8, 40, false, false, false},
+    [FC_VERSION] = {"VERSION", 11, 40, false, false, false},
     [FC_STATUS] = {"STATUS", 10, 100, false, false, false},
     [FC_CONNS] = {"CONNS", 9, 80, true, false, true},
     [FC_ACTIVE] = {"ACTIVE", 6, 70, true, false, true},
@@ -49,26 +51,29 @@ bool contains_ci(const char *hay, const char *needle)
     return strcasestr(hay, needle) != NULL;
 }
 
-/* Escape into a cell, collapsing runs of white space (queries are often indented SQL). */
+/* Collapse runs of white space (queries are often indented SQL) on the raw text, then escape
+ * it into the cell: esc_into cuts only between whole characters and whole escapes. */
 static void cell_text(char *dst, const char *src)
 {
-    char tmp[CELL_MAX * 4];
-    esc_into(tmp, sizeof tmp, src ? src : "", 1);
+    char tmp[CELL_MAX + 1];
     size_t o = 0;
     bool space = false;
-    for (const char *p = tmp; *p && o + 1 < CELL_MAX; p++) {
-        if (*p == ' ') {
+    for (const char *p = src ? src : ""; *p && o < CELL_MAX; p++) {
+        bool ws = *p == ' ' || *p == '\n' || *p == '\t' || *p == '\r';
+        if (ws) {
             if (space || o == 0)
                 continue;
             space = true;
+            tmp[o++] = ' ';
         } else {
             space = false;
+            tmp[o++] = *p;
         }
-        dst[o++] = *p;
     }
-    while (o > 0 && dst[o - 1] == ' ')
+    while (o > 0 && tmp[o - 1] == ' ')
         o--;
-    dst[o] = '\0';
+    tmp[o] = '\0';
+    esc_into(dst, CELL_MAX, tmp, 1);
 }
 
 static int cmp_name(const struct model *m, size_t a, size_t b)
@@ -134,6 +139,11 @@ void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum 
     }
     snprintf(c[FC_ROLE], CELL_MAX, "%s", ss->in_recovery ? "replica" : "primary");
     cell_text(c[FC_VERSION], ss->version);
+    if (pg_is_eol(ss->version_num, time(NULL))) {
+        /* no more fixes, security ones included: say so where the version is */
+        snprintf(c[FC_VERSION], CELL_MAX, "%.20s EOL", ss->version ? ss->version : "?");
+        sev[FC_VERSION] = SEV_WARN;
+    }
     int usable = ss->max_connections - ss->reserved_connections;
     snprintf(c[FC_CONNS], CELL_MAX, "%d/%d", ss->conns, usable);
     double pct = usable > 0 ? 100.0 * ss->conns / usable : 0;
@@ -151,6 +161,13 @@ void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum 
     else
         snprintf(c[FC_HIT], CELL_MAX, "%.1f", ss->cache_hit_pct);
     sev[FC_HIT] = !isnan(ss->cache_hit_pct) && ss->cache_hit_pct < th->cache_hit_pct ? SEV_WARN : SEV_NONE;
+    /* Transaction ID wraparound: past 500M the freeze work is overdue; past 1.5B the server is
+     * heading for a forced shutdown (2^31). */
+    if (ss->xid_age >= 500000000) {
+        char age[32];
+        snprintf(c[FC_REASON], CELL_MAX, "xid age %s", fmt_count(age, sizeof age, (double)ss->xid_age));
+        sev[FC_REASON] = ss->xid_age >= 1500000000 ? SEV_CRIT : SEV_WARN;
+    }
     if (s->status == SRV_UP && s->cur->err[PROBE_ACTIVITY]) {
         char *raw = xasprintf("activity: %s", s->cur->err[PROBE_ACTIVITY]);
         cell_text(c[FC_REASON], raw);
@@ -256,15 +273,15 @@ static int cmp_ref(const struct sort_ctx *cx, const struct act_ref *a, const str
     int d = 0;
     if (act_cols[cx->col].numeric) {
         double x = num_key(ra, cx->col), y = num_key(rb, cx->col);
-        /* missing values sort last whichever the direction */
-        if (isnan(x) || isnan(y))
-            return isnan(x) - isnan(y);
+        /* missing values sort last whichever the direction; two missing ones tie */
+        if (isnan(x) != isnan(y))
+            return isnan(x) ? 1 : -1;
         d = x < y ? -1 : x > y;
     } else {
         const char *x = str_key(cx->m, a, ra, cx->col), *y = str_key(cx->m, b, rb, cx->col);
-        if (!x || !y)
+        if (!x != !y)
             return !x - !y;
-        d = strcasecmp(x, y);
+        d = x ? strcasecmp(x, y) : 0;
     }
     if (cx->desc)
         d = -d;

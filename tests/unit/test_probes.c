@@ -1,0 +1,630 @@
+/* test_probes.c — unit tests for the pure side of the probes: the rowset fixture parser and cell
+ * conversions (probes/rowset.c), the server probe's parse and its derive step (TPS and cache hit
+ * % over the measured interval, n/a on the first sample, after a reset or a restart), the activity
+ * probe's parse (NULLs, raw control characters kept), the capability check and counter_rate.
+ * Fixtures are $PGFLEET_TESTDATA/probes/NAME.rows (default tests/data, run from the top). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probe.h"
+#include "rowset.h"
+#include "sample.h"
+#include "util.h"
+
+/* ---- helpers ---- */
+
+static char *fixture_path(const char *name)
+{
+    const char *dir = getenv("PGFLEET_TESTDATA");
+    if (!dir || !*dir)
+        dir = "tests/data";
+    return xasprintf("%s/probes/%s", dir, name);
+}
+
+static char *slurp(const char *name)
+{
+    char *path = fixture_path(name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "cannot open fixture %s", path);
+        free(path);
+        fail_msg("%s", msg);
+    }
+    free(path);
+    struct text t;
+    text_init(&t);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        text_addn(&t, buf, n);
+    fclose(f);
+    return t.s;
+}
+
+static struct rowset *load(const char *name)
+{
+    char *text = slurp(name);
+    const char *err = NULL;
+    struct rowset *rs = rowset_parse_text(text, &err);
+    free(text);
+    if (!rs)
+        fail_msg("fixture %s: %s", name, err ? err : "?");
+    assert_null(err);
+    return rs;
+}
+
+/* A sample holding only the section that probe id parsed from the fixture. */
+static struct sample *parse_fixture(enum probe_id id, const char *name)
+{
+    struct rowset *rs = load(name);
+    struct sample *s = sample_new();
+    char err[300] = "";
+    int rc = probe_table[id]->parse(rs, s, err, sizeof err);
+    rowset_free(rs);
+    if (rc != 0) {
+        sample_free(s);
+        fail_msg("parsing %s: %s", name, err);
+    }
+    assert_non_null(s->sec[id]);
+    return s;
+}
+
+static const struct s_server *srv(const struct sample *s) { return SAMPLE_SERVER(s); }
+
+/* derive(prev, cur) over two fixtures; returns cur (prev is freed). */
+static struct sample *derive_pair(const char *prev_name, const char *cur_name)
+{
+    struct sample *p = parse_fixture(PROBE_SERVER, prev_name);
+    struct sample *c = parse_fixture(PROBE_SERVER, cur_name);
+    probe_table[PROBE_SERVER]->derive(p, c);
+    sample_free(p);
+    return c;
+}
+
+#define assert_double_near(a, b) assert_true(fabs((a) - (b)) < 1e-9)
+
+/* ---- rowset ---- */
+
+static void test_rowset_parse_escapes(void **state)
+{
+    (void)state;
+    struct rowset *rs = load("rowset_escapes.rows");
+    assert_null(rs->error);
+    assert_int_equal(rs->ncols, 5);
+    assert_int_equal(rs->nrows, 2);
+    assert_string_equal(rs->names[0], "a");
+    assert_string_equal(rs->names[1], "b|c");
+    assert_string_equal(rs->names[4], "f");
+    assert_int_equal(rowset_col(rs, "b|c"), 1);
+    assert_int_equal(rowset_col(rs, "b"), -1);
+    /* Row 0: NULL against empty strings; '#' inside a row is data. */
+    assert_null(rowset_get(rs, 0, 0));
+    assert_string_equal(rowset_get(rs, 0, 1), "");
+    assert_string_equal(rowset_get(rs, 0, 2), "x#y");
+    assert_string_equal(rowset_get(rs, 0, 3), " ");
+    assert_string_equal(rowset_get(rs, 0, 4), "");
+    /* Row 1: every escape. */
+    assert_string_equal(rowset_get(rs, 1, 0), "pipe|in");
+    assert_string_equal(rowset_get(rs, 1, 1), "back\\slash");
+    assert_string_equal(rowset_get(rs, 1, 2), "nl\nand\ttab");
+    assert_string_equal(rowset_get(rs, 1, 3), "esc\x1b[0m");
+    assert_string_equal(rowset_get(rs, 1, 4), "\\N"); /* an escaped backslash, then N: not NULL */
+    /* Out of range is NULL, never a crash. */
+    assert_null(rowset_get(rs, 2, 0));
+    assert_null(rowset_get(rs, -1, 0));
+    assert_null(rowset_get(rs, 0, 5));
+    assert_null(rowset_get(rs, 0, -1));
+    rowset_free(rs);
+    rowset_free(NULL);
+}
+
+static void test_rowset_parse_malformed(void **state)
+{
+    (void)state;
+    char *text = slurp("rowset_bad_count.rows");
+    const char *err = NULL;
+    assert_null(rowset_parse_text(text, &err));
+    assert_non_null(err);
+    assert_non_null(strstr(err, "number of fields"));
+    free(text);
+
+    static const char *const empty[] = {"", "# only a comment\n", "\n\n# and blank lines\n\n"};
+    for (size_t i = 0; i < ARRAY_LEN(empty); i++) {
+        err = NULL;
+        assert_null(rowset_parse_text(empty[i], &err));
+        assert_non_null(err);
+        assert_string_equal(err, "no header line");
+    }
+
+    /* No trailing newline, header only: a valid empty result. */
+    err = NULL;
+    struct rowset *rs = rowset_parse_text("x|y", &err);
+    assert_non_null(rs);
+    assert_null(err);
+    assert_int_equal(rs->ncols, 2);
+    assert_int_equal(rs->nrows, 0);
+    rowset_free(rs);
+    rs = rowset_parse_text("x|y\n1|2", &err);
+    assert_non_null(rs);
+    assert_int_equal(rs->nrows, 1);
+    assert_string_equal(rowset_get(rs, 0, 1), "2");
+    rowset_free(rs);
+    /* A short row is as wrong as a long one. */
+    assert_null(rowset_parse_text("x|y\n1\n", &err));
+    assert_non_null(err);
+}
+
+static void test_rowset_build_and_cells(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"n", "b", "s"};
+    struct rowset *rs = rowset_new(3, names);
+    const char *r0[] = {"42", "t", "hello"};
+    const char *r1[] = {NULL, "f", NULL};
+    rowset_add_row(rs, r0);
+    rowset_add_row(rs, r1);
+    assert_int_equal(rs->nrows, 2);
+    assert_string_equal(rowset_get(rs, 0, 2), "hello");
+    assert_ptr_not_equal(rowset_get(rs, 0, 2), r0[2]); /* copied */
+    assert_null(rowset_get(rs, 1, 0));
+
+    int idx[3];
+    char err[100] = "";
+    static const char *const want[] = {"s", "n", "b"};
+    assert_int_equal(rowset_cols(rs, want, idx, 3, err, sizeof err), 0);
+    assert_int_equal(idx[0], 2);
+    assert_int_equal(idx[1], 0);
+    assert_int_equal(idx[2], 1);
+    static const char *const missing[] = {"n", "nope", "also_not"};
+    assert_int_equal(rowset_cols(rs, missing, idx, 3, err, sizeof err), -1);
+    assert_string_equal(err, "result has no column \"nope\"");
+    rowset_free(rs);
+
+    assert_double_near(cell_num("3.25"), 3.25);
+    assert_double_near(cell_num("-7"), -7);
+    assert_true(isnan(cell_num(NULL)));
+    assert_true(isnan(cell_num("")));
+    assert_true(isnan(cell_num("12abc")));
+    assert_int_equal(cell_i64("9007199254740993"), 9007199254740993LL); /* beyond a double */
+    assert_int_equal(cell_i64(NULL), 0);
+    assert_true(cell_bool("t"));
+    assert_true(cell_bool("true"));
+    assert_true(cell_bool("1"));
+    assert_false(cell_bool("f"));
+    assert_false(cell_bool("false"));
+    assert_false(cell_bool(NULL));
+    assert_false(cell_bool(""));
+    char *d = cell_dup("x");
+    assert_string_equal(d, "x");
+    free(d);
+    assert_null(cell_dup(NULL));
+}
+
+static void test_rowset_error(void **state)
+{
+    (void)state;
+    struct rowset *rs = rowset_new_error(
+        "42P01", "relation \"pg_stat_io\" does not exist\nLINE 1: SELECT * FROM pg_stat_io\n");
+    assert_non_null(rs->error);
+    assert_string_equal(rs->error, "relation \"pg_stat_io\" does not exist"); /* first line */
+    assert_string_equal(rs->sqlstate, "42P01");
+    assert_int_equal(rs->nrows, 0);
+    assert_int_equal(rowset_col(rs, "epoch"), -1);
+    assert_null(rowset_get(rs, 0, 0));
+
+    /* Handed to a parser anyway, it fails cleanly and leaves no section. */
+    struct sample *s = sample_new();
+    char err[300] = "";
+    assert_int_equal(probe_table[PROBE_SERVER]->parse(rs, s, err, sizeof err), -1);
+    assert_true(err[0]);
+    assert_null(s->sec[PROBE_SERVER]);
+    err[0] = '\0';
+    assert_int_equal(probe_table[PROBE_ACTIVITY]->parse(rs, s, err, sizeof err), -1);
+    assert_true(err[0]);
+    assert_null(s->sec[PROBE_ACTIVITY]);
+    sample_free(s);
+    rowset_free(rs);
+
+    rs = rowset_new_error(NULL, NULL);
+    assert_string_equal(rs->error, "unknown error");
+    assert_string_equal(rs->sqlstate, "");
+    rowset_free(rs);
+    rs = rowset_new_error("57014", "");
+    assert_string_equal(rs->error, "unknown error");
+    rowset_free(rs);
+}
+
+/* ---- server probe: parse ---- */
+
+static void test_server_parse_pg15(void **state)
+{
+    (void)state;
+    struct sample *s = parse_fixture(PROBE_SERVER, "server_pg15.rows");
+    const struct s_server *v = srv(s);
+    assert_double_near(v->epoch, 1700000000.0);
+    assert_double_near(v->started, 1699990000.5);
+    assert_false(v->in_recovery);
+    assert_int_equal(v->version_num, 150004);
+    assert_string_equal(v->version, "15.4");
+    assert_int_equal(v->max_connections, 100);
+    assert_int_equal(v->reserved_connections, 3);
+    assert_int_equal(v->conns, 42);
+    assert_int_equal(v->active, 5);
+    assert_int_equal(v->idle, 30);
+    assert_int_equal(v->idle_in_xact, 2);
+    assert_int_equal(v->waiting_lock, 0);
+    assert_double_near(v->longest_query_s, 1.25);
+    assert_double_near(v->longest_xact_s, 40.25);
+    assert_int_equal(v->xacts, 1000000);
+    assert_int_equal(v->blks_hit, 500000);
+    assert_int_equal(v->blks_read, 20000);
+    assert_string_equal(v->stats_reset, "2023-11-14 20:00:00.123456+00");
+    /* Nothing derived yet. */
+    assert_true(isnan(v->tps));
+    assert_true(isnan(v->cache_hit_pct));
+    assert_true(isnan(v->dt));
+    /* An error string for another section is freed with the sample. */
+    s->err[PROBE_ACTIVITY] = xstrdup("permission denied");
+    sample_free(s);
+}
+
+static void test_server_parse_pg12_replica(void **state)
+{
+    (void)state;
+    struct sample *s = parse_fixture(PROBE_SERVER, "server_pg12.rows");
+    const struct s_server *v = srv(s);
+    assert_true(v->in_recovery);
+    assert_int_equal(v->version_num, 120017);
+    assert_string_equal(v->version, "12.17");
+    assert_int_equal(v->max_connections - v->reserved_connections, 195);
+    assert_true(isnan(v->longest_query_s)); /* NULL: no active query */
+    assert_true(isnan(v->longest_xact_s));
+    assert_null(v->stats_reset);
+    sample_free(s);
+
+    s = parse_fixture(PROBE_SERVER, "server_pg16.rows");
+    assert_int_equal(srv(s)->version_num, 160001);
+    assert_int_equal(srv(s)->waiting_lock, 3);
+    assert_int_equal(srv(s)->xacts, 7000000);
+    sample_free(s);
+}
+
+static void expect_parse_error(enum probe_id id, const char *name, const char *want)
+{
+    struct rowset *rs = load(name);
+    struct sample *s = sample_new();
+    char err[300] = "";
+    int rc = probe_table[id]->parse(rs, s, err, sizeof err);
+    void *sec = s->sec[id];
+    rowset_free(rs);
+    sample_free(s);
+    assert_int_equal(rc, -1);
+    assert_null(sec);
+    assert_string_equal(err, want);
+}
+
+static void test_server_parse_errors(void **state)
+{
+    (void)state;
+    expect_parse_error(PROBE_SERVER, "server_missing_column.rows", "result has no column \"blks_read\"");
+    expect_parse_error(PROBE_SERVER, "server_two_rows.rows", "server probe returned 2 rows");
+    expect_parse_error(PROBE_SERVER, "server_no_clock.rows", "server probe returned no clock");
+    expect_parse_error(PROBE_SERVER, "activity_pg15.rows", "result has no column \"epoch\"");
+}
+
+/* ---- server probe: derive ---- */
+
+static void test_server_derive_rates(void **state)
+{
+    (void)state;
+    /* Two samples 2.0 s apart by the server clock: +300 xacts, +950 hits, +50 reads. */
+    struct sample *c = derive_pair("server_pg15.rows", "server_pg15_t2.rows");
+    assert_double_near(srv(c)->dt, 2.0);
+    assert_double_near(srv(c)->tps, 300 / 2.0);
+    assert_double_near(srv(c)->cache_hit_pct, 100.0 * 950 / (950 + 50));
+    sample_free(c);
+
+    /* A late tick: the measured 2.5 s is what counts, not the refresh interval. NULL stats_reset
+     * in both samples is no reset. */
+    c = derive_pair("server_pg12.rows", "server_pg12_t2.rows");
+    assert_double_near(srv(c)->dt, 2.5);
+    assert_double_near(srv(c)->tps, 50 / 2.5);
+    assert_double_near(srv(c)->cache_hit_pct, 100.0 * 300 / (300 + 100));
+    sample_free(c);
+}
+
+static void test_server_derive_first_sample(void **state)
+{
+    (void)state;
+    struct sample *c = parse_fixture(PROBE_SERVER, "server_pg15_t2.rows");
+    probe_table[PROBE_SERVER]->derive(NULL, c);
+    assert_true(isnan(srv(c)->tps));
+    assert_true(isnan(srv(c)->cache_hit_pct));
+    assert_true(isnan(srv(c)->dt));
+
+    /* A previous sample without server facts (that probe failed last tick) is no better. */
+    struct sample *p = sample_new();
+    p->err[PROBE_SERVER] = xstrdup("canceling statement due to statement timeout");
+    probe_table[PROBE_SERVER]->derive(p, c);
+    assert_true(isnan(srv(c)->tps));
+    assert_true(isnan(srv(c)->cache_hit_pct));
+    sample_free(p);
+
+    /* Nor is a current sample without them: derive must cope. */
+    p = parse_fixture(PROBE_SERVER, "server_pg15.rows");
+    struct sample *empty = sample_new();
+    probe_table[PROBE_SERVER]->derive(p, empty);
+    assert_null(empty->sec[PROBE_SERVER]);
+    sample_free(empty);
+    sample_free(p);
+    sample_free(c);
+}
+
+static void expect_no_rates(const char *prev, const char *cur)
+{
+    struct sample *c = derive_pair(prev, cur);
+    double tps = srv(c)->tps, hit = srv(c)->cache_hit_pct;
+    sample_free(c);
+    if (!isnan(tps) || !isnan(hit))
+        fail_msg("%s → %s: tps %g, cache hit %g; both should be n/a", prev, cur, tps, hit);
+}
+
+static void test_server_derive_resets(void **state)
+{
+    (void)state;
+    /* Counters went backwards (a database was dropped). */
+    expect_no_rates("server_pg15.rows", "server_pg15_dropped_db.rows");
+    /* stats_reset changed although the counters grew past their old values. */
+    expect_no_rates("server_pg15.rows", "server_pg15_stats_reset.rows");
+    /* The postmaster restarted. */
+    expect_no_rates("server_pg15.rows", "server_pg15_restarted.rows");
+    /* The same sample twice: no time passed, nothing to divide by. */
+    expect_no_rates("server_pg15.rows", "server_pg15.rows");
+    /* Back in time (a clock step on the server). */
+    expect_no_rates("server_pg15_t2.rows", "server_pg15.rows");
+}
+
+static void test_server_derive_no_blocks(void **state)
+{
+    (void)state;
+    struct sample *c = derive_pair("server_pg15.rows", "server_pg15_no_io.rows");
+    assert_double_near(srv(c)->tps, 10 / 2.0);
+    assert_true(isnan(srv(c)->cache_hit_pct)); /* 0 hits of 0: no ratio, not 0 % nor 100 % */
+    sample_free(c);
+}
+
+/* Our own probe statements are transactions too; the users' TPS leaves them out, and never
+ * goes below zero. */
+static void test_server_derive_own_xacts(void **state)
+{
+    (void)state;
+    struct sample *p = parse_fixture(PROBE_SERVER, "server_pg15.rows");
+    struct sample *c = parse_fixture(PROBE_SERVER, "server_pg15_t2.rows");
+    ((struct s_server *)c->sec[PROBE_SERVER])->own_xacts = 4;
+    probe_table[PROBE_SERVER]->derive(p, c);
+    assert_double_near(srv(c)->tps, (300 - 4) / 2.0);
+    ((struct s_server *)c->sec[PROBE_SERVER])->own_xacts = 1000;
+    probe_table[PROBE_SERVER]->derive(p, c);
+    assert_double_near(srv(c)->tps, 0);
+    sample_free(p);
+    sample_free(c);
+}
+
+static void test_counter_rate(void **state)
+{
+    (void)state;
+    assert_double_near(counter_rate(10, 30, 2.0), 10.0);
+    assert_double_near(counter_rate(10, 10, 2.0), 0.0);
+    assert_double_near(counter_rate(0, 1, 0.5), 2.0);
+    assert_double_near(counter_rate(INT64_MAX - 100, INT64_MAX, 4.0), 25.0);
+    assert_true(isnan(counter_rate(30, 10, 2.0))); /* went backwards: a reset */
+    assert_true(isnan(counter_rate(10, 30, 0.0)));
+    assert_true(isnan(counter_rate(10, 30, -1.0)));
+    assert_true(isnan(counter_rate(10, 30, NAN)));
+    assert_true(isnan(counter_rate(10, 30, -INFINITY)));
+}
+
+/* ---- activity probe ---- */
+
+static void test_activity_parse(void **state)
+{
+    (void)state;
+    struct sample *s = parse_fixture(PROBE_ACTIVITY, "activity_pg15.rows");
+    const struct s_activity *a = SAMPLE_ACTIVITY(s);
+    assert_int_equal(a->n, 7);
+
+    const struct activity_row *r = &a->rows[0];
+    assert_int_equal(r->pid, 4101);
+    assert_string_equal(r->datname, "shop");
+    assert_string_equal(r->usename, "app");
+    assert_string_equal(r->application_name, "web-1");
+    assert_string_equal(r->client, "10.0.0.5");
+    assert_string_equal(r->backend_type, "client backend");
+    assert_string_equal(r->state, "active");
+    assert_null(r->wait_event_type);
+    assert_null(r->wait_event);
+    assert_double_near(r->xact_age, 3.5);
+    assert_double_near(r->query_age, 3.25);
+    assert_double_near(r->state_age, 3.25);
+    assert_string_equal(r->backend_start, "2023-11-14 21:00:00.000001+00"); /* exact text */
+    assert_string_equal(r->query_start, "2023-11-14 22:13:16.75+00");
+    assert_int_equal(r->blocked_by, 0);
+    assert_string_equal(r->query, "SELECT * FROM orders WHERE id = $1");
+
+    r = &a->rows[1];
+    assert_string_equal(r->state, "idle in transaction");
+    assert_string_equal(r->wait_event_type, "Client");
+    assert_string_equal(r->wait_event, "ClientRead");
+
+    r = &a->rows[2];
+    assert_string_equal(r->wait_event_type, "Lock");
+    assert_string_equal(r->wait_event, "transactionid");
+    assert_int_equal(r->blocked_by, 1);
+
+    /* A background worker: NULL state, database, user, client and ages; empty query. */
+    r = &a->rows[3];
+    assert_int_equal(r->pid, 4104);
+    assert_null(r->state);
+    assert_null(r->datname);
+    assert_null(r->usename);
+    assert_string_equal(r->application_name, "");
+    assert_null(r->client);
+    assert_string_equal(r->backend_type, "background worker");
+    assert_true(isnan(r->xact_age));
+    assert_true(isnan(r->query_age));
+    assert_true(isnan(r->state_age));
+    assert_null(r->query_start);
+    assert_string_equal(r->query, "");
+
+    r = &a->rows[4];
+    assert_string_equal(r->backend_type, "autovacuum worker");
+    assert_null(r->usename);
+    assert_null(r->client);
+
+    r = &a->rows[5];
+    assert_string_equal(r->state, "idle");
+    assert_true(isnan(r->xact_age));
+    assert_string_equal(r->client, "local");
+
+    /* Server text is kept raw: escaping is the views' job, the full query is for Enter. */
+    r = &a->rows[6];
+    assert_string_equal(r->application_name, "evil\x1b[2Japp");
+    assert_string_equal(r->query,
+                        "SELECT 1;\x1b]0;pwned\x1b\\\n\t-- a | pipe and a backslash \\ kept");
+    sample_free(s);
+}
+
+static void test_activity_parse_edges(void **state)
+{
+    (void)state;
+    struct sample *s = parse_fixture(PROBE_ACTIVITY, "activity_empty.rows");
+    assert_int_equal(SAMPLE_ACTIVITY(s)->n, 0);
+    sample_free(s);
+    expect_parse_error(PROBE_ACTIVITY, "activity_missing_column.rows",
+                       "result has no column \"wait_event\"");
+    expect_parse_error(PROBE_ACTIVITY, "server_pg15.rows", "result has no column \"pid\"");
+}
+
+/* ---- capabilities and the probe table ---- */
+
+static void test_caps(void **state)
+{
+    (void)state;
+    struct server_caps caps;
+    memset(&caps, 0, sizeof caps);
+    char err[300] = "";
+
+    struct rowset *rs = load("caps_pg15_monitor.rows");
+    assert_int_equal(probe_parse_caps(rs, &caps, err, sizeof err), 0);
+    rowset_free(rs);
+    assert_int_equal(caps.version, 150004);
+    assert_false(caps.superuser);
+    assert_true(caps.pg_monitor);
+    assert_false(caps.signal_backend);
+    assert_true(caps.has_pgss);
+    assert_false(caps.has_stat_io);
+    assert_string_equal(caps.current_user, "monitor");
+
+    /* Parsing again into the same caps replaces (and frees) what was there. */
+    rs = load("caps_pg16_superuser.rows");
+    assert_int_equal(probe_parse_caps(rs, &caps, err, sizeof err), 0);
+    rowset_free(rs);
+    assert_int_equal(caps.version, 160001);
+    assert_true(caps.superuser);
+    assert_true(caps.pg_monitor); /* a superuser can do what the roles allow */
+    assert_true(caps.signal_backend);
+    assert_false(caps.has_pgss);
+    assert_true(caps.has_stat_io);
+    assert_string_equal(caps.current_user, "postgres");
+
+    rs = load("caps_pg12_plain.rows");
+    assert_int_equal(probe_parse_caps(rs, &caps, err, sizeof err), 0);
+    rowset_free(rs);
+    assert_int_equal(caps.version, 120017);
+    assert_false(caps.superuser || caps.pg_monitor || caps.signal_backend || caps.has_pgss ||
+                 caps.has_stat_io);
+    assert_string_equal(caps.current_user, "app");
+    caps_free(&caps);
+    assert_null(caps.current_user);
+    assert_int_equal(caps.version, 0);
+    caps_free(&caps); /* twice is harmless */
+
+    rs = load("caps_no_row.rows");
+    assert_int_equal(probe_parse_caps(rs, &caps, err, sizeof err), -1);
+    assert_string_equal(err, "capability check returned 0 rows");
+    rowset_free(rs);
+
+    rs = rowset_new_error("42501", "permission denied for table pg_roles");
+    assert_int_equal(probe_parse_caps(rs, &caps, err, sizeof err), -1);
+    assert_string_equal(err, "capability check failed: permission denied for table pg_roles");
+    rowset_free(rs);
+    caps_free(&caps);
+}
+
+static void test_probe_table(void **state)
+{
+    (void)state;
+    struct server_caps caps = {.version = 150004};
+    struct probe_opts busy = {.idle = false}, all = {.idle = true};
+    const char *why = NULL;
+    assert_string_equal(probe_table[PROBE_SERVER]->name, "server");
+    assert_string_equal(probe_table[PROBE_ACTIVITY]->name, "activity");
+    for (int i = 0; i < PROBE_MAX; i++) { /* sample_free relies on these */
+        assert_non_null(probe_table[i]);
+        assert_non_null(probe_table[i]->name);
+    }
+    static const enum probe_id mine[] = {PROBE_SERVER, PROBE_ACTIVITY};
+    for (size_t i = 0; i < ARRAY_LEN(mine); i++) {
+        assert_non_null(probe_table[mine[i]]->parse);
+        assert_non_null(probe_table[mine[i]]->free_section);
+    }
+    const char *q_busy = probe_table[PROBE_ACTIVITY]->sql(&caps, &busy, &why);
+    const char *q_all = probe_table[PROBE_ACTIVITY]->sql(&caps, &all, &why);
+    assert_non_null(q_busy);
+    assert_non_null(q_all);
+    assert_string_not_equal(q_busy, q_all); /* idle sessions are shipped only when shown */
+    assert_non_null(probe_table[PROBE_SERVER]->sql(&caps, &busy, &why));
+
+    const char *sql[4];
+    int n = probe_setup_sql(sql, 4, 5000);
+    assert_int_equal(n, 2);
+    assert_non_null(strstr(sql[0], "'statement_timeout', '5000'"));
+    assert_non_null(strstr(sql[0], "lock_timeout"));
+    assert_non_null(strstr(sql[0], "idle_in_transaction_session_timeout"));
+    assert_non_null(strstr(sql[1], "pg_monitor"));
+    assert_int_equal(probe_setup_sql(sql, 1, 5000), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rowset_parse_escapes),
+        cmocka_unit_test(test_rowset_parse_malformed),
+        cmocka_unit_test(test_rowset_build_and_cells),
+        cmocka_unit_test(test_rowset_error),
+        cmocka_unit_test(test_server_parse_pg15),
+        cmocka_unit_test(test_server_parse_pg12_replica),
+        cmocka_unit_test(test_server_parse_errors),
+        cmocka_unit_test(test_server_derive_rates),
+        cmocka_unit_test(test_server_derive_first_sample),
+        cmocka_unit_test(test_server_derive_resets),
+        cmocka_unit_test(test_server_derive_no_blocks),
+        cmocka_unit_test(test_server_derive_own_xacts),
+        cmocka_unit_test(test_counter_rate),
+        cmocka_unit_test(test_activity_parse),
+        cmocka_unit_test(test_activity_parse_edges),
+        cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_probe_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
