@@ -52,6 +52,9 @@ struct config {
     char **escalation;
     size_t nescalation;
     bool read_only;
+    /* actions: */
+    bool allow_system_backends; /* let cancel/terminate target background processes */
+    char *audit_log;            /* default $XDG_STATE_HOME/pgfleet/audit.jsonl */
     /* restore_test: and failover: sections are accepted and kept for the actions. */
     int restore_max_age_days;   /* default 90 */
     char *restore_scratch_dir;  /* may be NULL */

@@ -39,8 +39,11 @@ struct server {
     int ninflight;
 };
 
+struct jobs;
+
 struct model {
     const struct config *cfg;
+    struct jobs *jobs;        /* running and finished actions (actions/job.c), may be NULL */
     struct server *servers;   /* the config's servers, then its poolers */
     size_t n;
     struct server_conf *pooler_confs; /* owned: the server_conf view of each pooler */

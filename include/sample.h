@@ -42,6 +42,7 @@ struct activity_row {
     char *backend_start, *query_start; /* exact text, for the action guard */
     double xact_age, query_age, state_age; /* seconds; NAN if NULL */
     int blocked_by;                        /* number of pids blocking it (0 unless waiting) */
+    bool superuser;                        /* the session's role is a superuser */
 };
 
 struct s_activity {

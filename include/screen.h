@@ -18,7 +18,8 @@ enum command {
     CMD_LEFT, CMD_RIGHT, CMD_ENTER, CMD_ESC, CMD_FILTER, CMD_SORT_PREV, CMD_SORT_NEXT,
     CMD_SORT_REVERSE, CMD_IDLE, CMD_SCOPE, CMD_NEXT_PANE, CMD_PREV_PANE, CMD_PANE1, CMD_PANE2,
     CMD_PANE3, CMD_PANE4, CMD_PANE5, CMD_PANE6, CMD_PANE7, CMD_PANE8, CMD_PANE9,
-    CMD_FASTER, CMD_SLOWER, CMD_FREEZE, CMD_REDRAW, CMD_MAX
+    CMD_FASTER, CMD_SLOWER, CMD_FREEZE, CMD_REDRAW, CMD_CANCEL, CMD_TERMINATE, CMD_TAG,
+    CMD_ABORT, CMD_MAX
 };
 
 struct keybind {
@@ -67,12 +68,26 @@ struct pane_class {
     struct table_state *ts;
 };
 extern const struct pane_class pane_fleet, pane_activity, pane_locks, pane_replication,
-    pane_connections, pane_io, pane_statements;
-/* Every pane in tab order (screen.c); the snapshot writers walk it too. */
+    pane_connections, pane_io, pane_statements, pane_jobs;
+/* Every pane in tab order (screen.c), with the digit that shows each; the snapshot writers walk
+ * the list too. */
 extern const struct pane_class *const pane_list[];
+extern const char pane_keys[];
 extern const int pane_count;
 
-enum modal { MODAL_NONE, MODAL_HELP, MODAL_DETAIL };
+enum modal { MODAL_NONE, MODAL_HELP, MODAL_DETAIL, MODAL_CONFIRM, MODAL_JOBLOG };
+
+struct job;
+struct job_target;
+struct action_class;
+
+/* A session tagged with Space: identified by server, pid and backend start, so a tag dies with
+ * its backend and never moves to a new session that reuses the pid. */
+struct tag {
+    size_t server;
+    int pid;
+    char backend_start[64];
+};
 
 struct tui {
     struct model *m;
@@ -90,6 +105,13 @@ struct tui {
     char detail_bstart[64];
     char msg[200];
     int64_t msg_until;
+    /* actions */
+    struct job *pending[16]; /* jobs waiting for the user's confirmation (one per server) */
+    int npending;
+    char answer[32];         /* what the user typed in the confirmation dialog */
+    unsigned joblog_id;      /* the job whose log the MODAL_JOBLOG shows */
+    struct tag *tags;
+    size_t ntags;
     WINDOW *hdr, *tabs, *body, *foot;
     int rows, cols;
     bool need_layout;
@@ -99,6 +121,22 @@ void tui_message(struct tui *t, const char *fmt, ...) __attribute__((format(prin
 /* Print text at (y, x) escaping nothing (callers pass escaped text), clipped to width. */
 void put_clipped(WINDOW *w, int y, int x, int width, const char *s, attr_t a);
 void help_draw(struct tui *t, WINDOW *w);
+void joblog_draw(struct tui *t, WINDOW *w);
+
+/* Actions from the panes (tui/actions_ui.c). */
+struct ui_target {
+    size_t server;
+    const struct activity_row *row;
+    int blocks; /* sessions it blocks, when the pane knows */
+};
+void ui_request_action(struct tui *t, const struct action_class *cls, const struct ui_target *tg, size_t n);
+void ui_confirm_draw(struct tui *t, WINDOW *w);
+void ui_confirm_key(struct tui *t, int key);
+bool tag_toggle(struct tui *t, size_t server, const struct activity_row *r);
+bool tag_has(const struct tui *t, size_t server, const struct activity_row *r);
+void tags_prune(struct tui *t);
+/* Why this session cannot be acted on from here (dimmed rows), or NULL. */
+const char *ui_unsignalable(const struct tui *t, size_t server, const struct activity_row *r);
 void detail_draw(struct tui *t, WINDOW *w);
 
 #endif

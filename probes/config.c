@@ -73,6 +73,7 @@ void config_free(struct config *cfg)
     }
     free(cfg->restore_hooks);
     free(cfg->failover_pooler_db_file);
+    free(cfg->audit_log);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -671,9 +672,25 @@ static void failover_pair(struct loader *ld, size_t key, yaml_node_t *v, void *c
     }
 }
 
+static const char *const action_keys[] = {"allow_system_backends", "audit_log"};
+
+static void action_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
+{
+    struct config *cfg = ld->cfg;
+    (void)ctx;
+    if (key == 0) {
+        get_bool(ld, v, "allow_system_backends", &cfg->allow_system_backends);
+    } else {
+        const char *s = get_text(ld, v, "audit_log", "a path");
+        if (s)
+            set_str(&cfg->audit_log, s);
+    }
+}
+
 static const char *const top_keys[] = {"refresh",      "timeout",  "thresholds",
                                        "servers",      "poolers",  "restore_test",
-                                       "failover",     "escalation", "read_only"};
+                                       "failover",     "escalation", "read_only",
+                                       "actions"};
 
 static void top_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
 {
@@ -710,6 +727,9 @@ static void top_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
         break;
     case 8:
         get_bool(ld, v, "read_only", &cfg->read_only);
+        break;
+    case 9:
+        walk_map(ld, v, "actions", action_keys, ARRAY_LEN(action_keys), action_pair, NULL);
         break;
     }
 }

@@ -19,7 +19,8 @@
     " backend_start::text AS backend_start, query_start::text AS query_start,"                     \
     " CASE WHEN wait_event_type = 'Lock' THEN cardinality(pg_blocking_pids(pid)) ELSE 0 END"     \
     "   AS blocked_by,"                                                                            \
-    " left(query, 16384) AS query"                                                                 \
+    " left(query, 16384) AS query,"                                                                \
+    " (SELECT rolsuper FROM pg_roles r WHERE r.oid = usesysid) AS superuser"                      \
     " FROM pg_stat_activity"                                                                       \
     " WHERE pid <> pg_backend_pid() AND application_name IS DISTINCT FROM 'pgfleet'"               \
     " AND backend_type IN ('client backend', 'autovacuum worker', 'parallel worker',"             \
@@ -74,6 +75,7 @@ static int activity_parse(const struct rowset *rs, struct sample *out, char *err
     int c[C_N];
     if (rowset_cols(rs, cols, c, C_N, err, errlen))
         return -1;
+    int csuper = rowset_col(rs, "superuser");
     struct s_activity *a = xcalloc(1, sizeof *a);
     a->rows = xcalloc((size_t)rs->nrows + 1, sizeof *a->rows);
     for (int i = 0; i < rs->nrows; i++) {
@@ -96,6 +98,7 @@ static int activity_parse(const struct rowset *rs, struct sample *out, char *err
         r->blocked_by = (int)cell_i64(V(C_BLOCKED));
         r->query = cell_dup(V(C_QUERY));
 #undef V
+        r->superuser = cell_bool(rowset_get(rs, i, csuper)); /* optional column */
     }
     out->sec[PROBE_ACTIVITY] = a;
     return 0;

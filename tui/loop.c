@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "job.h"
 #include "sched.h"
 #include "util.h"
 
@@ -61,9 +62,11 @@ static void close_signals(void)
 
 int loop_run(struct model *m, const struct loop_hooks *h)
 {
-    int max = (int)m->n + 2;
+    enum { MAX_JOB_FDS = 64 };
+    int max = (int)m->n + 2 + MAX_JOB_FDS;
     struct pollfd *pfd = xcalloc((size_t)max, sizeof *pfd);
     size_t *tag = xcalloc((size_t)max, sizeof *tag);
+    struct job *jtag[MAX_JOB_FDS];
     int rc = 0;
     bool changed = true;
     setup_signals();
@@ -76,7 +79,12 @@ int loop_run(struct model *m, const struct loop_hooks *h)
         int64_t now = now_ms();
         if (stop_requested || (h->done && h->done(h->ctx, now)))
             break;
-        int n = sched_pollfds(m, pfd, tag, max - 2);
+        int n = sched_pollfds(m, pfd, tag, max - 2 - MAX_JOB_FDS);
+        int nsrv = n, njob = 0;
+        if (m->jobs) {
+            njob = jobs_pollfds(m->jobs, pfd + n, jtag, MAX_JOB_FDS);
+            n += njob;
+        }
         int sig_i = n, in_i = -1;
         pfd[n].fd = sigpipe_fd[0], pfd[n].events = POLLIN, pfd[n].revents = 0, n++;
         if (h->input_fd >= 0) {
@@ -84,6 +92,8 @@ int loop_run(struct model *m, const struct loop_hooks *h)
             pfd[n].fd = h->input_fd, pfd[n].events = POLLIN, pfd[n].revents = 0, n++;
         }
         int64_t deadline = sched_next_deadline(m);
+        if (m->jobs && jobs_next_deadline(m->jobs) < deadline)
+            deadline = jobs_next_deadline(m->jobs);
         if (h->deadline) {
             int64_t d = h->deadline(h->ctx);
             if (d < deadline)
@@ -110,7 +120,9 @@ int loop_run(struct model *m, const struct loop_hooks *h)
                 }
             }
         }
-        changed |= sched_step(m, pfd, tag, sig_i, now);
+        changed |= sched_step(m, pfd, tag, nsrv, now);
+        if (m->jobs)
+            changed |= jobs_step(m->jobs, pfd + nsrv, jtag, njob, now);
         if (in_i >= 0 && (pfd[in_i].revents & (POLLIN | POLLHUP | POLLERR))) {
             changed = true;
             if (!h->on_input(h->ctx))

@@ -6,7 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "action.h"
+#include "audit.h"
 #include "config.h"
+#include "job.h"
+#include "loop.h"
+#include "conn.h"
 #include "sched.h"
 #include "snapshot.h"
 #include "tui.h"
@@ -16,6 +21,9 @@ static void usage(FILE *f)
 {
     fputs("Usage: pgfleet [OPTIONS] [CONNINFO...]          full-screen monitor\n"
           "       pgfleet snapshot [--json] [OPTIONS] [CONNINFO...]\n"
+          "       pgfleet cancel SERVER PID           cancel a query (guarded, audited)\n"
+          "       pgfleet terminate SERVER PID [--yes]\n"
+          "       pgfleet audit [--since DURATION]     print the audit log\n"
           "\n"
           "Watches a fleet of PostgreSQL servers: the servers of a config file, the conninfo\n"
           "strings or URIs given (\"host=db1 dbname=app\", postgresql://db2/app), or the one\n"
@@ -30,20 +38,29 @@ static void usage(FILE *f)
           "      --no-color      monochrome screen (also when NO_COLOR is set)\n"
           "      --idle          include idle sessions in the activity list\n"
           "      --json          (snapshot) print JSON instead of text\n"
+          "      --yes           (terminate) do not ask for confirmation\n"
+          "      --since TIME    (audit) only actions of the last TIME (1h, 2d)\n"
           "  -h, --help          this help\n"
           "  -V, --version       print the version\n"
           "\n"
           "Commands:\n"
           "  (none)              the interactive monitor\n"
           "  snapshot            take two samples one interval apart and print every pane once\n"
+          "  cancel SERVER PID   cancel the query of session PID on SERVER (a config name or a\n"
+          "                      conninfo); sent only if it is the same backend and query\n"
+          "  terminate SERVER PID  terminate the session, waiting until it has exited\n"
+          "  audit               the actions taken, from the audit log\n"
           "\n"
           "Keys (press h or F1 in the monitor for all): 1 Fleet  2 Activity  Tab next pane\n"
           "  arrows/PgUp/PgDn/Home/End move   Enter details   / filter   < > sort column\n"
           "  s reverse sort   i idle sessions   S scope to one server   + - refresh interval\n"
-          "  z freeze   q/F10 quit\n"
+          "  z freeze   c cancel query   k terminate session   Space tag rows   9 jobs\n"
+          "  q/F10 quit\n"
           "\n"
-          "Exit status: 0 ok, 1 runtime failure, 2 usage or config error.\n"
-          "Files: fleet.yaml (see pgfleet(1) and examples/fleet.yaml).\n",
+          "Exit status: 0 ok, 1 runtime failure (an action not sent), 2 usage or config error\n"
+          "(also: an action refused by --read-only).\n"
+          "Files: fleet.yaml (see pgfleet(1) and examples/fleet.yaml);\n"
+          "       audit log $XDG_STATE_HOME/pgfleet/audit.jsonl (~/.local/state/pgfleet/…).\n",
           f);
 }
 
@@ -52,7 +69,8 @@ struct cli {
     const char *delay;
     char **only;
     size_t nonly;
-    bool read_only, no_color, json, idle;
+    bool read_only, no_color, json, idle, yes;
+    const char *since;
 };
 
 /* Keep only the servers named with --server; unknown names are a usage error. */
@@ -99,6 +117,141 @@ static int filter_servers(struct config *cfg, const struct cli *cli)
     return 0;
 }
 
+/* Load the config for a subcommand (no servers needed); returns 2 on a config error. */
+static int load_config_quiet(const struct cli *cli, struct config *cfg)
+{
+    struct text err, warn;
+    text_init(&err);
+    text_init(&warn);
+    int rc = 0;
+    char *path = config_find(cli->config);
+    if (path && config_load(cfg, path, &err, &warn) < 0)
+        rc = 2;
+    fputs(warn.s, stderr);
+    fputs(err.s, stderr);
+    free(path);
+    text_free(&err);
+    text_free(&warn);
+    return rc;
+}
+
+static bool job_done(void *p, int64_t now)
+{
+    (void)now;
+    return !jobs_busy(p);
+}
+
+/* `pgfleet cancel|terminate SERVER PID`: the same guarded job the TUI runs, from the shell. */
+static int run_signal(const struct cli *cli, const char *cmd, int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "pgfleet: usage: pgfleet %s SERVER PID%s\n", cmd, strcmp(cmd, "terminate") == 0 ? " [--yes]" : "");
+        return 2;
+    }
+    char *end;
+    long pid = strtol(argv[1], &end, 10);
+    if (*end || pid <= 0 || pid > 0x7fffffff) {
+        fprintf(stderr, "pgfleet: %s: not a process id\n", argv[1]);
+        return 2;
+    }
+    struct config cfg;
+    config_init(&cfg);
+    int rc = load_config_quiet(cli, &cfg);
+    if (rc == 0 && (cli->read_only || cfg.read_only)) {
+        fprintf(stderr, "pgfleet: read-only: %s is disabled\n", cmd);
+        rc = 2;
+    }
+    const char *conninfo = NULL;
+    char *name = xstrdup(argv[0]);
+    for (size_t i = 0; rc == 0 && i < cfg.nservers; i++)
+        if (strcmp(cfg.servers[i].name, argv[0]) == 0)
+            conninfo = cfg.servers[i].conninfo;
+    char *err = NULL;
+    if (rc == 0 && !conninfo) {
+        if (strchr(argv[0], '=') || strstr(argv[0], "://")) {
+            if (conn_check_conninfo(argv[0], &err) < 0) {
+                fprintf(stderr, "pgfleet: bad connection string: %s\n", err);
+                free(err);
+                rc = 2;
+            }
+            conninfo = argv[0];
+            free(name); /* never the conninfo itself: it may hold a password */
+            name = conn_display_name(conninfo);
+        } else {
+            fprintf(stderr, "pgfleet: %s: no such server in the config (give a name from it, or a conninfo)\n", argv[0]);
+            rc = 2;
+        }
+    }
+    const struct action_class *cls = action_find(cmd);
+    if (rc == 0 && cls == &action_terminate && !cli->yes) {
+        if (!isatty(STDIN_FILENO)) {
+            fprintf(stderr, "pgfleet: terminate asks for confirmation; give --yes when not at a terminal\n");
+            rc = 2;
+        } else {
+            char line[32] = "";
+            fprintf(stderr, "Terminate session %ld on %s? Its transaction is rolled back. Type yes: ", pid, name);
+            if (!fgets(line, sizeof line, stdin) || strcmp(line, "yes\n") != 0) {
+                fprintf(stderr, "pgfleet: not confirmed; nothing sent\n");
+                rc = 2;
+            }
+        }
+    }
+    if (rc) {
+        free(name);
+        config_free(&cfg);
+        return rc;
+    }
+    struct jobs js;
+    jobs_init(&js, cfg.audit_log, cfg.timeout_ms);
+    js.allow_system = cfg.allow_system_backends;
+    struct job *j = job_new(&js, cls, name, conninfo);
+    struct job_target t = {.pid = (int)pid};
+    job_add_target(j, &t);
+    struct model m;
+    memset(&m, 0, sizeof m);
+    m.cfg = &cfg;
+    m.jobs = &js;
+    job_start(&js, j);
+    struct loop_hooks h = {.input_fd = -1, .done = job_done, .ctx = &js};
+    rc = loop_run(&m, &h);
+    /* the log, each line escaped: it holds server text */
+    for (const char *p = j->log.s; *p;) {
+        size_t len = strcspn(p, "\n");
+        char *raw = xstrndup(p, len), *line = esc(raw, 1);
+        printf("%s\n", line);
+        free(raw);
+        free(line);
+        p += len + (p[len] == '\n');
+    }
+    if (js.audit_error[0])
+        fprintf(stderr, "pgfleet: warning: the audit log was not written: %s\n", js.audit_error);
+    if (!rc)
+        rc = j->state == JOB_DONE ? 0 : 1;
+    jobs_free(&js);
+    free(name);
+    config_free(&cfg);
+    return rc;
+}
+
+static int run_audit(const struct cli *cli)
+{
+    struct config cfg;
+    config_init(&cfg);
+    int rc = load_config_quiet(cli, &cfg);
+    int64_t since = 0;
+    if (rc == 0 && cli->since && parse_duration_ms(cli->since, &since) < 0) {
+        fprintf(stderr, "pgfleet: bad duration \"%s\" for --since (use e.g. 30m, 2h, 7d)\n", cli->since);
+        rc = 2;
+    }
+    if (rc == 0) {
+        char *path = cfg.audit_log ? xstrdup(cfg.audit_log) : audit_default_path();
+        rc = audit_print(path, since, stdout);
+        free(path);
+    }
+    config_free(&cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -106,14 +259,18 @@ int main(int argc, char **argv)
         {"server", required_argument, NULL, 1},   {"read-only", no_argument, NULL, 2},
         {"no-color", no_argument, NULL, 3},       {"json", no_argument, NULL, 4},
         {"idle", no_argument, NULL, 5},           {"help", no_argument, NULL, 'h'},
+        {"yes", no_argument, NULL, 6},            {"since", required_argument, NULL, 7},
         {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
     };
     struct cli cli = {0};
     const char *cmd = NULL;
-    if (argc > 1 && strcmp(argv[1], "snapshot") == 0) {
-        cmd = argv[1];
-        argv++, argc--;
-    }
+    static const char *const commands[] = {"snapshot", "cancel", "terminate", "audit"};
+    for (size_t i = 0; argc > 1 && i < ARRAY_LEN(commands); i++)
+        if (strcmp(argv[1], commands[i]) == 0) {
+            cmd = argv[1];
+            argv++, argc--;
+            break;
+        }
     int ch;
     while ((ch = getopt_long(argc, argv, "c:d:hV", longopts, NULL)) != -1) {
         switch (ch) {
@@ -127,15 +284,21 @@ int main(int argc, char **argv)
         case 3: cli.no_color = true; break;
         case 4: cli.json = true; break;
         case 5: cli.idle = true; break;
+        case 6: cli.yes = true; break;
+        case 7: cli.since = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("pgfleet %s\n", PGFLEET_VERSION); return 0;
         default: usage(stderr); return 2;
         }
     }
-    if (cli.json && !cmd) {
+    if (cli.json && (!cmd || strcmp(cmd, "snapshot") != 0)) {
         fputs("pgfleet: --json goes with the snapshot command\n", stderr);
         return 2;
     }
+    if (cmd && (strcmp(cmd, "cancel") == 0 || strcmp(cmd, "terminate") == 0))
+        return run_signal(&cli, cmd, argc - optind, argv + optind);
+    if (cmd && strcmp(cmd, "audit") == 0)
+        return run_audit(&cli);
 
     struct config cfg;
     struct text err, warn;

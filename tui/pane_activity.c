@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "action.h"
 #include "screen.h"
 
 /* Longest-running first, as top shows the busiest first. */
@@ -25,8 +26,22 @@ static void act_draw(struct tui *t, WINDOW *w)
     enum sev *sev = calloc(n * AC_N + 1, sizeof *sev);
     if (!cells || !sev)
         fatal("out of memory");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         act_cells(t->m, &refs[i], &cells[i * AC_N], &sev[i * AC_N]);
+        const struct activity_row *r = act_row(t->m, &refs[i]);
+        if (tag_has(t, refs[i].server, r)) {
+            /* tagged: a mark by the pid, like htop's */
+            char tmp[CELL_MAX];
+            snprintf(tmp, sizeof tmp, "*%s", cells[i * AC_N + AC_PID]);
+            snprintf(cells[i * AC_N + AC_PID], CELL_MAX, "%s", tmp);
+            for (int c = 0; c < AC_N; c++)
+                if (sev[i * AC_N + c] == SEV_NONE || sev[i * AC_N + c] == SEV_DIM)
+                    sev[i * AC_N + c] = SEV_OK;
+        } else if (!t->o.read_only && ui_unsignalable(t, refs[i].server, r)) {
+            for (int c = 0; c < AC_N; c++) /* cannot be acted on from here: dimmed */
+                sev[i * AC_N + c] = SEV_DIM;
+        }
+    }
     table_draw(w, act_cols, AC_N, cells, sev, n, &ts, true);
     if (n == 0) {
         int h, wd;
@@ -64,6 +79,35 @@ static bool act_key(struct tui *t, enum command cmd)
             t->modal = MODAL_DETAIL;
             t->modal_scroll = 0;
         }
+        free(refs);
+        return true;
+    }
+    case CMD_TAG: {
+        struct act_ref *refs;
+        size_t n = current_view(t, &refs);
+        if (ts.sel >= 0 && (size_t)ts.sel < n) {
+            const struct activity_row *r = act_row(t->m, &refs[ts.sel]);
+            bool on = tag_toggle(t, refs[ts.sel].server, r);
+            tui_message(t, "%zu session%s tagged%s", t->ntags, t->ntags == 1 ? "" : "s",
+                        on ? ": c cancels, k terminates them all" : "");
+            ts.sel++;
+        }
+        free(refs);
+        return true;
+    }
+    case CMD_CANCEL:
+    case CMD_TERMINATE: {
+        struct act_ref *refs;
+        size_t n = current_view(t, &refs);
+        struct ui_target *tg = xcalloc(n + 1, sizeof *tg);
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) /* the tagged rows, if any */
+            if (tag_has(t, refs[i].server, act_row(t->m, &refs[i])))
+                tg[k++] = (struct ui_target){refs[i].server, act_row(t->m, &refs[i]), 0};
+        if (!k && ts.sel >= 0 && (size_t)ts.sel < n) /* else the selected one */
+            tg[k++] = (struct ui_target){refs[ts.sel].server, act_row(t->m, &refs[ts.sel]), 0};
+        ui_request_action(t, cmd == CMD_CANCEL ? &action_cancel : &action_terminate, tg, k);
+        free(tg);
         free(refs);
         return true;
     }
@@ -123,7 +167,7 @@ const struct pane_class pane_activity = {
     .title = "Activity",
     .draw = act_draw,
     .key = act_key,
-    .footer = "Enter details  / filter  <> sort  s reverse  i idle  S scope",
+    .footer = "Enter details  c cancel  k terminate  Space tag  / filter  <> sort  i idle  S scope",
     .ts = &ts,
     .json = act_json,
     .text = act_text,

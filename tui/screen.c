@@ -12,14 +12,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "job.h"
 #include "loop.h"
 #include "sched.h"
 #include "screen.h"
 
 const struct pane_class *const pane_list[] = {
     &pane_fleet, &pane_activity, &pane_locks, &pane_replication, &pane_connections, &pane_io,
-    &pane_statements,
+    &pane_statements, &pane_jobs,
 };
+const char pane_keys[] = "12345679"; /* 8 is kept for the batch-migration pane */
 const int pane_count = (int)ARRAY_LEN(pane_list);
 
 static bool curses_on;
@@ -130,7 +132,7 @@ static void draw_tabs(struct tui *t)
     int x = 0;
     for (int i = 0; i < t->npanes; i++) {
         char b[64];
-        snprintf(b, sizeof b, " %d %s ", i + 1, t->panes[i]->title);
+        snprintf(b, sizeof b, " %c %s ", pane_keys[i], t->panes[i]->title);
         put_clipped(w, 0, x, t->cols - x, b, i == t->pane ? theme(TH_TAB_ACTIVE) : theme(TH_TAB));
         x += (int)strlen(b) + 1;
     }
@@ -175,6 +177,8 @@ static void draw_footer(struct tui *t)
         footer_keys(w, &x, t->cols, "q", "Quit ");
         footer_keys(w, &x, t->cols, "Tab", "Pane ");
         footer_keys(w, &x, t->cols, "z", t->m->paused ? "Unfreeze " : "Freeze ");
+        if (t->o.read_only)
+            footer_keys(w, &x, t->cols, "RO", "read-only: actions off ");
         put_clipped(w, 0, x, t->cols - x, t->modal ? " Esc close" : " ", A_NORMAL);
         x += t->modal ? 10 : 1;
         if (!t->modal)
@@ -205,8 +209,13 @@ static void frame(void *p, bool changed)
     draw_header(t);
     draw_tabs(t);
     werase(t->body);
+    tags_prune(t);
     if (t->modal == MODAL_HELP)
         help_draw(t, t->body);
+    else if (t->modal == MODAL_CONFIRM)
+        ui_confirm_draw(t, t->body);
+    else if (t->modal == MODAL_JOBLOG)
+        joblog_draw(t, t->body);
     else if (t->modal == MODAL_DETAIL)
         detail_draw(t, t->body);
     else
@@ -271,6 +280,10 @@ static bool handle(struct tui *t, int key)
         t->need_layout = true;
         return true;
     }
+    if (t->modal == MODAL_CONFIRM) {
+        ui_confirm_key(t, key);
+        return true;
+    }
     enum command cmd = key_to_command(key);
     if (t->modal) {
         if (cmd == CMD_ESC || cmd == CMD_QUIT || cmd == CMD_ENTER || cmd == CMD_HELP)
@@ -288,8 +301,9 @@ static bool handle(struct tui *t, int key)
     case CMD_HELP: t->modal = MODAL_HELP, t->modal_scroll = 0; break;
     case CMD_PANE1: case CMD_PANE2: case CMD_PANE3: case CMD_PANE4: case CMD_PANE5:
     case CMD_PANE6: case CMD_PANE7: case CMD_PANE8: case CMD_PANE9:
-        if ((int)(cmd - CMD_PANE1) < t->npanes)
-            t->pane = (int)(cmd - CMD_PANE1);
+        for (int i = 0; i < t->npanes; i++)
+            if (pane_keys[i] == (char)('1' + (cmd - CMD_PANE1)))
+                t->pane = i;
         break;
     case CMD_NEXT_PANE: t->pane = (t->pane + 1) % t->npanes; break;
     case CMD_PREV_PANE: t->pane = (t->pane + t->npanes - 1) % t->npanes; break;
@@ -323,7 +337,11 @@ static bool handle(struct tui *t, int key)
         break;
     case CMD_REDRAW: clearok(curscr, TRUE); break;
     case CMD_SORT_PREV: case CMD_SORT_NEXT: case CMD_SORT_REVERSE:
-        tui_message(t, "this pane is sorted worst first");
+        tui_message(t, "this pane has its own order");
+        break;
+    case CMD_CANCEL: case CMD_TERMINATE: case CMD_TAG:
+        tui_message(t, t->o.read_only ? "read-only: actions are disabled"
+                                      : "select a session in Activity (2) or Locks (3) first");
         break;
     default: break;
     }
@@ -368,10 +386,21 @@ int tui_run(struct model *m, const struct tui_opts *o)
     curs_set(0);
     theme_init(o->color);
     make_layout(&t);
+    struct jobs js;
+    jobs_init(&js, m->cfg->audit_log, m->cfg->timeout_ms);
+    js.allow_system = m->cfg->allow_system_backends;
+    m->jobs = &js;
     struct loop_hooks h = {
         .input_fd = STDIN_FILENO, .on_input = on_input, .on_signal = on_signal, .frame = frame, .ctx = &t,
     };
     int rc = loop_run(m, &h);
+    /* A job still running when the user quits: abort it so its audit line says so. */
+    struct job *j;
+    TAILQ_FOREACH(j, &js.list, entry)
+        job_abort(&js, j);
+    m->jobs = NULL;
+    jobs_free(&js);
+    free(t.tags);
     del_windows(&t);
     restore_terminal();
     fatal_set_hook(NULL);

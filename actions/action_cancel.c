@@ -1,0 +1,82 @@
+/* action_cancel.c — cancel the running query of sessions (pg_cancel_backend), only if each is
+ * still the same backend running the same query the user saw: the guard is in the statement that
+ * sends the signal. Then check, for a little while, whether the query actually stopped. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "action_signal.h"
+
+static void absorb(struct job_target *t, const struct rowset *r)
+{
+    bool alive = cell_bool(rowset_get(r, 0, 0)), same = cell_bool(rowset_get(r, 0, 1));
+    const char *sent = rowset_get(r, 0, 2);
+    free(t->result);
+    t->ok = false;
+    if (!alive)
+        t->result = xstrdup("already gone (nothing sent)");
+    else if (!same)
+        t->result = xstrdup("running a different query now (nothing sent)");
+    else if (cell_bool(sent)) {
+        t->result = xstrdup("sent");
+        t->ok = true;
+    } else
+        t->result = xstrdup("not sent: pg_cancel_backend returned false");
+}
+
+static bool verified(struct job *j, struct job_target *t, bool still, bool last)
+{
+    free(t->result);
+    if (!still) {
+        t->result = xstrdup("sent; the query ended");
+        job_log(j, "pid %d: the query ended", t->pid);
+        return false;
+    }
+    t->result = xstrdup(last ? "sent; still running (terminate it with k)" : "sent; still running");
+    if (last)
+        job_log(j, "pid %d: still running after the cancel: terminate may be needed", t->pid);
+    return true;
+}
+
+static const struct signal_kind kind = {
+    .verb = "cancel",
+    .past = "cancelled",
+    .sql = "SELECT a.alive, a.same_query,"
+           " CASE WHEN a.same_query THEN pg_cancel_backend($1::int) END AS sent"
+           " FROM (SELECT count(*) > 0 AS alive,"
+           "   coalesce(bool_or(query_start IS NOT DISTINCT FROM $3::timestamptz), false) AS same_query"
+           "   FROM pg_stat_activity WHERE pid = $1::int AND backend_start = $2::timestamptz) a",
+    .guard_query = true,
+    .absorb = absorb,
+    .verify_sql = "SELECT count(*) > 0 FROM pg_stat_activity WHERE pid = $1::int"
+                  " AND backend_start = $2::timestamptz"
+                  " AND query_start IS NOT DISTINCT FROM $3::timestamptz AND state = 'active'",
+    .verify_delay_ms = 500,
+    .verify_tries = 4,
+    .verified = verified,
+};
+
+static enum job_state step(struct job *j, const struct job_event *ev) { return signal_step(j, ev, &kind); }
+
+static void describe(const struct job *j, struct text *out)
+{
+    text_printf(out, "Cancel the running query of %zu session%s on %s\n"
+                     "(the session stays connected; its transaction is rolled back):\n\n",
+                j->ntargets, j->ntargets == 1 ? "" : "s", j->server);
+    describe_targets(j, out);
+}
+
+static enum confirm confirm(const struct job *j)
+{
+    (void)j;
+    return CONFIRM_YN;
+}
+
+const struct action_class action_cancel = {
+    .name = "cancel",
+    .title = "Cancel query",
+    .risk = RISK_DISRUPTIVE,
+    .precheck = signal_precheck,
+    .describe = describe,
+    .confirm = confirm,
+    .step = step,
+};

@@ -1,0 +1,291 @@
+/* action_signal.c — what cancel and terminate share: the steps of signalling sessions on the
+ * job's own connection. Look the targets up when only a pid is known (the shell commands),
+ * refuse the ones that may never be signalled, then act with the guard in the same statement
+ * (pid AND backend_start [AND query_start]: zero rows means nothing was sent), then verify.
+ *
+ *   START → connect → [LOOKUP] → ACT → VERIFY (polled, bounded) → done */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "action_signal.h"
+#include "conn.h"
+
+enum { P_CONNECT, P_LOOKUP, P_ACT, P_VERIFY };
+
+static const char LOOKUP_SQL[] =
+    "SELECT pid, backend_start::text, query_start::text, usename, datname, application_name,"
+    " coalesce(host(client_addr), 'local') AS client, state, backend_type, left(query, 16384),"
+    " (SELECT rolsuper FROM pg_roles r WHERE r.oid = usesysid),"
+    " extract(epoch FROM now() - query_start)"
+    " FROM pg_stat_activity WHERE pid = $1::int";
+
+__attribute__((format(printf, 3, 4))) static void set_result(struct job_target *t, bool ok, const char *fmt, ...)
+{
+    va_list ap;
+    struct text m;
+    text_init(&m);
+    va_start(ap, fmt);
+    text_vprintf(&m, fmt, ap);
+    va_end(ap);
+    free(t->result);
+    t->result = m.s;
+    t->ok = ok;
+}
+
+static bool pending(const struct job_target *t) { return t->result == NULL; }
+
+static char *pid_text(const struct job_target *t) { return xasprintf("%d", t->pid); }
+
+/* Send one statement per still-pending target, parameters from fill(). */
+static int send_per_target(struct job *j, const char *sql, int np,
+                           void (*fill)(const struct job_target *, char **params))
+{
+    size_t n = 0;
+    const char **sqls = xcalloc(j->ntargets + 1, sizeof *sqls);
+    int *nps = xcalloc(j->ntargets + 1, sizeof *nps);
+    char ***params = xcalloc(j->ntargets + 1, sizeof *params);
+    for (size_t i = 0; i < j->ntargets; i++) {
+        if (!pending(&j->targets[i]))
+            continue;
+        sqls[n] = sql;
+        nps[n] = np;
+        params[n] = xcalloc(4, sizeof(char *));
+        fill(&j->targets[i], params[n]);
+        n++;
+    }
+    int rc = n ? job_send(j, sqls, (int)n, nps, (const char *const *const *)params) : 0;
+    for (size_t i = 0; i < n; i++) {
+        for (int k = 0; k < 4; k++)
+            free(params[i][k]);
+        free(params[i]);
+    }
+    free(params);
+    free(nps);
+    free(sqls);
+    return rc < 0 ? -1 : (int)n;
+}
+
+static void fill_pid(const struct job_target *t, char **p) { p[0] = pid_text(t); }
+
+static void fill_guard(const struct job_target *t, char **p)
+{
+    p[0] = pid_text(t);
+    p[1] = xstrdup(t->backend_start ? t->backend_start : "");
+    p[2] = t->query_start ? xstrdup(t->query_start) : NULL;
+}
+
+/* The pending targets in statement order, for matching results. */
+static size_t pending_list(struct job *j, struct job_target **out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < j->ntargets; i++)
+        if (pending(&j->targets[i]))
+            out[n++] = &j->targets[i];
+    return n;
+}
+
+static void refuse_forbidden(struct job *j)
+{
+    for (size_t i = 0; i < j->ntargets; i++) {
+        struct job_target *t = &j->targets[i];
+        if (pending(t) && target_is_system(t) && !j->allow_system) {
+            set_result(t, false, "not a client session (%s): never a target", t->backend_type ? t->backend_type : "pgfleet");
+            job_log(j, "pid %d: %s", t->pid, t->result);
+        }
+    }
+}
+
+static void absorb_lookup(struct job *j, struct rowset **rs, int nrs)
+{
+    struct job_target *list[j->ntargets + 1];
+    size_t n = pending_list(j, list);
+    for (size_t i = 0; i < n && (int)i < nrs; i++) {
+        struct job_target *t = list[i];
+        const struct rowset *r = rs[i];
+        if (r->error) {
+            set_result(t, false, "lookup failed: %s", r->error);
+        } else if (r->nrows == 0) {
+            set_result(t, false, "no such session (nothing sent)");
+        } else {
+#define C(k) rowset_get(r, 0, k)
+            t->backend_start = cell_dup(C(1));
+            t->query_start = cell_dup(C(2));
+            t->user = cell_dup(C(3));
+            t->database = cell_dup(C(4));
+            t->application = cell_dup(C(5));
+            t->client = cell_dup(C(6));
+            t->state = cell_dup(C(7));
+            t->backend_type = cell_dup(C(8));
+            t->query = cell_dup(C(9));
+            t->superuser = cell_bool(C(10));
+            t->age_s = cell_num(C(11));
+#undef C
+            continue;
+        }
+        job_log(j, "pid %d: %s", t->pid, t->result);
+    }
+}
+
+static enum job_state summary(struct job *j, const char *verb)
+{
+    size_t ok = 0;
+    for (size_t i = 0; i < j->ntargets; i++)
+        ok += j->targets[i].ok;
+    snprintf(j->outcome, sizeof j->outcome, "%s %zu of %zu", verb, ok, j->ntargets);
+    if (j->ntargets == 1 && j->targets[0].result)
+        snprintf(j->outcome, sizeof j->outcome, "pid %d: %s", j->targets[0].pid, j->targets[0].result);
+    return ok ? JOB_DONE : JOB_FAILED;
+}
+
+static int act(struct job *j, const struct signal_kind *k)
+{
+    refuse_forbidden(j);
+    int v = conn_server_version(j->conn);
+    const char *sql = v >= 140000 || !k->sql_old ? k->sql : k->sql_old;
+    int n = send_per_target(j, sql, k->guard_query ? 3 : 2, fill_guard);
+    if (n > 0)
+        job_log(j, "%s: sent the guarded statement for %d session%s", k->verb, n, n == 1 ? "" : "s");
+    return n;
+}
+
+enum job_state signal_step(struct job *j, const struct job_event *ev, const struct signal_kind *k)
+{
+    struct job_target *list[j->ntargets + 1];
+    switch (ev->kind) {
+    case JEV_START:
+        j->phase = P_CONNECT;
+        if (job_connect(j) < 0) {
+            snprintf(j->outcome, sizeof j->outcome, "cannot connect: %s", conn_error(j->conn));
+            return JOB_FAILED;
+        }
+        job_log(j, "connecting to %s (own connection)", j->server);
+        return JOB_RUNNING;
+    case JEV_FAILED:
+        snprintf(j->outcome, sizeof j->outcome, "connection failed: %s", ev->error);
+        for (size_t i = 0; i < j->ntargets; i++)
+            if (pending(&j->targets[i]))
+                set_result(&j->targets[i], false, "not sent: %s", ev->error);
+        return j->phase == P_VERIFY ? summary(j, k->past) : JOB_FAILED;
+    case JEV_ABORT:
+        return JOB_ABORTED;
+    case JEV_CONNECTED: {
+        bool need_lookup = false;
+        for (size_t i = 0; i < j->ntargets; i++)
+            need_lookup |= !j->targets[i].backend_start;
+        if (need_lookup) {
+            j->phase = P_LOOKUP;
+            job_log(j, "looking the session%s up", j->ntargets == 1 ? "" : "s");
+            if (send_per_target(j, LOOKUP_SQL, 1, fill_pid) < 0)
+                goto send_failed;
+            return JOB_RUNNING;
+        }
+        j->phase = P_ACT;
+        int n = act(j, k);
+        if (n < 0)
+            goto send_failed;
+        return n ? JOB_RUNNING : summary(j, k->past);
+    }
+    case JEV_RESULTS:
+        if (j->phase == P_LOOKUP) {
+            absorb_lookup(j, ev->rs, ev->nrs);
+            j->phase = P_ACT;
+            int n = act(j, k);
+            if (n < 0)
+                goto send_failed;
+            return n ? JOB_RUNNING : summary(j, k->past);
+        }
+        if (j->phase == P_ACT) {
+            size_t n = pending_list(j, list);
+            bool verify = false;
+            for (size_t i = 0; i < n && (int)i < ev->nrs; i++) {
+                struct job_target *t = list[i];
+                const struct rowset *r = ev->rs[i];
+                if (r->error) {
+                    bool denied = strcmp(r->sqlstate, "42501") == 0;
+                    set_result(t, false, denied ? "permission denied: %s" : "failed: %s", r->error);
+                } else {
+                    k->absorb(t, r);
+                    verify |= t->result && t->ok && k->verify_sql;
+                }
+                job_log(j, "pid %d: %s", t->pid, t->result ? t->result : "?");
+            }
+            if (verify) {
+                j->phase = P_VERIFY;
+                j->tries = 0;
+                job_set_timer(j, now_ms() + k->verify_delay_ms);
+                return JOB_RUNNING;
+            }
+            return summary(j, k->past);
+        }
+        if (j->phase == P_VERIFY) {
+            bool again = false;
+            size_t n = 0;
+            for (size_t i = 0; i < j->ntargets; i++)
+                if (j->targets[i].ok)
+                    list[n++] = &j->targets[i];
+            for (size_t i = 0; i < n && (int)i < ev->nrs; i++) {
+                bool still = !ev->rs[i]->error && ev->rs[i]->nrows > 0 && cell_bool(rowset_get(ev->rs[i], 0, 0));
+                again |= k->verified(j, list[i], still, j->tries >= k->verify_tries);
+            }
+            if (again && j->tries < k->verify_tries) {
+                job_set_timer(j, now_ms() + k->verify_delay_ms);
+                return JOB_RUNNING;
+            }
+            return summary(j, k->past);
+        }
+        return JOB_RUNNING;
+    case JEV_TIMER: {
+        /* verify the targets the action reached */
+        j->tries++;
+        size_t n = 0;
+        const char **sqls = xcalloc(j->ntargets + 1, sizeof *sqls);
+        int *nps = xcalloc(j->ntargets + 1, sizeof *nps);
+        char ***params = xcalloc(j->ntargets + 1, sizeof *params);
+        for (size_t i = 0; i < j->ntargets; i++) {
+            if (!j->targets[i].ok)
+                continue;
+            sqls[n] = k->verify_sql;
+            nps[n] = k->guard_query ? 3 : 2;
+            params[n] = xcalloc(4, sizeof(char *));
+            fill_guard(&j->targets[i], params[n]);
+            n++;
+        }
+        /* verification statements are not actions: keep them out of the audit's SQL */
+        size_t keep = j->nsql;
+        int rc = n ? job_send(j, sqls, (int)n, nps, (const char *const *const *)params) : 0;
+        while (j->nsql > keep)
+            free(j->sql[--j->nsql]);
+        for (size_t i = 0; i < n; i++) {
+            for (int q = 0; q < 4; q++)
+                free(params[i][q]);
+            free(params[i]);
+        }
+        free(params), free(nps), free(sqls);
+        if (rc < 0)
+            goto send_failed;
+        return n ? JOB_RUNNING : summary(j, k->past);
+    }
+    }
+    return JOB_RUNNING;
+send_failed:
+    snprintf(j->outcome, sizeof j->outcome, "send failed: %s", conn_error(j->conn));
+    return JOB_FAILED;
+}
+
+int signal_precheck(const struct job *j, struct text *why)
+{
+    if (!j->ntargets) {
+        text_add(why, "no session selected");
+        return -1;
+    }
+    for (size_t i = 0; i < j->ntargets; i++)
+        if (target_is_system(&j->targets[i]) && !j->allow_system && j->targets[i].backend_start) {
+            text_printf(why, "pid %d is not a client session (%s): never a target", j->targets[i].pid,
+                        j->targets[i].backend_type ? j->targets[i].backend_type : "pgfleet");
+            return -1;
+        }
+    return 0;
+}

@@ -1,0 +1,61 @@
+/* action_table.c — the registry of actions, and the rules every action on a session shares:
+ * which sessions are never targets, which the login cannot signal, and the dialog's target list. */
+#include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "action.h"
+#include "probe.h"
+
+const struct action_class *const action_table[] = {&action_cancel, &action_terminate, NULL};
+
+const struct action_class *action_find(const char *name)
+{
+    for (size_t i = 0; action_table[i]; i++)
+        if (strcmp(action_table[i]->name, name) == 0)
+            return action_table[i];
+    return NULL;
+}
+
+/* Background processes (autovacuum, walsenders, the checkpointer…) and our own sessions. */
+bool target_is_system(const struct job_target *t)
+{
+    if (t->application && (strcmp(t->application, "pgfleet") == 0 || strcmp(t->application, "pgfleet-action") == 0))
+        return true;
+    return t->backend_type && strcmp(t->backend_type, "client backend") != 0;
+}
+
+const char *target_unsignalable(const struct job_target *t, const struct server_caps *caps)
+{
+    if (!caps || caps->superuser)
+        return NULL;
+    if (t->superuser)
+        return "a superuser's session: only a superuser may signal it";
+    if (caps->signal_backend)
+        return NULL;
+    if (t->user && caps->current_user && strcmp(t->user, caps->current_user) == 0)
+        return NULL;
+    return "another role's session: needs pg_signal_backend (or membership in that role)";
+}
+
+void describe_targets(const struct job *j, struct text *out)
+{
+    char age[32];
+    for (size_t i = 0; i < j->ntargets; i++) {
+        const struct job_target *t = &j->targets[i];
+        char *user = esc(t->user ? t->user : "?", 1), *db = esc(t->database ? t->database : "?", 1);
+        char *app = esc(t->application ? t->application : "", 1);
+        char *client = esc(t->client ? t->client : "", 1), *state = esc(t->state ? t->state : "", 1);
+        char q[121];
+        esc_into(q, sizeof q, t->query ? t->query : "", 1);
+        text_printf(out, "pid %d  %s@%s  app %s  client %s  %s %s%s\n", t->pid, user, db,
+                    app[0] ? app : "-", client[0] ? client : "-", state,
+                    isnan(t->age_s) ? "" : fmt_age(age, sizeof age, t->age_s),
+                    t->superuser ? "  SUPERUSER" : "");
+        if (t->blocks > 0)
+            text_printf(out, "    blocks %d session%s\n", t->blocks, t->blocks == 1 ? "" : "s");
+        text_printf(out, "    %s\n", q);
+        free(user), free(db), free(app), free(client), free(state);
+    }
+}

@@ -1,0 +1,295 @@
+/* job.c — the job list and the life of one job: its own connection driven by the loop, the
+ * events handed to its action's step function, timers, abort, and the audit line written the
+ * moment it ends (before anyone is shown the result). */
+#include "job.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "action.h"
+#include "audit.h"
+#include "conn.h"
+
+void jobs_init(struct jobs *js, const char *audit_path, int64_t timeout_ms)
+{
+    memset(js, 0, sizeof *js);
+    TAILQ_INIT(&js->list);
+    js->next_id = 1;
+    js->audit_path = audit_path ? xstrdup(audit_path) : audit_default_path();
+    js->timeout_ms = timeout_ms;
+}
+
+void job_target_free(struct job_target *t)
+{
+    free(t->backend_start);
+    free(t->query_start);
+    free(t->user);
+    free(t->database);
+    free(t->application);
+    free(t->client);
+    free(t->state);
+    free(t->backend_type);
+    free(t->query);
+    free(t->result);
+}
+
+static void job_free(struct job *j)
+{
+    conn_free(j->conn);
+    for (size_t i = 0; i < j->ntargets; i++)
+        job_target_free(&j->targets[i]);
+    free(j->targets);
+    for (size_t i = 0; i < j->nsql; i++)
+        free(j->sql[i]);
+    free(j->sql);
+    free(j->server);
+    free(j->conninfo);
+    text_free(&j->log);
+    free(j);
+}
+
+void jobs_free(struct jobs *js)
+{
+    struct job *j;
+    while ((j = TAILQ_FIRST(&js->list))) {
+        TAILQ_REMOVE(&js->list, j, entry);
+        job_free(j);
+    }
+    free(js->audit_path);
+    js->audit_path = NULL;
+}
+
+const char *job_state_name(enum job_state s)
+{
+    switch (s) {
+    case JOB_PENDING: return "pending";
+    case JOB_RUNNING: return "running";
+    case JOB_DONE: return "done";
+    case JOB_FAILED: return "failed";
+    case JOB_ABORTED: return "aborted";
+    }
+    return "?";
+}
+
+struct job *job_new(struct jobs *js, const struct action_class *cls, const char *server,
+                    const char *conninfo)
+{
+    struct job *j = xcalloc(1, sizeof *j);
+    j->id = js->next_id++;
+    j->cls = cls;
+    j->server = xstrdup(server);
+    j->conninfo = xstrdup(conninfo ? conninfo : "");
+    j->state = JOB_PENDING;
+    j->timer_ms = INT64_MAX;
+    j->timeout_ms = js->timeout_ms;
+    j->allow_system = js->allow_system;
+    text_init(&j->log);
+    TAILQ_INSERT_TAIL(&js->list, j, entry);
+    js->n++;
+    js->generation++;
+    return j;
+}
+
+static char *dup_or_null(const char *s) { return s ? xstrdup(s) : NULL; }
+
+void job_add_target(struct job *j, const struct job_target *t)
+{
+    j->targets = xreallocarray(j->targets, j->ntargets + 1, sizeof *j->targets);
+    struct job_target *d = &j->targets[j->ntargets++];
+    *d = *t;
+    d->backend_start = dup_or_null(t->backend_start);
+    d->query_start = dup_or_null(t->query_start);
+    d->user = dup_or_null(t->user);
+    d->database = dup_or_null(t->database);
+    d->application = dup_or_null(t->application);
+    d->client = dup_or_null(t->client);
+    d->state = dup_or_null(t->state);
+    d->backend_type = dup_or_null(t->backend_type);
+    d->query = dup_or_null(t->query);
+    d->result = dup_or_null(t->result);
+}
+
+void job_discard(struct jobs *js, struct job *j)
+{
+    TAILQ_REMOVE(&js->list, j, entry);
+    js->n--;
+    js->generation++;
+    job_free(j);
+}
+
+void job_log(struct job *j, const char *fmt, ...)
+{
+    va_list ap;
+    char stamp[16];
+    double t = (double)(now_ms() - j->started_ms) / 1000;
+    snprintf(stamp, sizeof stamp, "%+7.2fs  ", j->started_ms ? t : 0.0);
+    text_add(&j->log, stamp);
+    va_start(ap, fmt);
+    text_vprintf(&j->log, fmt, ap);
+    va_end(ap);
+    text_add(&j->log, "\n");
+}
+
+void job_set_timer(struct job *j, int64_t at_ms) { j->timer_ms = at_ms; }
+
+int job_connect(struct job *j)
+{
+    if (!j->conn)
+        j->conn = conn_new(j->conninfo, "pgfleet-action");
+    if (conn_start(j->conn, now_ms() + j->timeout_ms) < 0)
+        return -1;
+    return 0;
+}
+
+int job_send(struct job *j, const char *const *sql, int n, const int *nparams,
+             const char *const *const *params)
+{
+    for (int i = 0; i < n; i++) {
+        struct text t;
+        text_init(&t);
+        text_add(&t, sql[i]);
+        int np = nparams ? nparams[i] : 0;
+        if (np) {
+            text_add(&t, "  -- with");
+            for (int k = 0; k < np; k++)
+                text_printf(&t, " $%d='%s'", k + 1, params[i][k] ? params[i][k] : "NULL");
+        }
+        j->sql = xreallocarray(j->sql, j->nsql + 1, sizeof *j->sql);
+        j->sql[j->nsql++] = t.s;
+    }
+    return conn_send(j->conn, CONN_PIPELINE, sql, n, nparams, params, now_ms() + j->timeout_ms);
+}
+
+/* The end of a job: the audit line first, so no result is shown that is not on record. */
+static void finish(struct jobs *js, struct job *j, enum job_state st)
+{
+    j->state = st;
+    j->ended_ms = now_ms();
+    j->timer_ms = INT64_MAX;
+    if (j->conn)
+        conn_close(j->conn, NULL);
+    if (!j->outcome[0])
+        snprintf(j->outcome, sizeof j->outcome, "%s", job_state_name(st));
+    char err[256];
+    if (audit_append(js->audit_path, j, err, sizeof err) < 0) {
+        snprintf(js->audit_error, sizeof js->audit_error, "%s", err);
+        job_log(j, "AUDIT LOG NOT WRITTEN: %s", err);
+    }
+    job_log(j, "%s: %s", job_state_name(st), j->outcome);
+}
+
+static void dispatch(struct jobs *js, struct job *j, const struct job_event *ev)
+{
+    enum job_state st = j->cls->step(j, ev);
+    js->generation++;
+    if (st != JOB_RUNNING && st != JOB_PENDING)
+        finish(js, j, st);
+}
+
+void job_start(struct jobs *js, struct job *j)
+{
+    j->state = JOB_RUNNING;
+    j->started_ms = now_ms();
+    j->started_wall = time(NULL);
+    job_log(j, "%s on %s: %zu target%s", j->cls->title, j->server, j->ntargets, j->ntargets == 1 ? "" : "s");
+    struct job_event ev = {.kind = JEV_START};
+    dispatch(js, j, &ev);
+}
+
+void job_abort(struct jobs *js, struct job *j)
+{
+    if (j->state != JOB_RUNNING)
+        return;
+    job_log(j, "abort requested by the user");
+    struct job_event ev = {.kind = JEV_ABORT};
+    enum job_state st = j->cls->step(j, &ev);
+    js->generation++;
+    finish(js, j, st == JOB_RUNNING ? JOB_ABORTED : st);
+}
+
+int jobs_pollfds(struct jobs *js, struct pollfd *pfd, struct job **tag, int max)
+{
+    int n = 0;
+    struct job *j;
+    TAILQ_FOREACH(j, &js->list, entry) {
+        if (n >= max)
+            break;
+        short ev;
+        int fd = j->state == JOB_RUNNING && j->conn ? conn_pollfd(j->conn, &ev) : -1;
+        if (fd < 0)
+            continue;
+        pfd[n].fd = fd;
+        pfd[n].events = ev;
+        pfd[n].revents = 0;
+        tag[n++] = j;
+    }
+    return n;
+}
+
+static void step_conn(struct jobs *js, struct job *j, short revents, int64_t now)
+{
+    enum conn_event ce = conn_step(j->conn, revents, now);
+    if (ce == CONN_EV_CONNECTED) {
+        struct job_event ev = {.kind = JEV_CONNECTED};
+        dispatch(js, j, &ev);
+    } else if (ce == CONN_EV_FAILED) {
+        struct job_event ev = {.kind = JEV_FAILED, .error = conn_error(j->conn)};
+        dispatch(js, j, &ev);
+    } else if (ce == CONN_EV_DONE) {
+        int n;
+        struct rowset **rs = conn_take_results(j->conn, &n);
+        struct job_event ev = {.kind = JEV_RESULTS, .rs = rs, .nrs = n};
+        dispatch(js, j, &ev);
+        for (int i = 0; i < n; i++)
+            rowset_free(rs[i]);
+        free(rs);
+    }
+}
+
+bool jobs_step(struct jobs *js, const struct pollfd *pfd, struct job *const *tag, int n, int64_t now)
+{
+    unsigned gen = js->generation;
+    struct job *j, *tmp;
+    TAILQ_FOREACH_SAFE(j, &js->list, entry, tmp) {
+        if (j->state != JOB_RUNNING)
+            continue;
+        short rev = 0;
+        for (int k = 0; k < n; k++)
+            if (tag[k] == j)
+                rev |= pfd[k].revents;
+        if (j->conn && conn_state(j->conn) != CONN_CLOSED)
+            step_conn(js, j, rev, now);
+        if (j->state == JOB_RUNNING && now >= j->timer_ms) {
+            j->timer_ms = INT64_MAX;
+            struct job_event ev = {.kind = JEV_TIMER};
+            dispatch(js, j, &ev);
+        }
+    }
+    return gen != js->generation;
+}
+
+int64_t jobs_next_deadline(const struct jobs *js)
+{
+    int64_t best = INT64_MAX;
+    struct job *j;
+    TAILQ_FOREACH(j, &js->list, entry) {
+        if (j->state != JOB_RUNNING)
+            continue;
+        if (j->timer_ms < best)
+            best = j->timer_ms;
+        if (j->conn && conn_deadline(j->conn) < best)
+            best = conn_deadline(j->conn);
+    }
+    return best;
+}
+
+bool jobs_busy(const struct jobs *js)
+{
+    struct job *j;
+    TAILQ_FOREACH(j, &js->list, entry)
+        if (j->state == JOB_RUNNING || j->state == JOB_PENDING)
+            return true;
+    return false;
+}

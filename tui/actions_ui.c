@@ -1,0 +1,237 @@
+/* actions_ui.c — how the panes start actions: tags (Space), the checks made before asking
+ * (read-only, targets the login cannot signal), the confirmation dialog (y/n, or typing "yes"
+ * for the dangerous cases; Esc always backs out with nothing sent), and starting the jobs. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "action.h"
+#include "job.h"
+#include "screen.h"
+
+static bool same_tag(const struct tag *g, size_t server, const struct activity_row *r)
+{
+    return g->server == server && g->pid == r->pid && r->backend_start &&
+           strcmp(g->backend_start, r->backend_start) == 0;
+}
+
+bool tag_has(const struct tui *t, size_t server, const struct activity_row *r)
+{
+    for (size_t i = 0; i < t->ntags; i++)
+        if (same_tag(&t->tags[i], server, r))
+            return true;
+    return false;
+}
+
+bool tag_toggle(struct tui *t, size_t server, const struct activity_row *r)
+{
+    for (size_t i = 0; i < t->ntags; i++)
+        if (same_tag(&t->tags[i], server, r)) {
+            t->tags[i] = t->tags[--t->ntags];
+            return false;
+        }
+    t->tags = xreallocarray(t->tags, t->ntags + 1, sizeof *t->tags);
+    struct tag *g = &t->tags[t->ntags++];
+    g->server = server;
+    g->pid = r->pid;
+    snprintf(g->backend_start, sizeof g->backend_start, "%s", r->backend_start ? r->backend_start : "");
+    return true;
+}
+
+/* A tag lives only as long as its backend: drop the ones no longer in the activity samples. */
+void tags_prune(struct tui *t)
+{
+    for (size_t i = 0; i < t->ntags;) {
+        const struct tag *g = &t->tags[i];
+        const struct s_activity *a = g->server < t->m->n ? SAMPLE_ACTIVITY(t->m->servers[g->server].cur) : NULL;
+        bool alive = false;
+        for (size_t k = 0; a && k < a->n && !alive; k++)
+            alive = same_tag(g, g->server, &a->rows[k]);
+        if (alive)
+            i++;
+        else
+            t->tags[i] = t->tags[--t->ntags];
+    }
+}
+
+static void fill_target(struct job_target *d, const struct activity_row *r, int blocks)
+{
+    memset(d, 0, sizeof *d);
+    d->pid = r->pid;
+    d->backend_start = r->backend_start;
+    d->query_start = r->query_start;
+    d->user = r->usename;
+    d->database = r->datname;
+    d->application = r->application_name;
+    d->client = r->client;
+    d->state = r->state;
+    d->backend_type = r->backend_type;
+    d->query = r->query;
+    d->age_s = r->query_age;
+    d->blocks = blocks;
+    d->superuser = r->superuser;
+}
+
+const char *ui_unsignalable(const struct tui *t, size_t server, const struct activity_row *r)
+{
+    struct job_target d;
+    fill_target(&d, r, 0);
+    if (target_is_system(&d) && !t->m->cfg->allow_system_backends)
+        return "not a client session: never a target";
+    return target_unsignalable(&d, &t->m->servers[server].caps);
+}
+
+void ui_request_action(struct tui *t, const struct action_class *cls, const struct ui_target *tg, size_t n)
+{
+    if (t->o.read_only) {
+        tui_message(t, "read-only: %s is disabled", cls->name);
+        return;
+    }
+    if (!t->m->jobs || n == 0) {
+        tui_message(t, "no session selected");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *why = ui_unsignalable(t, tg[i].server, tg[i].row);
+        if (why) {
+            tui_message(t, "pid %d: %s", tg[i].row->pid, why);
+            return;
+        }
+    }
+    /* one job per server, all confirmed in one dialog */
+    t->npending = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct server *s = &t->m->servers[tg[i].server];
+        struct job *j = NULL;
+        for (int k = 0; k < t->npending; k++)
+            if (strcmp(t->pending[k]->server, s->conf->name) == 0)
+                j = t->pending[k];
+        if (!j) {
+            if (t->npending == (int)ARRAY_LEN(t->pending)) {
+                tui_message(t, "too many servers in one action");
+                break;
+            }
+            j = job_new(t->m->jobs, cls, s->conf->name, s->conf->conninfo);
+            t->pending[t->npending++] = j;
+        }
+        struct job_target d;
+        fill_target(&d, tg[i].row, tg[i].blocks);
+        job_add_target(j, &d); /* copies every string */
+    }
+    for (int k = 0; k < t->npending; k++) {
+        struct text why;
+        text_init(&why);
+        if (cls->precheck && cls->precheck(t->pending[k], &why) < 0) {
+            tui_message(t, "%s", why.s);
+            text_free(&why);
+            for (int q = 0; q < t->npending; q++)
+                job_discard(t->m->jobs, t->pending[q]);
+            t->npending = 0;
+            return;
+        }
+        text_free(&why);
+    }
+    t->answer[0] = '\0';
+    t->modal = MODAL_CONFIRM;
+    t->modal_scroll = 0;
+}
+
+static enum confirm strictest(const struct tui *t)
+{
+    enum confirm c = CONFIRM_YN;
+    size_t targets = 0;
+    for (int k = 0; k < t->npending; k++) {
+        enum confirm ck = t->pending[k]->cls->confirm(t->pending[k]);
+        if (ck > c)
+            c = ck;
+        targets += t->pending[k]->ntargets;
+    }
+    if (targets > 1 && c == CONFIRM_YN && t->npending > 1)
+        c = CONFIRM_TYPE_YES;
+    return c;
+}
+
+static void close_dialog(struct tui *t, bool go)
+{
+    for (int k = 0; k < t->npending; k++) {
+        if (go)
+            job_start(t->m->jobs, t->pending[k]);
+        else
+            job_discard(t->m->jobs, t->pending[k]);
+    }
+    if (go)
+        tui_message(t, "%d job%s started: see pane 9 (Jobs)", t->npending, t->npending == 1 ? "" : "s");
+    else
+        tui_message(t, "backed out: nothing was sent");
+    t->npending = 0;
+    t->modal = MODAL_NONE;
+    if (go)
+        t->ntags = 0; /* the tagged sessions were acted on */
+}
+
+void ui_confirm_key(struct tui *t, int key)
+{
+    enum confirm c = strictest(t);
+    if (key == 27) {
+        close_dialog(t, false);
+        return;
+    }
+    if (c == CONFIRM_YN) {
+        if (key == 'y' || key == 'Y')
+            close_dialog(t, true);
+        else if (key == 'n' || key == 'N' || key == 'q')
+            close_dialog(t, false);
+        return;
+    }
+    size_t len = strlen(t->answer);
+    if (key == '\n' || key == '\r' || key == KEY_ENTER) {
+        if (strcmp(t->answer, "yes") == 0)
+            close_dialog(t, true);
+        else
+            t->answer[0] = '\0';
+    } else if (key == KEY_BACKSPACE || key == 127 || key == 8) {
+        if (len)
+            t->answer[len - 1] = '\0';
+    } else if (key == KEY_UP || key == KEY_DOWN) {
+        t->modal_scroll += key == KEY_UP ? -1 : 1;
+    } else if (key >= 32 && key < 127 && len + 1 < sizeof t->answer) {
+        t->answer[len] = (char)key;
+        t->answer[len + 1] = '\0';
+    }
+}
+
+void ui_confirm_draw(struct tui *t, WINDOW *w)
+{
+    int h, wd;
+    getmaxyx(w, h, wd);
+    werase(w);
+    if (!t->npending)
+        return;
+    const struct action_class *cls = t->pending[0]->cls;
+    attr_t title = cls->risk == RISK_DANGEROUS ? theme(TH_CRIT) | A_REVERSE : theme(TH_TITLE);
+    wattrset(w, title);
+    mvwhline(w, 0, 0, ' ', wd);
+    put_clipped(w, 0, 1, wd - 2, cls->title, title);
+    struct text d;
+    text_init(&d);
+    for (int k = 0; k < t->npending; k++)
+        t->pending[k]->cls->describe(t->pending[k], &d);
+    int y = 2, line = 0;
+    for (const char *p = d.s; *p && y < h - 3;) {
+        size_t len = strcspn(p, "\n");
+        if (line++ >= t->modal_scroll) {
+            char *l = xstrndup(p, len);
+            put_clipped(w, y++, 2, wd - 4, l, A_NORMAL); /* describe() escaped it */
+            free(l);
+        }
+        p += len + (p[len] == '\n');
+    }
+    text_free(&d);
+    enum confirm c = strictest(t);
+    char prompt[128];
+    if (c == CONFIRM_YN)
+        snprintf(prompt, sizeof prompt, "Proceed? [y] yes   [n] no   (Esc backs out: nothing is sent)");
+    else
+        snprintf(prompt, sizeof prompt, "Type yes and Enter to proceed (Esc backs out): %s_", t->answer);
+    put_clipped(w, h - 2 > y ? h - 2 : y, 2, wd - 4, prompt, A_BOLD);
+}

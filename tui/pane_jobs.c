@@ -1,0 +1,153 @@
+/* pane_jobs.c — pane 9: every action, running or done (newest first), with its state, server,
+ * targets, duration and outcome; Enter opens a job's full live log, x aborts a running job. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "action.h"
+#include "job.h"
+#include "screen.h"
+
+enum { JC_ID, JC_ACTION, JC_SERVER, JC_STATE, JC_TARGETS, JC_AGE, JC_TOOK, JC_OUTCOME, JC_N };
+static const struct colspec cols[JC_N] = {
+    [JC_ID] = {"JOB", 4, 100, true, false, true},
+    [JC_ACTION] = {"ACTION", 10, 95, false, false, false},
+    [JC_SERVER] = {"SERVER", 14, 90, false, false, false},
+    [JC_STATE] = {"STATE", 8, 99, false, false, false},
+    [JC_TARGETS] = {"TARGETS", 7, 40, true, false, true},
+    [JC_AGE] = {"STARTED", 8, 50, true, false, true},
+    [JC_TOOK] = {"TOOK", 7, 45, true, false, true},
+    [JC_OUTCOME] = {"OUTCOME", 20, 98, false, true, false},
+};
+
+static struct table_state ts;
+
+/* The jobs newest first, the order the pane shows them in. */
+static size_t jobs_in_order(struct tui *t, struct job ***out)
+{
+    struct jobs *js = t->m->jobs;
+    size_t n = 0;
+    *out = xcalloc((js ? js->n : 0) + 1, sizeof **out);
+    struct job *j;
+    if (js)
+        TAILQ_FOREACH_REVERSE(j, &js->list, job_list, entry)
+            if (j->state != JOB_PENDING)
+                (*out)[n++] = j;
+    return n;
+}
+
+static void draw(struct tui *t, WINDOW *w)
+{
+    struct job **list;
+    size_t n = jobs_in_order(t, &list);
+    cell_t *cells = xcalloc(n * JC_N + 1, sizeof *cells);
+    enum sev *sev = xcalloc(n * JC_N + 1, sizeof *sev);
+    int64_t now = now_ms();
+    char tmp[64];
+    for (size_t i = 0; i < n; i++) {
+        const struct job *j = list[i];
+        cell_t *c = &cells[i * JC_N];
+        enum sev *sv = &sev[i * JC_N];
+        snprintf(c[JC_ID], CELL_MAX, "%u", j->id);
+        snprintf(c[JC_ACTION], CELL_MAX, "%s", j->cls->name);
+        esc_into(c[JC_SERVER], CELL_MAX, j->server, 1);
+        snprintf(c[JC_STATE], CELL_MAX, "%s", job_state_name(j->state));
+        sv[JC_STATE] = j->state == JOB_RUNNING ? SEV_WARN : j->state == JOB_DONE ? SEV_OK : SEV_CRIT;
+        snprintf(c[JC_TARGETS], CELL_MAX, "%zu", j->ntargets);
+        snprintf(c[JC_AGE], CELL_MAX, "%s ago", fmt_age(tmp, sizeof tmp, (double)(now - j->started_ms) / 1000));
+        int64_t end = j->ended_ms ? j->ended_ms : now;
+        snprintf(c[JC_TOOK], CELL_MAX, "%s", fmt_age(tmp, sizeof tmp, (double)(end - j->started_ms) / 1000));
+        esc_into(c[JC_OUTCOME], CELL_MAX, j->state == JOB_RUNNING ? "running…" : j->outcome, 1);
+    }
+    table_draw(w, cols, JC_N, cells, sev, n, &ts, false);
+    if (n == 0)
+        put_clipped(w, 2, 2, getmaxx(w) - 4,
+                    t->o.read_only ? "read-only: actions are disabled" : "no actions yet (c cancel, k terminate in Activity)",
+                    theme(TH_DIM));
+    if (t->m->jobs && t->m->jobs->audit_error[0]) {
+        char *e = esc(t->m->jobs->audit_error, 1);
+        char *line = xasprintf("AUDIT LOG NOT WRITTEN: %s", e);
+        put_clipped(w, getmaxy(w) - 1, 0, getmaxx(w), line, theme(TH_CRIT));
+        free(line);
+        free(e);
+    }
+    free(cells);
+    free(sev);
+    free(list);
+}
+
+static struct job *selected(struct tui *t)
+{
+    struct job **list;
+    size_t n = jobs_in_order(t, &list);
+    struct job *j = ts.sel >= 0 && (size_t)ts.sel < n ? list[ts.sel] : NULL;
+    free(list);
+    return j;
+}
+
+static bool key(struct tui *t, enum command cmd)
+{
+    struct job *j = selected(t);
+    if (cmd == CMD_ENTER && j) {
+        t->joblog_id = j->id;
+        t->modal = MODAL_JOBLOG;
+        t->modal_scroll = 0;
+        return true;
+    }
+    if (cmd == CMD_ABORT) {
+        if (j && j->state == JOB_RUNNING)
+            job_abort(t->m->jobs, j);
+        else
+            tui_message(t, "no running job selected");
+        return true;
+    }
+    return false;
+}
+
+/* The whole log of one job, each line escaped (it holds server text). */
+void joblog_draw(struct tui *t, WINDOW *w)
+{
+    struct job *j = NULL, *it;
+    if (t->m->jobs)
+        TAILQ_FOREACH(it, &t->m->jobs->list, entry)
+            if (it->id == t->joblog_id)
+                j = it;
+    int h, wd;
+    getmaxyx(w, h, wd);
+    werase(w);
+    wattrset(w, theme(TH_TITLE));
+    mvwhline(w, 0, 0, ' ', wd);
+    if (!j)
+        return;
+    char title[200];
+    char *srv = esc(j->server, 1);
+    snprintf(title, sizeof title, "Job %u: %s on %s: %s", j->id, j->cls->title, srv, job_state_name(j->state));
+    free(srv);
+    put_clipped(w, 0, 1, wd - 2, title, theme(TH_TITLE));
+    int y = 1, line = 0;
+    for (const char *p = j->log.s; *p && y < h;) {
+        size_t len = strcspn(p, "\n");
+        if (line++ >= t->modal_scroll) {
+            char *raw = xstrndup(p, len), *e = esc(raw, 1);
+            put_clipped(w, y++, 1, wd - 2, e, A_NORMAL);
+            free(raw);
+            free(e);
+        }
+        p += len + (p[len] == '\n');
+    }
+    for (size_t i = 0; i < j->ntargets && y < h; i++) {
+        char *r = esc(j->targets[i].result ? j->targets[i].result : "pending", 1);
+        char *l = xasprintf("pid %d: %s", j->targets[i].pid, r);
+        put_clipped(w, y++, 3, wd - 4, l, j->targets[i].ok ? theme(TH_OK) : theme(TH_WARN));
+        free(l);
+        free(r);
+    }
+}
+
+const struct pane_class pane_jobs = {
+    .name = "jobs",
+    .title = "Jobs",
+    .draw = draw,
+    .key = key,
+    .footer = "Enter log  x abort",
+    .ts = &ts,
+};
