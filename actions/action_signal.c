@@ -111,6 +111,14 @@ static void absorb_lookup(struct job *j, struct rowset **rs, int nrs)
             set_result(t, false, "no such session (nothing sent)");
         } else {
 #define C(k) rowset_get(r, 0, k)
+            if (!C(1)) {
+                /* pg_stat_activity hides other roles' sessions from a login without
+                 * pg_read_all_stats: without backend_start there is no guard, so no signal. */
+                set_result(t, false, "permission denied: this login cannot see the session's details "
+                                     "(needs pg_read_all_stats or pg_monitor); nothing sent");
+                job_log(j, "pid %d: %s", t->pid, t->result);
+                continue;
+            }
             t->backend_start = cell_dup(C(1));
             t->query_start = cell_dup(C(2));
             t->user = cell_dup(C(3));
