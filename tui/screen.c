@@ -125,14 +125,31 @@ static void draw_header(struct tui *t)
     wnoutrefresh(w);
 }
 
+/* Short tab titles for narrow terminals (80 columns hold them all). */
+static const char *short_title(const struct pane_class *p)
+{
+    static const struct {
+        const char *name, *title;
+    } shorts[] = {{"activity", "Activ"}, {"replication", "Repl"}, {"connections", "Conns"},
+                  {"io", "IO"},          {"statements", "Stmts"}};
+    for (size_t i = 0; i < ARRAY_LEN(shorts); i++)
+        if (strcmp(p->name, shorts[i].name) == 0)
+            return shorts[i].title;
+    return p->title;
+}
+
 static void draw_tabs(struct tui *t)
 {
     WINDOW *w = t->tabs;
     werase(w);
-    int x = 0;
+    int x = 0, full = 0;
+    for (int i = 0; i < t->npanes; i++)
+        full += (int)strlen(t->panes[i]->title) + 5;
+    bool narrow = full > t->cols - 20;
     for (int i = 0; i < t->npanes; i++) {
         char b[64];
-        snprintf(b, sizeof b, " %c %s ", pane_keys[i], t->panes[i]->title);
+        snprintf(b, sizeof b, narrow ? "%c %s" : " %c %s ", pane_keys[i],
+                 narrow ? short_title(t->panes[i]) : t->panes[i]->title);
         put_clipped(w, 0, x, t->cols - x, b, i == t->pane ? theme(TH_TAB_ACTIVE) : theme(TH_TAB));
         x += (int)strlen(b) + 1;
     }
