@@ -29,6 +29,7 @@ struct conn {
     struct rowset **res;
     bool need_flush;
     bool have_current; /* a result was stored for statement ndone (simple/pipeline) */
+    char **simple_sql; /* SIMPLE: the batch's statements, sent one after another */
     int version, pid;
 };
 
@@ -41,8 +42,17 @@ struct conn *conn_new(const char *conninfo, const char *app_name)
     return c;
 }
 
+static void free_simple(struct conn *c)
+{
+    for (int i = 0; c->simple_sql && i < c->nstmt; i++)
+        free(c->simple_sql[i]);
+    free(c->simple_sql);
+    c->simple_sql = NULL;
+}
+
 static void free_results(struct conn *c)
 {
+    free_simple(c);
     for (int i = 0; i < c->nstmt; i++)
         rowset_free(c->res ? c->res[i] : NULL);
     free(c->res);
@@ -136,6 +146,11 @@ void conn_close(struct conn *c, const char *reason)
     drop(c);
 }
 
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg, (void)message;
+}
+
 int conn_start(struct conn *c, int64_t deadline_ms)
 {
     const char *kw[8], *val[8];
@@ -162,6 +177,9 @@ int conn_start(struct conn *c, int64_t deadline_ms)
         drop(c);
         return -1;
     }
+    /* libpq prints notices (e.g. "terminating connection due to immediate shutdown") on
+     * stderr, which is the user's screen: keep them out of it. */
+    PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
     c->st = CONN_CONNECTING;
     c->poll = PGRES_POLLING_WRITING;
     c->deadline = deadline_ms;
@@ -199,6 +217,19 @@ static void store(struct conn *c, struct rowset *rs)
         rowset_free(rs); /* a second result for one statement: keep the first */
 }
 
+/* SIMPLE: send statement ndone. One statement per query string, because pgBouncer's admin
+ * console rejects "SHOW POOLS;SHOW STATS;" as one invalid command. */
+static int send_simple(struct conn *c)
+{
+    if (!PQsendQuery(c->pg, c->simple_sql[c->ndone]))
+        return -1;
+    int f = PQflush(c->pg);
+    if (f < 0)
+        return -1;
+    c->need_flush = f == 1;
+    return 0;
+}
+
 /* Read what has arrived; returns 1 when the batch is complete, -1 on a broken connection. */
 static int read_results(struct conn *c)
 {
@@ -207,20 +238,16 @@ static int read_results(struct conn *c)
     while (c->ndone < c->nstmt && !PQisBusy(c->pg)) {
         PGresult *r = PQgetResult(c->pg);
         if (c->mode == CONN_SIMPLE) {
-            if (!r) {
-                /* End of the query string: statements after a failure never ran. */
-                for (int i = c->ndone; i < c->nstmt; i++)
-                    if (!c->res[i])
-                        c->res[i] = rowset_new_error("", "not run: an earlier statement failed");
-                c->ndone = c->nstmt;
-                break;
+            if (r) {
+                store(c, rowset_from_pg(r));
+                PQclear(r);
+                continue;
             }
-            ExecStatusType st = PQresultStatus(r);
-            store(c, rowset_from_pg(r));
-            PQclear(r);
-            if (st == PGRES_FATAL_ERROR)
-                continue; /* the rest are skipped by the server; NULL comes next */
-            c->ndone++;
+            /* NULL: this statement is finished; send the next one on the same connection. */
+            if (!c->res[c->ndone])
+                c->res[c->ndone] = rowset_new_error("", "no result");
+            if (++c->ndone < c->nstmt && send_simple(c) < 0)
+                return -1;
             continue;
         }
         if (!r)
@@ -324,12 +351,10 @@ int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n
     c->res = xcalloc((size_t)n, sizeof *c->res);
     int ok = 1;
     if (mode == CONN_SIMPLE) {
-        struct text q;
-        text_init(&q);
+        c->simple_sql = xcalloc((size_t)n, sizeof *c->simple_sql);
         for (int i = 0; i < n; i++)
-            text_printf(&q, "%s;", sql[i]);
-        ok = PQsendQuery(c->pg, q.s);
-        text_free(&q);
+            c->simple_sql[i] = xstrdup(sql[i]);
+        ok = PQsendQuery(c->pg, c->simple_sql[0]);
     } else {
         ok = PQenterPipelineMode(c->pg);
         for (int i = 0; ok && i < n; i++) {
@@ -360,6 +385,7 @@ struct rowset **conn_take_results(struct conn *c, int *n)
 {
     struct rowset **r = c->res;
     *n = c->nstmt;
+    free_simple(c);
     c->res = NULL;
     c->nstmt = c->ndone = 0;
     return r;

@@ -102,7 +102,8 @@ static void fail(struct model *m, struct server *s, const char *why, int64_t now
     if (s->backoff_ms > BACKOFF_MAX_MS)
         s->backoff_ms = BACKOFF_MAX_MS;
     double jitter = 0.8 + 0.4 * ((double)random() / RAND_MAX);
-    s->retry_at_ms = now + (int64_t)((double)s->backoff_ms * jitter);
+    int64_t wait = (int64_t)((double)s->backoff_ms * jitter);
+    s->retry_at_ms = now + (wait > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : wait); /* the cap holds */
     s->phase = PH_DISCONNECTED;
     s->ticks = 0;
 }
@@ -140,7 +141,9 @@ static void send_tick(struct model *m, struct server *s, size_t idx, int64_t now
         const struct probe_class *pc = probe_table[p];
         if (pc->kind != s->kind)
             continue;
-        if (s->tickno % (pc->every_ticks ? pc->every_ticks : 1) != 0 && s->tickno > 0)
+        /* every probe runs on the first two ticks, so its rates exist after two refreshes
+         * (the snapshot waits for exactly two) */
+        if (s->tickno % (pc->every_ticks ? pc->every_ticks : 1) != 0 && s->tickno > 1)
             continue;
         if (s->caps.version && s->caps.version < pc->min_version)
             continue;
@@ -178,6 +181,7 @@ static void absorb_tick(struct model *m, struct server *s, size_t idx, struct ro
     struct sample *next = sample_new();
     struct server *f = s;
     (void)idx;
+    next->taken_ms = now_ms();
     bool ran[PROBE_MAX] = {0};
     for (int i = 0; i < n && i < f->ninflight; i++) {
         int p = f->inflight[i];

@@ -46,7 +46,9 @@ static void act_draw(struct tui *t, WINDOW *w)
     if (n == 0) {
         int h, wd;
         getmaxyx(w, h, wd);
-        const char *msg = t->filter[0] ? "no session matches the filter (Esc clears it)"
+        bool pooler = t->scope >= 0 && (size_t)t->scope < t->m->n && t->m->servers[t->scope].kind == KIND_PGBOUNCER;
+        const char *msg = pooler ? "a pooler has no sessions of its own: see its pools in Connections (5)"
+                          : t->filter[0] ? "no session matches the filter (Esc clears it)"
                           : t->m->opts.idle ? "no sessions" : "no active sessions (i shows idle ones)";
         put_clipped(w, h > 3 ? 2 : 1, 2, wd - 2, msg, theme(TH_DIM));
     }

@@ -91,7 +91,13 @@ static void draw_header(struct tui *t)
     struct tm tm;
     localtime_r(&now, &tm);
     strftime(clock, sizeof clock, "%H:%M:%S", &tm);
-    int n = snprintf(buf, sizeof buf, "pgfleet  %zu server%s: %zu up", m->n, m->n == 1 ? "" : "s", up);
+    size_t poolers = 0;
+    for (size_t i = 0; i < m->n; i++)
+        poolers += m->servers[i].kind == KIND_PGBOUNCER;
+    size_t servers = m->n - poolers;
+    int n = poolers ? snprintf(buf, sizeof buf, "pgfleet  %zu server%s + %zu pooler%s: %zu up", servers,
+                               servers == 1 ? "" : "s", poolers, poolers == 1 ? "" : "s", up)
+                    : snprintf(buf, sizeof buf, "pgfleet  %zu server%s: %zu up", m->n, m->n == 1 ? "" : "s", up);
     WINDOW *w = t->hdr;
     werase(w);
     put_clipped(w, 0, 0, t->cols, buf, theme(TH_HEADER));
@@ -116,12 +122,20 @@ static void draw_header(struct tui *t)
     snprintf(part, sizeof part, " | longest %s", longest >= 0 ? fmt_age(age, sizeof age, longest) : "-");
     put_clipped(w, 0, x, t->cols - x, part, A_NORMAL);
     x += (int)strlen(part);
+    /* The right block, shortened until it fits: FROZEN and read-only matter most. */
     char right[96];
-    snprintf(right, sizeof right, "%s%severy %s  %s", m->paused ? "FROZEN  " : "",
-             t->o.read_only ? "read-only  " : "", fmt_age(age, sizeof age, (double)m->refresh_ms / 1000), clock);
-    int rl = (int)strlen(right);
-    if (x + rl + 1 < t->cols)
-        put_clipped(w, 0, t->cols - rl, rl, right, m->paused ? theme(TH_WARN) : A_NORMAL);
+    for (int level = 0; level < 3; level++) {
+        snprintf(right, sizeof right, "%s%s%s%s%s", m->paused ? "FROZEN " : "", t->o.read_only ? "read-only " : "",
+                 level < 2 ? " every " : "", level < 2 ? fmt_age(age, sizeof age, (double)m->refresh_ms / 1000) : "",
+                 level < 1 ? "  " : "");
+        if (level < 1)
+            strncat(right, clock, sizeof right - strlen(right) - 1);
+        int rl = (int)strlen(right);
+        if (x + rl + 1 < t->cols) {
+            put_clipped(w, 0, t->cols - rl, rl, right, m->paused ? theme(TH_WARN) : A_NORMAL);
+            break;
+        }
+    }
     wnoutrefresh(w);
 }
 
@@ -145,7 +159,7 @@ static void draw_tabs(struct tui *t)
     int x = 0, full = 0;
     for (int i = 0; i < t->npanes; i++)
         full += (int)strlen(t->panes[i]->title) + 5;
-    bool narrow = full > t->cols - 20;
+    bool narrow = full > t->cols;
     for (int i = 0; i < t->npanes; i++) {
         char b[64];
         snprintf(b, sizeof b, narrow ? "%c %s" : " %c %s ", pane_keys[i],
@@ -188,6 +202,13 @@ static void draw_footer(struct tui *t)
         put_clipped(w, 0, (int)strlen(b), t->cols - (int)strlen(b), "_  (Enter keeps, Esc clears)", A_DIM);
     } else if (t->msg[0] && now_ms() < t->msg_until) {
         put_clipped(w, 0, 0, t->cols, t->msg, theme(TH_WARN));
+    } else if (t->modal == MODAL_CONFIRM) {
+        put_clipped(w, 0, 0, t->cols, "Esc backs out: nothing is sent until you confirm", A_DIM);
+    } else if (t->modal) {
+        int x = 0;
+        footer_keys(w, &x, t->cols, "Esc", "Close ");
+        footer_keys(w, &x, t->cols, "Up/Down", "Scroll ");
+        footer_keys(w, &x, t->cols, "Home/End", "Top/Bottom ");
     } else {
         int x = 0;
         footer_keys(w, &x, t->cols, "F1", "Help ");
@@ -196,10 +217,7 @@ static void draw_footer(struct tui *t)
         footer_keys(w, &x, t->cols, "z", t->m->paused ? "Unfreeze " : "Freeze ");
         if (t->o.read_only)
             footer_keys(w, &x, t->cols, "RO", "read-only: actions off ");
-        put_clipped(w, 0, x, t->cols - x, t->modal ? " Esc close" : " ", A_NORMAL);
-        x += t->modal ? 10 : 1;
-        if (!t->modal)
-            put_clipped(w, 0, x, t->cols - x, t->panes[t->pane]->footer, A_DIM);
+        put_clipped(w, 0, x + 1, t->cols - x - 1, t->panes[t->pane]->footer, A_DIM);
     }
     wnoutrefresh(w);
 }
@@ -218,7 +236,7 @@ static void frame(void *p, bool changed)
         make_layout(t);
     if (!t->body) {
         werase(stdscr);
-        mvwaddnstr(stdscr, 0, 0, "pgfleet: terminal too small (need 20x4)", t->cols);
+        mvwaddnstr(stdscr, 0, 0, t->cols >= 30 ? "pgfleet: terminal too small" : "too small", t->cols);
         wnoutrefresh(stdscr);
         doupdate();
         return;
@@ -305,8 +323,10 @@ static bool handle(struct tui *t, int key)
     if (t->modal) {
         if (cmd == CMD_ESC || cmd == CMD_QUIT || cmd == CMD_ENTER || cmd == CMD_HELP)
             t->modal = MODAL_NONE;
-        else if (cmd == CMD_UP || cmd == CMD_DOWN || cmd == CMD_PGUP || cmd == CMD_PGDN || cmd == CMD_HOME)
-            t->modal_scroll += cmd == CMD_UP ? -1 : cmd == CMD_DOWN ? 1 : cmd == CMD_PGUP ? -10 : cmd == CMD_PGDN ? 10 : -100000;
+        else if (cmd == CMD_UP || cmd == CMD_DOWN || cmd == CMD_PGUP || cmd == CMD_PGDN || cmd == CMD_HOME ||
+                 cmd == CMD_END)
+            t->modal_scroll += cmd == CMD_UP ? -1 : cmd == CMD_DOWN ? 1 : cmd == CMD_PGUP ? -10
+                             : cmd == CMD_PGDN ? 10 : cmd == CMD_END ? 100000 : -100000;
         return true;
     }
     if (t->panes[t->pane]->key && t->panes[t->pane]->key(t, cmd))

@@ -15,7 +15,7 @@
 
 const struct colspec fleet_cols[FC_N] = {
     [FC_SERVER] = {"SERVER", 18, 100, false, false, false},
-    [FC_ROLE] = {"ROLE", 7, 90, false, false, false},
+    [FC_ROLE] = {"ROLE", 9, 90, false, false, false},
     [FC_VERSION] = {"VERSION", 11, 40, false, false, false},
     [FC_STATUS] = {"STATUS", 10, 100, false, false, false},
     [FC_CONNS] = {"CONNS", 9, 80, true, false, true},

@@ -129,8 +129,9 @@ void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *
             if (l > natural[c])
                 natural[c] = l;
         }
+        int title = (int)strlen(cols[c].title) + (show_sort && c == st->sort_col); /* + the marker */
         if (natural[c] > cols[c].width && !cols[c].flex)
-            natural[c] = cols[c].width > (int)strlen(cols[c].title) ? cols[c].width : (int)strlen(cols[c].title);
+            natural[c] = cols[c].width > title ? cols[c].width : title;
     }
     layout(cols, ncols, width, natural, x, wd);
     bool utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;

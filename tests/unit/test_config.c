@@ -327,7 +327,7 @@ static void test_unknown_key_no_suggestion(void **state)
     (void)state;
     EXPECT_ERRORS("unknown_key_far.yaml",
                   "2:1: unknown key \"colour\" (valid keys: refresh, timeout, thresholds, "
-                  "servers, poolers, restore_test, failover, escalation, read_only)");
+                  "servers, poolers, restore_test, failover, escalation, read_only, actions)");
 }
 
 static void test_unknown_key_nested(void **state)
