@@ -28,8 +28,9 @@ enum conn_event {
 
 /* How a batch is sent. PIPELINE: libpq pipeline mode with a sync after each statement, so each
  * is its own implicit transaction and one failing (a missing column on an old version) does
- * not abort the others, all in one round trip. SIMPLE: one multi-statement simple query, for
- * pgBouncer's admin console, which speaks only the simple protocol. */
+ * not abort the others, all in one round trip. SIMPLE: simple-protocol queries, one statement
+ * per query sent one after another on the connection (a round trip each), for pgBouncer's admin
+ * console, which speaks only the simple protocol and takes one command per query. */
 enum conn_mode { CONN_PIPELINE, CONN_SIMPLE };
 
 struct conn;

@@ -54,6 +54,9 @@ struct s_activity {
 struct sample {
     void *sec[PROBE_MAX];
     char *err[PROBE_MAX];     /* why a section is missing or stale: one line, raw server text */
+    /* now_ms() when the tick's results arrived (set by sched before parse): the clock of rates
+     * for targets whose answers carry no server clock (pgBouncer's SHOW output). */
+    int64_t taken_ms;
 };
 
 #define SAMPLE_SERVER(s) ((const struct s_server *)((s) ? (s)->sec[PROBE_SERVER] : NULL))
