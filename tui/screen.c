@@ -119,9 +119,11 @@ static void draw_header(struct tui *t)
     snprintf(part, sizeof part, "blocked %d", blocked);
     put_clipped(w, 0, x, t->cols - x, part, blocked ? theme(TH_CRIT) : A_NORMAL);
     x += (int)strlen(part);
-    snprintf(part, sizeof part, " | longest %s", longest >= 0 ? fmt_age(age, sizeof age, longest) : "-");
-    put_clipped(w, 0, x, t->cols - x, part, A_NORMAL);
-    x += (int)strlen(part);
+    if (t->cols >= 100) { /* narrower, the Fleet pane shows it and FROZEN needs the room */
+        snprintf(part, sizeof part, " | longest %s", longest >= 0 ? fmt_age(age, sizeof age, longest) : "-");
+        put_clipped(w, 0, x, t->cols - x, part, A_NORMAL);
+        x += (int)strlen(part);
+    }
     /* The right block, shortened until it fits: FROZEN and read-only matter most. */
     char right[96];
     for (int level = 0; level < 3; level++) {
@@ -152,18 +154,43 @@ static const char *short_title(const struct pane_class *p)
     return p->title;
 }
 
+/* A tab's label at a level of detail: 0 full title, 1 short title, 2 the digit only (the
+ * current pane keeps its short title so the user still sees where they are). */
+static void tab_label(const struct tui *t, int i, int level, char *b, size_t len)
+{
+    if (level == 0)
+        snprintf(b, len, " %c %s ", pane_keys[i], t->panes[i]->title);
+    else if (level == 1 || i == t->pane)
+        snprintf(b, len, "%c %s", pane_keys[i], short_title(t->panes[i]));
+    else
+        snprintf(b, len, "%c", pane_keys[i]);
+}
+
 static void draw_tabs(struct tui *t)
 {
     WINDOW *w = t->tabs;
     werase(w);
-    int x = 0, full = 0;
-    for (int i = 0; i < t->npanes; i++)
-        full += (int)strlen(t->panes[i]->title) + 5;
-    bool narrow = full > t->cols;
+    /* the scope and filter notes need room too */
+    int extra = 0;
+    if (t->scope >= 0 && (size_t)t->scope < t->m->n)
+        extra += 10 + (int)strlen(t->m->servers[t->scope].conf->name);
+    if (t->filter[0] && !t->editing_filter)
+        extra += 10 + (int)strlen(t->filter);
+    int level = 0;
+    for (; level < 2; level++) {
+        int full = extra;
+        for (int i = 0; i < t->npanes; i++) {
+            char b[64];
+            tab_label(t, i, level, b, sizeof b);
+            full += (int)strlen(b) + 1;
+        }
+        if (full <= t->cols)
+            break;
+    }
+    int x = 0;
     for (int i = 0; i < t->npanes; i++) {
         char b[64];
-        snprintf(b, sizeof b, narrow ? "%c %s" : " %c %s ", pane_keys[i],
-                 narrow ? short_title(t->panes[i]) : t->panes[i]->title);
+        tab_label(t, i, level, b, sizeof b);
         put_clipped(w, 0, x, t->cols - x, b, i == t->pane ? theme(TH_TAB_ACTIVE) : theme(TH_TAB));
         x += (int)strlen(b) + 1;
     }
