@@ -60,6 +60,9 @@ int64_t conn_deadline(const struct conn *c);
  * give statement i's text parameters. Deadline is absolute. Returns -1 on failure. */
 int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n,
               const int *nparams, const char *const *const *params, int64_t deadline_ms);
+/* Prepare each parameterless statement once per connection and run it by name afterwards
+ * (probe connections: the same texts every tick, planned once instead of every refresh). */
+void conn_use_prepared(struct conn *c, bool on);
 /* After CONN_EV_DONE: n rowsets, one per statement (an error rowset for a failed statement);
  * the caller owns them. */
 struct rowset **conn_take_results(struct conn *c, int *n);

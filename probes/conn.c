@@ -30,6 +30,14 @@ struct conn {
     bool need_flush;
     bool have_current; /* a result was stored for statement ndone (simple/pipeline) */
     char **simple_sql; /* SIMPLE: the batch's statements, sent one after another */
+    /* Prepared statements (probe connections): the same texts run every tick, so each is
+     * parsed and planned once per connection instead of every refresh. */
+    bool use_prepare;
+    bool no_prepare;   /* the server refused them (e.g. behind a transaction pooler) */
+    char **prep_sql;   /* texts prepared on this connection; the name is pgfleet_<index> */
+    int nprep;
+    bool *skip_prepare_result; /* per statement of the batch: a Prepare was sent before it */
+    int *prep_index;   /* per statement: its prep_sql index, or -1 */
     int version, pid;
 };
 
@@ -53,11 +61,24 @@ static void free_simple(struct conn *c)
 static void free_results(struct conn *c)
 {
     free_simple(c);
+    free(c->skip_prepare_result);
+    c->skip_prepare_result = NULL;
+    free(c->prep_index);
+    c->prep_index = NULL;
     for (int i = 0; i < c->nstmt; i++)
         rowset_free(c->res ? c->res[i] : NULL);
     free(c->res);
     c->res = NULL;
     c->nstmt = c->ndone = 0;
+}
+
+static void forget_prepared(struct conn *c)
+{
+    for (int i = 0; i < c->nprep; i++)
+        free(c->prep_sql[i]);
+    free(c->prep_sql);
+    c->prep_sql = NULL;
+    c->nprep = 0;
 }
 
 void conn_free(struct conn *c)
@@ -71,8 +92,11 @@ void conn_free(struct conn *c)
     free(c->app_name);
     free(c->hostaddr);
     free(c->resolve_error);
+    forget_prepared(c);
     free(c);
 }
+
+void conn_use_prepared(struct conn *c, bool on) { c->use_prepare = on; }
 
 /* First line of a libpq message, without the trailing newline. */
 static void first_line(char *dst, size_t len, const char *msg)
@@ -134,6 +158,7 @@ static void drop(struct conn *c)
     if (c->pg)
         PQfinish(c->pg); /* nonblocking: the Terminate message is sent only if it fits */
     c->pg = NULL;
+    forget_prepared(c); /* they lived in the server session that just ended */
     c->st = CONN_CLOSED;
     c->deadline = INT64_MAX;
     free_results(c);
@@ -230,6 +255,38 @@ static int send_simple(struct conn *c)
     return 0;
 }
 
+/* Forget a prepared text whose Prepare failed (a missing column on this version, say): the
+ * next tick prepares it again, or fails the same way with its own error. */
+static void unprepare(struct conn *c, int stmt)
+{
+    int k = c->prep_index ? c->prep_index[stmt] : -1;
+    if (k < 0 || k >= c->nprep || !c->prep_sql[k])
+        return;
+    free(c->prep_sql[k]);
+    c->prep_sql[k] = NULL;
+}
+
+/* The index of a prepared text, preparing it (in the same pipeline) when new. */
+static int prepared_index(struct conn *c, const char *sql, bool *is_new)
+{
+    int free_slot = -1;
+    for (int k = 0; k < c->nprep; k++) {
+        if (c->prep_sql[k] && strcmp(c->prep_sql[k], sql) == 0) {
+            *is_new = false;
+            return k;
+        }
+        if (!c->prep_sql[k] && free_slot < 0)
+            free_slot = k;
+    }
+    *is_new = true;
+    if (free_slot < 0) {
+        c->prep_sql = xreallocarray(c->prep_sql, (size_t)c->nprep + 1, sizeof *c->prep_sql);
+        free_slot = c->nprep++;
+    }
+    c->prep_sql[free_slot] = xstrdup(sql);
+    return free_slot;
+}
+
 /* Read what has arrived; returns 1 when the batch is complete, -1 on a broken connection. */
 static int read_results(struct conn *c)
 {
@@ -252,11 +309,26 @@ static int read_results(struct conn *c)
         }
         if (!r)
             continue; /* end of one statement's results in the pipeline; its sync follows */
-        if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
             if (!c->res[c->ndone])
                 c->res[c->ndone] = rowset_new_error("", "no result");
             c->ndone++;
+        } else if (c->skip_prepare_result && c->skip_prepare_result[c->ndone]) {
+            /* the Prepare's own result: nothing to keep unless it failed */
+            c->skip_prepare_result[c->ndone] = false;
+            if (st != PGRES_COMMAND_OK) {
+                store(c, rowset_from_pg(r));
+                unprepare(c, c->ndone);
+            }
         } else {
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            if (state && strcmp(state, "26000") == 0 && c->prep_index && c->prep_index[c->ndone] >= 0) {
+                /* "prepared statement does not exist": a pooler between us and the server
+                 * moved us to another session; stop preparing on this connection. */
+                c->no_prepare = true;
+                unprepare(c, c->ndone);
+            }
             store(c, rowset_from_pg(r));
         }
         PQclear(r);
@@ -357,8 +429,24 @@ int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n
         ok = PQsendQuery(c->pg, c->simple_sql[0]);
     } else {
         ok = PQenterPipelineMode(c->pg);
+        c->skip_prepare_result = xcalloc((size_t)n, sizeof *c->skip_prepare_result);
+        c->prep_index = xcalloc((size_t)n, sizeof *c->prep_index);
         for (int i = 0; ok && i < n; i++) {
             int np = nparams ? nparams[i] : 0;
+            c->prep_index[i] = -1;
+            if (c->use_prepare && !c->no_prepare && np == 0) {
+                bool is_new;
+                int k = prepared_index(c, sql[i], &is_new);
+                char name[32];
+                snprintf(name, sizeof name, "pgfleet_%d", k);
+                c->prep_index[i] = k;
+                if (is_new) {
+                    ok = PQsendPrepare(c->pg, name, sql[i], 0, NULL);
+                    c->skip_prepare_result[i] = true;
+                }
+                ok = ok && PQsendQueryPrepared(c->pg, name, 0, NULL, NULL, NULL, 0) && PQpipelineSync(c->pg);
+                continue;
+            }
             ok = PQsendQueryParams(c->pg, sql[i], np, NULL, np ? params[i] : NULL, NULL, NULL, 0) &&
                  PQpipelineSync(c->pg);
         }

@@ -51,6 +51,7 @@ void sched_init(struct model *m, const struct config *cfg)
         }
         s->local = conn_is_local(s->conf->conninfo);
         s->conn = conn_new(s->conf->conninfo, "pgfleet");
+        conn_use_prepared(s->conn, true);
         s->status = SRV_CONNECTING;
         s->status_since_ms = now;
         s->retry_at_ms = now;
