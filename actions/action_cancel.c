@@ -10,12 +10,16 @@ static void absorb(struct job_target *t, const struct rowset *r)
 {
     bool alive = cell_bool(rowset_get(r, 0, 0)), same = cell_bool(rowset_get(r, 0, 1));
     const char *sent = rowset_get(r, 0, 2);
+    /* column 3: is a query running at all (idle sessions have nothing to cancel) */
+    bool running = r->ncols > 3 ? cell_bool(rowset_get(r, 0, 3)) : true;
     free(t->result);
     t->ok = false;
     if (!alive)
         t->result = xstrdup("already gone (nothing sent)");
     else if (!same)
         t->result = xstrdup("running a different query now (nothing sent)");
+    else if (!running)
+        t->result = xstrdup("no query running (idle): nothing to cancel, nothing sent");
     else if (cell_bool(sent)) {
         t->result = xstrdup("sent");
         t->ok = true;
@@ -31,7 +35,7 @@ static bool verified(struct job *j, struct job_target *t, bool still, bool last)
         job_log(j, "pid %d: the query ended", t->pid);
         return false;
     }
-    t->result = xstrdup(last ? "sent; still running (terminate it with k)" : "sent; still running");
+    t->result = xstrdup(last ? "sent; still running: terminate may be needed" : "sent; still running");
     if (last)
         job_log(j, "pid %d: still running after the cancel: terminate may be needed", t->pid);
     return true;
@@ -41,9 +45,11 @@ static const struct signal_kind kind = {
     .verb = "cancel",
     .past = "cancelled",
     .sql = "SELECT a.alive, a.same_query,"
-           " CASE WHEN a.same_query THEN pg_cancel_backend($1::int) END AS sent"
+           " CASE WHEN a.same_query AND a.running THEN pg_cancel_backend($1::int) END AS sent,"
+           " a.running"
            " FROM (SELECT count(*) > 0 AS alive,"
-           "   coalesce(bool_or(query_start IS NOT DISTINCT FROM $3::timestamptz), false) AS same_query"
+           "   coalesce(bool_or(query_start IS NOT DISTINCT FROM $3::timestamptz), false) AS same_query,"
+           "   coalesce(bool_or(state IN ('active', 'fastpath function call')), false) AS running"
            "   FROM pg_stat_activity WHERE pid = $1::int AND backend_start = $2::timestamptz) a",
     .guard_query = true,
     .absorb = absorb,
@@ -59,9 +65,11 @@ static enum job_state step(struct job *j, const struct job_event *ev) { return s
 
 static void describe(const struct job *j, struct text *out)
 {
+    char *srv = esc(j->server, 1);
     text_printf(out, "Cancel the running query of %zu session%s on %s\n"
                      "(the session stays connected; its transaction is rolled back):\n\n",
-                j->ntargets, j->ntargets == 1 ? "" : "s", j->server);
+                j->ntargets, j->ntargets == 1 ? "" : "s", srv);
+    free(srv);
     describe_targets(j, out);
 }
 

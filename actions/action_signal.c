@@ -87,12 +87,20 @@ static size_t pending_list(struct job *j, struct job_target **out)
     return n;
 }
 
+/* What a never-target session is, for the message: its backend type, or ours. */
+static const char *system_kind(const struct job_target *t)
+{
+    if (t->backend_type && strcmp(t->backend_type, "client backend") != 0)
+        return t->backend_type;
+    return "pgfleet's own session";
+}
+
 static void refuse_forbidden(struct job *j)
 {
     for (size_t i = 0; i < j->ntargets; i++) {
         struct job_target *t = &j->targets[i];
         if (pending(t) && target_is_system(t) && !j->allow_system) {
-            set_result(t, false, "not a client session (%s): never a target", t->backend_type ? t->backend_type : "pgfleet");
+            set_result(t, false, "not a client session (%s): never a target", system_kind(t));
             job_log(j, "pid %d: %s", t->pid, t->result);
         }
     }
@@ -178,6 +186,14 @@ enum job_state signal_step(struct job *j, const struct job_event *ev, const stru
                 set_result(&j->targets[i], false, "not sent: %s", ev->error);
         return j->phase == P_VERIFY ? summary(j, k->past) : JOB_FAILED;
     case JEV_ABORT:
+        /* The audit must not say "not attempted" for a signal that may have been delivered. */
+        for (size_t i = 0; i < j->ntargets; i++)
+            if (pending(&j->targets[i]))
+                set_result(&j->targets[i], false, j->phase == P_ACT
+                               ? "unknown: aborted after the statement was sent (it may have been signalled)"
+                               : "not sent: aborted");
+        snprintf(j->outcome, sizeof j->outcome, "aborted by the user%s",
+                 j->phase == P_ACT ? " while the signal statement was in flight" : "");
         return JOB_ABORTED;
     case JEV_CONNECTED: {
         bool need_lookup = false;
@@ -292,7 +308,7 @@ int signal_precheck(const struct job *j, struct text *why)
     for (size_t i = 0; i < j->ntargets; i++)
         if (target_is_system(&j->targets[i]) && !j->allow_system && j->targets[i].backend_start) {
             text_printf(why, "pid %d is not a client session (%s): never a target", j->targets[i].pid,
-                        j->targets[i].backend_type ? j->targets[i].backend_type : "pgfleet");
+                        system_kind(&j->targets[i]));
             return -1;
         }
     return 0;

@@ -58,9 +58,11 @@ static enum job_state step(struct job *j, const struct job_event *ev)
 
 static void describe(const struct job *j, struct text *out)
 {
+    char *srv = esc(j->server, 1);
     text_printf(out, "TERMINATE %zu session%s on %s: the connection is closed and its\n"
                      "transaction rolled back; the client sees an error:\n\n",
-                j->ntargets, j->ntargets == 1 ? "" : "s", j->server);
+                j->ntargets, j->ntargets == 1 ? "" : "s", srv);
+    free(srv);
     describe_targets(j, out);
 }
 

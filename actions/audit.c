@@ -31,12 +31,12 @@ char *audit_default_path(void)
     return xasprintf("%s/.local/state/pgfleet/audit.jsonl", home);
 }
 
-/* Lower-case, literals replaced by ?, white space folded: the same statement with other values
- * gets the same fingerprint. FNV-1a 64 over that. */
+/* Lower-case, literals replaced by ?, white space folded (and dropped at both ends): the same
+ * statement with other values gets the same fingerprint. FNV-1a 64 over that. */
 void query_fingerprint(const char *q, char out[17])
 {
     uint64_t h = 1469598103934665603ULL;
-    bool space = false;
+    bool space = false, started = false;
     for (const char *p = q ? q : ""; *p; p++) {
         unsigned char c = (unsigned char)*p;
         if (c == '\'') { /* a string literal */
@@ -51,15 +51,17 @@ void query_fingerprint(const char *q, char out[17])
                 p++;
             c = '?';
         } else if (isspace(c)) {
-            if (space)
-                continue;
-            space = true;
-            c = ' ';
+            space = started; /* hashed only if something follows it */
+            continue;
         } else {
             c = (unsigned char)tolower(c);
         }
-        if (c != ' ')
+        if (space) {
+            h ^= ' ';
+            h *= 1099511628211ULL;
             space = false;
+        }
+        started = true;
         h ^= c;
         h *= 1099511628211ULL;
     }
@@ -185,6 +187,44 @@ static const char *jstr_or(json_t *o, const char *k, const char *dflt)
     return s ? s : dflt;
 }
 
+/* Text read back from the log was escaped when it was written: escape again only what could
+ * harm a terminal (the file may have been edited), keeping its backslashes, so that an ESC
+ * recorded as \033 is shown as \033, not \\033. */
+static char *reesc(const char *s)
+{
+    struct text t;
+    text_init(&t);
+    for (const char *p = s;;) {
+        size_t n = strcspn(p, "\\");
+        char *seg = xstrndup(p, n), *e = esc(seg, 1);
+        text_add(&t, e);
+        free(seg);
+        free(e);
+        if (!p[n])
+            break;
+        text_add(&t, "\\");
+        p += n + 1;
+    }
+    return t.s;
+}
+
+/* Cut s to at most max bytes, not inside a UTF-8 character nor inside an escape like \033. */
+static void cut_text(char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max)
+        return;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+        n--;
+    for (size_t k = 1; k <= 3 && k <= n; k++)
+        if (s[n - k] == '\\') {
+            n -= k;
+            break;
+        }
+    s[n] = '\0';
+}
+
 int audit_print(const char *path, int64_t since_ms, FILE *out)
 {
     FILE *f = fopen(path, "r");
@@ -221,18 +261,20 @@ int audit_print(const char *path, int64_t since_ms, FILE *out)
             continue;
         }
         /* Everything printed is escaped again: the file could have been edited by anyone. */
-        char *who = esc(jstr_or(o, "os_user", "?"), 1), *host = esc(jstr_or(o, "host", "?"), 1);
-        char *srv = esc(jstr_or(o, "server", "?"), 1), *act = esc(jstr_or(o, "action", "?"), 1);
-        char *outc = esc(jstr_or(o, "outcome", ""), 1);
-        fprintf(out, "%s  %s@%s  %s  %s: %s\n", ts, who, host, srv, act, outc);
-        free(who), free(host), free(srv), free(act), free(outc);
+        char *when = reesc(ts);
+        char *who = reesc(jstr_or(o, "os_user", "?")), *host = reesc(jstr_or(o, "host", "?"));
+        char *srv = reesc(jstr_or(o, "server", "?")), *act = reesc(jstr_or(o, "action", "?"));
+        char *outc = reesc(jstr_or(o, "outcome", ""));
+        fprintf(out, "%s  %s@%s  %s  %s: %s\n", when, who, host, srv, act, outc);
+        free(when), free(who), free(host), free(srv), free(act), free(outc);
         size_t i;
         json_t *t;
         json_array_foreach(json_object_get(o, "targets"), i, t) {
-            char *u = esc(jstr_or(t, "user", "?"), 1), *d = esc(jstr_or(t, "database", "?"), 1);
-            char *a = esc(jstr_or(t, "application", ""), 1), *r = esc(jstr_or(t, "result", ""), 1);
-            char *q = esc(jstr_or(t, "query", ""), 1);
-            fprintf(out, "    pid %lld  %s@%s  %s  -> %s\n      %.100s\n",
+            char *u = reesc(jstr_or(t, "user", "?")), *d = reesc(jstr_or(t, "database", "?"));
+            char *a = reesc(jstr_or(t, "application", "")), *r = reesc(jstr_or(t, "result", ""));
+            char *q = reesc(jstr_or(t, "query", ""));
+            cut_text(q, 100);
+            fprintf(out, "    pid %lld  %s@%s  %s  -> %s\n      %s\n",
                     (long long)json_integer_value(json_object_get(t, "pid")), u, d, a, r, q);
             free(u), free(d), free(a), free(r), free(q);
         }

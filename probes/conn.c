@@ -441,7 +441,11 @@ int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n
                 snprintf(name, sizeof name, "pgfleet_%d", k);
                 c->prep_index[i] = k;
                 if (is_new) {
-                    ok = PQsendPrepare(c->pg, name, sql[i], 0, NULL);
+                    /* tagged so the Statements pane can leave our own probes out */
+                    bool tagged = strncmp(sql[i], "/* pgfleet */", 13) == 0;
+                    char *text = tagged ? xstrdup(sql[i]) : xasprintf("/* pgfleet */ %s", sql[i]);
+                    ok = PQsendPrepare(c->pg, name, text, 0, NULL);
+                    free(text);
                     c->skip_prepare_result[i] = true;
                 }
                 ok = ok && PQsendQueryPrepared(c->pg, name, 0, NULL, NULL, NULL, 0) && PQpipelineSync(c->pg);

@@ -25,6 +25,8 @@ bool tag_has(const struct tui *t, size_t server, const struct activity_row *r)
 
 bool tag_toggle(struct tui *t, size_t server, const struct activity_row *r)
 {
+    if (!r->backend_start) /* a session this login cannot see: no identity to keep a tag by */
+        return false;
     for (size_t i = 0; i < t->ntags; i++)
         if (same_tag(&t->tags[i], server, r)) {
             t->tags[i] = t->tags[--t->ntags];

@@ -90,8 +90,11 @@ static bool act_key(struct tui *t, enum command cmd)
         if (ts.sel >= 0 && (size_t)ts.sel < n) {
             const struct activity_row *r = act_row(t->m, &refs[ts.sel]);
             bool on = tag_toggle(t, refs[ts.sel].server, r);
-            tui_message(t, "%zu session%s tagged%s", t->ntags, t->ntags == 1 ? "" : "s",
-                        on ? ": c cancels, k terminates them all" : "");
+            if (!r->backend_start)
+                tui_message(t, "pid %d: this login cannot see the session's details: cannot tag it", r->pid);
+            else
+                tui_message(t, "%zu session%s tagged%s", t->ntags, t->ntags == 1 ? "" : "s",
+                            on ? ": c cancels, k terminates them all" : "");
             ts.sel++;
         }
         free(refs);
