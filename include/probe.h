@@ -16,6 +16,7 @@ struct server_caps {
     bool pg_monitor;      /* member of pg_monitor (or superuser): sees every query text */
     bool signal_backend;  /* member of pg_signal_backend (or superuser) */
     bool has_pgss;        /* pg_stat_statements installed in the connected database */
+    int pgss_version;     /* its extension version as major*100+minor (1.10 -> 110); 0 unknown */
     bool has_stat_io;     /* pg_stat_io exists (16+) */
     char *current_user;
 };

@@ -51,6 +51,7 @@ int probe_setup_sql(const char **sql, int max, long statement_timeout_ms)
              " pg_has_role(current_user, 'pg_monitor', 'MEMBER') AS pg_monitor,"
              " pg_has_role(current_user, 'pg_signal_backend', 'MEMBER') AS signal_backend,"
              " EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS has_pgss,"
+             " (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements') AS pgss_version,"
              " to_regclass('pg_catalog.pg_stat_io') IS NOT NULL AS has_stat_io,"
              " current_user AS current_user"
              " FROM pg_roles r WHERE r.rolname = current_user";
@@ -76,6 +77,10 @@ int probe_parse_caps(const struct rowset *rs, struct server_caps *caps, char *er
     caps->pg_monitor = caps->superuser || truthy(rowset_get(rs, 0, rowset_col(rs, "pg_monitor")));
     caps->signal_backend = caps->superuser || truthy(rowset_get(rs, 0, rowset_col(rs, "signal_backend")));
     caps->has_pgss = truthy(rowset_get(rs, 0, rowset_col(rs, "has_pgss")));
+    /* "1.10" -> 110: its columns changed with its versions, not only with the server's */
+    v = rowset_get(rs, 0, rowset_col(rs, "pgss_version"));
+    if (v && strchr(v, '.'))
+        caps->pgss_version = atoi(v) * 100 + atoi(strchr(v, '.') + 1);
     caps->has_stat_io = truthy(rowset_get(rs, 0, rowset_col(rs, "has_stat_io")));
     v = rowset_get(rs, 0, rowset_col(rs, "current_user"));
     caps->current_user = xstrdup(v ? v : "");

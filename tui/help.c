@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "screen.h"
+#include "sec_progress.h"
 
 /* Lines of a modal are collected first, then drawn from the scroll offset. */
 struct lines {
@@ -131,6 +132,9 @@ void detail_draw(struct tui *t, WINDOW *w)
     age_field(&l, "state age", r->state_age);
     field(&l, "backend start", r->backend_start);
     field(&l, "query start", r->query_start);
+    char prog[300];
+    if (progress_describe(&t->m->servers[t->detail_server], r->pid, prog, sizeof prog))
+        field(&l, "progress", prog);
     add(&l, A_NORMAL, "");
     add(&l, theme(TH_HEADER), "Query");
     /* Keep the query's own line breaks; escape each line; wrap long lines. */
