@@ -1,15 +1,846 @@
-/* pane_io.c — placeholder for the io pane: not written yet. */
-#include "screen.h"
+/* pane_io.c — pane 6, Cache & IO: per server (all, or the scoped one) a line per database with
+ * its cache hit % over the last interval, block reads and hits, temp files, IO time, tuples and
+ * size, busiest reader first; then the server's checkpoints, buffer writers, WAL rate,
+ * pg_stat_io's busiest lines (16+) and, for a server on this machine, its disk. The pane is a
+ * document built from the model and scrolled; the text snapshot prints the same document. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
 
-static void draw(struct tui *t, WINDOW *w)
+#include "screen.h"
+#include "sec_io.h"
+
+/* ts.sel is the first line shown: the pane scrolls rather than selects (no row has an action). */
+static struct table_state ts = {.sort_col = -1};
+
+#define SEG_MAX 12
+#define SEG_LEN 96
+#define LABEL_W 13 /* width of the labels of the server lines ("checkpoints", "WAL", …) */
+#define IO_TOP 6   /* pg_stat_io lines shown per server */
+
+enum lkind { LK_TITLE, LK_DB_HEAD, LK_DB, LK_IO_HEAD, LK_IO, LK_TEXT, LK_BLANK };
+
+struct seg {
+    char t[SEG_LEN];
+    enum sev sev;
+};
+
+struct line {
+    enum lkind kind;
+    int n;
+    struct seg s[SEG_MAX];
+};
+
+struct doc {
+    struct line *l;
+    size_t n, cap;
+};
+
+enum db_col { D_NAME, D_HIT, D_READS, D_HITS, D_TMPF, D_TMPB, D_RMS, D_WMS, D_TUPR, D_TUPW, D_SIZE, D_N };
+static const struct colspec db_cols[D_N] = {
+    [D_NAME] = {"DATABASE", 30, 100, false, true, false},
+    [D_HIT] = {"HIT%", 6, 99, true, false, true},
+    [D_READS] = {"READ/s", 7, 98, true, false, true},
+    [D_HITS] = {"HIT/s", 7, 90, true, false, true},
+    [D_TMPF] = {"TMPF/s", 6, 70, true, false, true},
+    [D_TMPB] = {"TMP B/s", 8, 95, true, false, true},
+    [D_RMS] = {"RD ms/s", 7, 80, true, false, true},
+    [D_WMS] = {"WR ms/s", 7, 60, true, false, true},
+    [D_TUPR] = {"TUP RD/s", 8, 75, true, false, true},
+    [D_TUPW] = {"TUP WR/s", 8, 65, true, false, true},
+    [D_SIZE] = {"SIZE", 7, 85, true, false, true},
+};
+
+enum io_col { O_WHO, O_READS, O_RBYTES, O_WRITES, O_WBYTES, O_EXT, O_HITS, O_EVICT, O_FSYNC, O_RMS,
+              O_WMS, O_N };
+static const struct colspec io_cols[O_N] = {
+    [O_WHO] = {"PG_STAT_IO: BACKEND OBJECT CONTEXT", 44, 100, false, true, false},
+    [O_READS] = {"READ/s", 7, 98, true, false, true},
+    [O_RBYTES] = {"RD B/s", 7, 80, true, false, true},
+    [O_WRITES] = {"WRITE/s", 7, 97, true, false, true},
+    [O_WBYTES] = {"WR B/s", 7, 79, true, false, true},
+    [O_EXT] = {"EXT/s", 6, 70, true, false, true},
+    [O_HITS] = {"HIT/s", 7, 90, true, false, true},
+    [O_EVICT] = {"EVICT/s", 7, 75, true, false, true},
+    [O_FSYNC] = {"FSYNC/s", 7, 65, true, false, true},
+    [O_RMS] = {"RD ms/s", 7, 60, true, false, true},
+    [O_WMS] = {"WR ms/s", 7, 55, true, false, true},
+};
+
+/* ----------------------------------------------------------------------------- building */
+
+static struct line *add_line(struct doc *d, enum lkind k)
 {
-    (void)t;
-    put_clipped(w, 1, 2, getmaxx(w) - 4, "This pane is not built yet.", theme(TH_DIM));
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 32;
+        d->l = xreallocarray(d->l, d->cap, sizeof *d->l);
+    }
+    struct line *l = &d->l[d->n++];
+    memset(l, 0, sizeof *l);
+    l->kind = k;
+    return l;
+}
+
+static void seg(struct line *l, enum sev sev, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seg(struct line *l, enum sev sev, const char *fmt, ...)
+{
+    if (l->n >= SEG_MAX)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->s[l->n].t, SEG_LEN, fmt, ap);
+    va_end(ap);
+    l->s[l->n++].sev = sev;
+}
+
+/* Untrusted server text into a segment, escaped. */
+static void seg_esc(struct line *l, enum sev sev, const char *raw)
+{
+    if (l->n >= SEG_MAX)
+        return;
+    esc_into(l->s[l->n].t, SEG_LEN, raw ? raw : "", 1);
+    l->s[l->n++].sev = sev;
+}
+
+static struct line *text_line(struct doc *d, const char *label)
+{
+    struct line *l = add_line(d, LK_TEXT);
+    seg(l, SEV_NONE, "%-*s", LABEL_W - 1, label);
+    return l;
+}
+
+static const char *count(char *b, size_t n, double v) { return fmt_count(b, n, v); }
+
+static const char *rate_bytes(char *b, size_t n, double v)
+{
+    char t[32];
+    fmt_bytes(t, sizeof t, v);
+    snprintf(b, n, isfinite(v) ? "%s/s" : "%s", t);
+    return b;
+}
+
+static enum sev hit_sev(double pct, double th)
+{
+    if (isnan(pct))
+        return SEV_NONE;
+    return pct < th - 10 ? SEV_CRIT : pct < th ? SEV_WARN : SEV_OK;
+}
+
+static const struct db_size *size_of(const struct s_sizes *z, const char *datname)
+{
+    for (size_t i = 0; z && datname && i < z->n; i++)
+        if (z->rows[i].datname && strcmp(z->rows[i].datname, datname) == 0)
+            return &z->rows[i];
+    return NULL;
+}
+
+static void db_line(struct doc *d, const struct db_stat *r, const struct s_sizes *z, double th)
+{
+    struct line *l = add_line(d, LK_DB);
+    char b[32];
+    seg_esc(l, SEV_NONE, r->datname);
+    /* n/a: no interval yet or a reset; "-": nothing was read or hit, so no ratio */
+    if (isnan(r->hit_pct))
+        seg(l, SEV_DIM, "%s", r->reset ? "reset" : isnan(r->hits_s) ? "n/a" : "-");
+    else
+        seg(l, hit_sev(r->hit_pct, th), "%.1f", r->hit_pct);
+    seg(l, SEV_NONE, "%s", count(b, sizeof b, r->reads_s));
+    seg(l, SEV_NONE, "%s", count(b, sizeof b, r->hits_s));
+    seg(l, r->temp_files_s > 0 ? SEV_WARN : SEV_NONE, "%s", count(b, sizeof b, r->temp_files_s));
+    char t[32];
+    seg(l, r->temp_bytes_s > 0 ? SEV_WARN : SEV_NONE, "%s", fmt_bytes(t, sizeof t, r->temp_bytes_s));
+    seg(l, SEV_NONE, "%s", count(b, sizeof b, r->read_ms_s));
+    seg(l, SEV_NONE, "%s", count(b, sizeof b, r->write_ms_s));
+    seg(l, SEV_NONE, "%s", count(b, sizeof b, r->returned_s + r->fetched_s));
+    seg(l, SEV_NONE, "%s", count(b, sizeof b, r->inserted_s + r->updated_s + r->deleted_s));
+    const struct db_size *sz = size_of(z, r->datname);
+    seg(l, SEV_NONE, "%s", sz ? fmt_bytes(t, sizeof t, sz->bytes) : "");
+}
+
+static double nan_low(double v) { return isnan(v) ? -1 : v; }
+
+/* Busiest reader first: that is where the cache misses come from. */
+static int cmp_db(const void *a, const void *b)
+{
+    const struct db_stat *x = *(const struct db_stat *const *)a, *y = *(const struct db_stat *const *)b;
+    double dx = nan_low(x->reads_s), dy = nan_low(y->reads_s);
+    if (dx != dy)
+        return dx < dy ? 1 : -1;
+    dx = nan_low(x->hits_s), dy = nan_low(y->hits_s);
+    if (dx != dy)
+        return dx < dy ? 1 : -1;
+    return strcmp(x->datname ? x->datname : "", y->datname ? y->datname : "");
+}
+
+static void databases_part(struct doc *d, const struct server *s, double th)
+{
+    const struct s_databases *db = SAMPLE_DATABASES(s->cur);
+    if (!db) {
+        struct line *l = text_line(d, "databases");
+        seg_esc(l, SEV_WARN, s->cur && s->cur->err[PROBE_DATABASES] ? s->cur->err[PROBE_DATABASES] : "no data yet");
+        return;
+    }
+    const struct s_sizes *z = SAMPLE_SIZES(s->cur);
+    const struct db_stat **rows = xcalloc(db->n + 1, sizeof *rows);
+    for (size_t i = 0; i < db->n; i++)
+        rows[i] = &db->rows[i];
+    qsort(rows, db->n, sizeof *rows, cmp_db);
+    add_line(d, LK_DB_HEAD);
+    for (size_t i = 0; i < db->n; i++)
+        db_line(d, rows[i], z, th);
+    if (db->n > 1)
+        db_line(d, &db->total, NULL, th); /* every database, templates and shared catalogs too */
+    free(rows);
+}
+
+static void checkpoint_part(struct doc *d, const struct s_bgwriter *b)
+{
+    char x[32], y[32];
+    struct line *l = text_line(d, "checkpoints");
+    seg(l, SEV_NONE, "timed %s (+%s)", count(x, sizeof x, b->ckpt_timed), count(y, sizeof y, b->timed_d));
+    /* Requested checkpoints (max_wal_size reached, or CHECKPOINT) should be the exception;
+     * a handful after start-up or a base backup is not a pattern, hence the minimum. */
+    bool many = b->req_pct > 50 && b->ckpt_req >= 5;
+    seg(l, many ? SEV_WARN : SEV_NONE, "requested %s (+%s)", count(x, sizeof x, b->ckpt_req),
+        count(y, sizeof y, b->req_d));
+    if (!isnan(b->req_pct))
+        seg(l, many ? SEV_WARN : SEV_NONE, "%.0f%% requested", b->req_pct);
+    seg(l, SEV_NONE, "write %s ms/s", count(x, sizeof x, b->write_ms_s));
+    seg(l, SEV_NONE, "sync %s ms/s", count(y, sizeof y, b->sync_ms_s));
+
+    l = text_line(d, "buffers/s");
+    seg(l, SEV_NONE, "checkpointer %s", count(x, sizeof x, b->buf_checkpoint_s));
+    seg(l, SEV_NONE, "bgwriter %s", count(x, sizeof x, b->buf_clean_s));
+    seg(l, SEV_NONE, "backends%s %s", b->backend_from_io ? " (pg_stat_io)" : "", count(x, sizeof x, b->buf_backend_s));
+    /* backends doing their own fsync means the checkpointer's request queue was full */
+    seg(l, b->buf_backend_fsync_s > 0 ? SEV_WARN : SEV_NONE, "backend fsync %s", count(x, sizeof x, b->buf_backend_fsync_s));
+    seg(l, SEV_NONE, "alloc %s", count(x, sizeof x, b->buf_alloc_s));
+    seg(l, b->maxwritten_clean_s > 0 ? SEV_WARN : SEV_NONE, "maxwritten %s", count(x, sizeof x, b->maxwritten_clean_s));
+}
+
+static void wal_part(struct doc *d, const struct server *s)
+{
+    const struct s_wal *w = SAMPLE_WAL(s->cur);
+    struct line *l = text_line(d, "WAL");
+    char x[32];
+    if (!w) {
+        seg_esc(l, SEV_DIM, s->cur && s->cur->err[PROBE_WAL] ? s->cur->err[PROBE_WAL] : "no data yet");
+        return;
+    }
+    if (!w->source) {
+        seg(l, SEV_DIM, "n/a: a replica before PostgreSQL 14 has no WAL rate of its own");
+        return;
+    }
+    seg(l, SEV_NONE, "%s", rate_bytes(x, sizeof x, w->bytes_s));
+    seg(l, SEV_DIM, "(%s)", w->source);
+    if (!isnan(w->records)) {
+        seg(l, SEV_NONE, "records %s/s", count(x, sizeof x, w->records_s));
+        seg(l, SEV_NONE, "FPI %s/s", count(x, sizeof x, w->fpi_s));
+        /* WAL buffers full: backends wrote WAL themselves; wal_buffers is too small */
+        seg(l, w->buffers_full_s > 0 ? SEV_WARN : SEV_NONE, "buffers full %s/s", count(x, sizeof x, w->buffers_full_s));
+    }
+    if (!isnan(w->write)) {
+        seg(l, SEV_NONE, "write %s/s", count(x, sizeof x, w->write_s));
+        seg(l, SEV_NONE, "sync %s/s", count(x, sizeof x, w->sync_s));
+    }
+}
+
+static double io_weight(const struct io_row *r)
+{
+    double v = 0;
+    const double parts[] = {r->read_bytes_s, r->write_bytes_s, r->extend_bytes_s};
+    for (size_t i = 0; i < ARRAY_LEN(parts); i++)
+        v += isnan(parts[i]) ? 0 : parts[i];
+    /* hits cost no IO: they only order rows that did none */
+    return v + (isnan(r->hits_s) ? 0 : r->hits_s * 1e-6);
+}
+
+static int cmp_io(const void *a, const void *b)
+{
+    double x = io_weight(*(const struct io_row *const *)a), y = io_weight(*(const struct io_row *const *)b);
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void io_line(struct doc *d, const struct io_row *r)
+{
+    struct line *l = add_line(d, LK_IO);
+    char who[200], b[32];
+    snprintf(who, sizeof who, "%s %s %s", r->backend_type ? r->backend_type : "?", r->object ? r->object : "?",
+             r->context ? r->context : "?");
+    seg_esc(l, SEV_NONE, who);
+    seg(l, SEV_NONE, "%s", count(b, sizeof b, r->reads_s));
+    seg(l, SEV_NONE, "%s", fmt_bytes(b, sizeof b, r->read_bytes_s));
+    seg(l, SEV_NONE, "%s", count(b, sizeof b, r->writes_s));
+    seg(l, SEV_NONE, "%s", fmt_bytes(b, sizeof b, r->write_bytes_s));
+    seg(l, SEV_NONE, "%s", count(b, sizeof b, r->extends_s));
+    seg(l, SEV_NONE, "%s", count(b, sizeof b, r->hits_s));
+    seg(l, SEV_NONE, "%s", count(b, sizeof b, r->evictions_s));
+    seg(l, SEV_NONE, "%s", count(b, sizeof b, r->fsyncs_s));
+    seg(l, SEV_NONE, "%s", count(b, sizeof b, r->read_ms_s));
+    seg(l, SEV_NONE, "%s", count(b, sizeof b, r->write_ms_s));
+}
+
+static void statio_part(struct doc *d, const struct server *s)
+{
+    if (s->caps.version && s->caps.version < 160000) {
+        struct line *l = add_line(d, LK_TEXT);
+        seg(l, SEV_DIM, "pg_stat_io needs PostgreSQL 16");
+        return;
+    }
+    const struct s_statio *io = SAMPLE_STATIO(s->cur);
+    if (!io) {
+        const char *e = s->cur && s->cur->err[PROBE_IO] ? s->cur->err[PROBE_IO] : "no data yet";
+        seg_esc(text_line(d, "pg_stat_io"), SEV_DIM, e);
+        return;
+    }
+    const struct io_row **rows = xcalloc(io->n + 1, sizeof *rows);
+    size_t n = 0;
+    for (size_t i = 0; i < io->n; i++)
+        if (io_weight(&io->rows[i]) > 0)
+            rows[n++] = &io->rows[i];
+    qsort(rows, n, sizeof *rows, cmp_io);
+    if (n == 0) {
+        seg(text_line(d, "pg_stat_io"), SEV_DIM, isnan(io->dt) ? "rates after the next refresh" : "no IO in the interval");
+    } else {
+        add_line(d, LK_IO_HEAD);
+        for (size_t i = 0; i < n && i < IO_TOP; i++)
+            io_line(d, rows[i]);
+    }
+    free(rows);
+}
+
+static void disk_part(struct doc *d, const struct server *s)
+{
+    const struct s_bgwriter *b = SAMPLE_BGWRITER(s->cur);
+    if (!s->local || !b || !b->disk.tried)
+        return;
+    const struct host_disk *k = &b->disk;
+    char label[80], x[32], y[32];
+    if (k->why) {
+        seg_esc(text_line(d, "disk"), SEV_DIM, k->why);
+        return;
+    }
+    snprintf(label, sizeof label, "disk %s", k->device);
+    struct line *l = add_line(d, LK_TEXT);
+    char e[LABEL_W * 4];
+    esc_into(e, sizeof e, label, 1);
+    seg(l, SEV_NONE, "%-*s", LABEL_W - 1, e);
+    seg(l, SEV_NONE, "reads %s/s %s", count(x, sizeof x, k->reads_s), rate_bytes(y, sizeof y, k->read_bytes_s));
+    seg(l, SEV_NONE, "writes %s/s %s", count(x, sizeof x, k->writes_s), rate_bytes(y, sizeof y, k->write_bytes_s));
+    if (isnan(k->util_pct))
+        seg(l, SEV_NONE, "util n/a");
+    else
+        seg(l, k->util_pct >= 90 ? SEV_WARN : SEV_NONE, "util %.0f%%", k->util_pct);
+    if (!isnan(k->await_ms))
+        seg(l, SEV_NONE, "await %.1fms", k->await_ms);
+}
+
+static void sizes_part(struct doc *d, const struct server *s)
+{
+    const struct s_sizes *z = SAMPLE_SIZES(s->cur);
+    const struct s_databases *db = SAMPLE_DATABASES(s->cur);
+    struct line *l = text_line(d, "sizes");
+    char x[32], y[32];
+    if (!z) {
+        seg_esc(l, SEV_DIM, s->cur && s->cur->err[PROBE_SIZES] ? s->cur->err[PROBE_SIZES] : "not measured yet");
+        return;
+    }
+    seg(l, SEV_NONE, "total %s", fmt_bytes(x, sizeof x, z->total));
+    if (!isnan(z->total_growth_s))
+        seg(l, SEV_NONE, "(%s%s)", z->total_growth_s >= 0 ? "+" : "-", rate_bytes(y, sizeof y, fabs(z->total_growth_s)));
+    seg(l, SEV_DIM, "%zu database%s", z->n, z->n == 1 ? "" : "s");
+    /* sizes are measured every few ticks: say how old they are, on the server's clock */
+    if (db && !isnan(db->epoch) && !isnan(z->epoch))
+        seg(l, SEV_DIM, "measured %s ago", fmt_age(x, sizeof x, fmax(0, db->epoch - z->epoch)));
+}
+
+static void server_part(struct doc *d, const struct server *s, double th)
+{
+    struct line *l = add_line(d, LK_TITLE);
+    seg_esc(l, SEV_NONE, s->conf->name);
+    const struct s_server *ss = SAMPLE_SERVER(s->cur);
+    const struct s_databases *db = SAMPLE_DATABASES(s->cur);
+    if (s->status == SRV_DOWN || !s->cur) {
+        seg(l, s->status == SRV_DOWN ? SEV_CRIT : SEV_DIM, "%s", srv_status_name(s->status));
+        if (s->reason[0])
+            seg_esc(l, SEV_DIM, s->reason);
+        return;
+    }
+    seg(l, SEV_NONE, "%s %s", srv_role(s), ss && ss->version ? ss->version : "");
+    if (s->status != SRV_UP)
+        seg(l, SEV_WARN, "%s", srv_status_name(s->status));
+    char b[32];
+    if (db)
+        seg(l, SEV_DIM, "interval %s", isnan(db->dt) ? "n/a" : fmt_age(b, sizeof b, db->dt));
+    if (db && !db->track_io_timing)
+        seg(l, SEV_WARN, "track_io_timing is off");
+    databases_part(d, s, th);
+    const struct s_bgwriter *bw = SAMPLE_BGWRITER(s->cur);
+    if (bw)
+        checkpoint_part(d, bw);
+    else
+        seg_esc(text_line(d, "checkpoints"), SEV_DIM, s->cur->err[PROBE_BGWRITER] ? s->cur->err[PROBE_BGWRITER] : "no data yet");
+    wal_part(d, s);
+    statio_part(d, s);
+    disk_part(d, s);
+    sizes_part(d, s);
+}
+
+/* The whole pane for the servers in scope (-1: all); poolers have no cache or IO figures. */
+static void build(const struct model *m, long scope, struct doc *d)
+{
+    double th = m->cfg ? m->cfg->th.cache_hit_pct : 95;
+    bool any = false;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct server *s = &m->servers[i];
+        if ((scope >= 0 && (size_t)scope != i) || s->kind != KIND_POSTGRES)
+            continue;
+        if (any)
+            add_line(d, LK_BLANK);
+        server_part(d, s, th);
+        any = true;
+    }
+    if (!any)
+        seg(add_line(d, LK_TEXT), SEV_DIM, "%s", scope >= 0 ? "a pgBouncer has no cache or IO figures (S changes the scope)"
+                                                        : "no PostgreSQL servers");
+}
+
+static int seg_width(const char *s)
+{
+    int n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += (*p & 0xC0) != 0x80; /* count characters, not UTF-8 continuation bytes */
+    return n;
+}
+
+/* Server lines longer than the screen continue on the next line, under their figures, split
+ * between figures (never inside one): at 80 columns nothing is cut off. */
+static void wrap(const struct doc *in, int width, struct doc *out)
+{
+    for (size_t i = 0; i < in->n; i++) {
+        const struct line *l = &in->l[i];
+        struct line *cur = add_line(out, l->kind);
+        if (l->kind != LK_TEXT || l->n < 2) {
+            *cur = *l;
+            continue;
+        }
+        cur->s[cur->n++] = l->s[0];
+        int x = 2 + seg_width(l->s[0].t) + 1;
+        for (int k = 1; k < l->n; k++) {
+            int w = seg_width(l->s[k].t);
+            if (x + w > width && cur->n > 1) {
+                cur = add_line(out, LK_TEXT);
+                seg(cur, SEV_NONE, "%-*s", LABEL_W - 1, "");
+                x = 2 + LABEL_W;
+            }
+            cur->s[cur->n++] = l->s[k];
+            x += w + 2;
+        }
+    }
+}
+
+/* ----------------------------------------------------------------------------- layout */
+
+struct layout {
+    int x[SEG_MAX], w[SEG_MAX];
+};
+
+/* Columns as wide as their content (at most their preferred width, at least the title); the
+ * lowest priority ones are dropped until the row fits. Every server's rows share a layout so
+ * the columns line up down the pane. */
+static void fit(const struct doc *d, enum lkind row, const struct colspec *cols, int ncols, int width,
+                struct layout *lo)
+{
+    int nat[SEG_MAX];
+    bool on[SEG_MAX];
+    int total = 0;
+    for (int c = 0; c < ncols; c++) {
+        nat[c] = (int)strlen(cols[c].title);
+        for (size_t i = 0; i < d->n; i++)
+            if (d->l[i].kind == row && c < d->l[i].n) {
+                int w = seg_width(d->l[i].s[c].t);
+                if (w > nat[c])
+                    nat[c] = w;
+            }
+        if (nat[c] > cols[c].width && nat[c] > (int)strlen(cols[c].title))
+            nat[c] = cols[c].width > (int)strlen(cols[c].title) ? cols[c].width : (int)strlen(cols[c].title);
+        on[c] = true;
+        total += nat[c] + 1;
+    }
+    while (total > width) {
+        int drop = -1;
+        for (int c = 0; c < ncols; c++)
+            if (on[c] && !cols[c].flex && (drop < 0 || cols[c].prio < cols[drop].prio))
+                drop = c;
+        if (drop < 0)
+            break;
+        on[drop] = false;
+        total -= nat[drop] + 1;
+    }
+    int pos = 2; /* rows sit under their server's title */
+    for (int c = 0; c < ncols; c++) {
+        lo->x[c] = on[c] ? pos : -1;
+        lo->w[c] = on[c] ? nat[c] : 0;
+        if (on[c])
+            pos += nat[c] + 1;
+    }
+}
+
+/* Place each cell of a table row (or the titles of its header) into a line of text. */
+static void put_cells(const struct layout *lo, const struct colspec *cols, int ncols,
+                      const struct line *l, void (*out)(void *, int, int, const char *, enum sev), void *ctx)
+{
+    for (int c = 0; c < ncols; c++) {
+        if (lo->x[c] < 0)
+            continue;
+        const char *v = l ? (c < l->n ? l->s[c].t : "") : cols[c].title;
+        int x = lo->x[c], len = seg_width(v);
+        if (cols[c].right && len < lo->w[c])
+            x += lo->w[c] - len;
+        out(ctx, x, lo->x[c] + lo->w[c] - x, v, l ? l->s[c].sev : SEV_NONE);
+    }
+}
+
+/* ----------------------------------------------------------------------------- drawing */
+
+struct wctx {
+    WINDOW *w;
+    int y, width;
+    attr_t base;
+};
+
+static void w_out(void *p, int x, int width, const char *s, enum sev sev)
+{
+    struct wctx *c = p;
+    if (x >= c->width)
+        return;
+    if (x + width > c->width)
+        width = c->width - x;
+    put_clipped(c->w, c->y, x, width, s, c->base ? c->base : theme_sev(sev));
+}
+
+static void draw_line(WINDOW *w, int y, int width, const struct line *l, const struct layout *dbl,
+                      const struct layout *iol)
+{
+    struct wctx c = {w, y, width, 0};
+    switch (l->kind) {
+    case LK_DB_HEAD:
+    case LK_IO_HEAD:
+        c.base = theme(TH_TITLE);
+        wattrset(w, c.base);
+        mvwhline(w, y, 0, ' ', width);
+        put_cells(l->kind == LK_DB_HEAD ? dbl : iol, l->kind == LK_DB_HEAD ? db_cols : io_cols,
+                  l->kind == LK_DB_HEAD ? D_N : O_N, NULL, w_out, &c);
+        wattrset(w, A_NORMAL);
+        break;
+    case LK_DB:
+        put_cells(dbl, db_cols, D_N, l, w_out, &c);
+        break;
+    case LK_IO:
+        put_cells(iol, io_cols, O_N, l, w_out, &c);
+        break;
+    case LK_TITLE:
+    case LK_TEXT: {
+        int x = l->kind == LK_TEXT ? 2 : 0;
+        for (int i = 0; i < l->n && x < width; i++) {
+            attr_t a = l->kind == LK_TITLE && i == 0 ? theme(TH_HEADER) : theme_sev(l->s[i].sev);
+            put_clipped(w, y, x, width - x, l->s[i].t, a);
+            x += seg_width(l->s[i].t) + (l->kind == LK_TITLE ? 2 : 1);
+            if (l->kind == LK_TEXT && i > 0)
+                x += 1; /* two spaces between figures, one after the label */
+        }
+        break;
+    }
+    case LK_BLANK:
+        break;
+    }
+}
+
+static void io_draw(struct tui *t, WINDOW *w)
+{
+    struct doc raw = {0}, d = {0};
+    int h, width;
+    getmaxyx(w, h, width);
+    build(t->m, t->scope, &raw);
+    wrap(&raw, width, &d);
+    free(raw.l);
+    struct layout dbl, iol;
+    fit(&d, LK_DB, db_cols, D_N, width - 2, &dbl);
+    fit(&d, LK_IO, io_cols, O_N, width - 2, &iol);
+    int last = (int)d.n > h ? (int)d.n - h : 0;
+    if (ts.sel > last)
+        ts.sel = last;
+    if (ts.sel < 0)
+        ts.sel = 0;
+    for (int y = 0; y < h && (size_t)(ts.sel + y) < d.n; y++)
+        draw_line(w, y, width, &d.l[ts.sel + y], &dbl, &iol);
+    if (ts.sel > 0 || (size_t)(ts.sel + h) < d.n) {
+        char more[48];
+        snprintf(more, sizeof more, " %d-%d/%zu ", ts.sel + 1, ts.sel + h < (int)d.n ? ts.sel + h : (int)d.n, d.n);
+        put_clipped(w, 0, width - (int)strlen(more), (int)strlen(more), more, theme(TH_DIM));
+    }
+    free(d.l);
+}
+
+/* ----------------------------------------------------------------------------- text snapshot */
+
+struct fctx {
+    char buf[1024];
+};
+
+static void f_out(void *p, int x, int width, const char *s, enum sev sev)
+{
+    (void)width, (void)sev;
+    struct fctx *c = p;
+    int len = (int)strlen(c->buf);
+    while (len < x && len < (int)sizeof c->buf - 1)
+        c->buf[len++] = ' ';
+    c->buf[len] = '\0';
+    snprintf(c->buf + len, sizeof c->buf - (size_t)len, "%s", s);
+}
+
+static void io_text(const struct model *m, FILE *out)
+{
+    struct doc d = {0};
+    build(m, -1, &d);
+    struct layout dbl, iol;
+    fit(&d, LK_DB, db_cols, D_N, 1000, &dbl);
+    fit(&d, LK_IO, io_cols, O_N, 1000, &iol);
+    fprintf(out, "CACHE & IO\n");
+    for (size_t i = 0; i < d.n; i++) {
+        const struct line *l = &d.l[i];
+        struct fctx c = {{0}};
+        switch (l->kind) {
+        case LK_DB_HEAD: put_cells(&dbl, db_cols, D_N, NULL, f_out, &c); break;
+        case LK_IO_HEAD: put_cells(&iol, io_cols, O_N, NULL, f_out, &c); break;
+        case LK_DB: put_cells(&dbl, db_cols, D_N, l, f_out, &c); break;
+        case LK_IO: put_cells(&iol, io_cols, O_N, l, f_out, &c); break;
+        case LK_TITLE:
+        case LK_TEXT: {
+            struct text t;
+            text_init(&t);
+            text_add(&t, l->kind == LK_TEXT ? "  " : "");
+            for (int k = 0; k < l->n; k++) {
+                if (k)
+                    text_add(&t, l->kind == LK_TITLE || k > 1 ? "  " : " ");
+                text_add(&t, l->s[k].t);
+            }
+            snprintf(c.buf, sizeof c.buf, "%s", t.s ? t.s : "");
+            text_free(&t);
+            break;
+        }
+        case LK_BLANK: break;
+        }
+        size_t len = strlen(c.buf);
+        while (len > 0 && c.buf[len - 1] == ' ')
+            c.buf[--len] = '\0';
+        fprintf(out, "%s\n", c.buf);
+    }
+    free(d.l);
+}
+
+/* ----------------------------------------------------------------------------- JSON */
+
+static void jset(json_t *o, const char *k, json_t *v) { json_object_set_new(o, k, v); }
+
+static json_t *db_json(const struct db_stat *r, const struct s_sizes *z)
+{
+    json_t *j = json_object();
+    jset(j, "name", jstr(r->datname));
+    jset(j, "hit_pct", jnum(r->hit_pct));
+    jset(j, "blks_read_per_s", jnum(r->reads_s));
+    jset(j, "blks_hit_per_s", jnum(r->hits_s));
+    jset(j, "temp_files_per_s", jnum(r->temp_files_s));
+    jset(j, "temp_bytes_per_s", jnum(r->temp_bytes_s));
+    jset(j, "read_time_ms_per_s", jnum(r->read_ms_s));
+    jset(j, "write_time_ms_per_s", jnum(r->write_ms_s));
+    jset(j, "tup_returned_per_s", jnum(r->returned_s));
+    jset(j, "tup_fetched_per_s", jnum(r->fetched_s));
+    jset(j, "tup_inserted_per_s", jnum(r->inserted_s));
+    jset(j, "tup_updated_per_s", jnum(r->updated_s));
+    jset(j, "tup_deleted_per_s", jnum(r->deleted_s));
+    jset(j, "commits_per_s", jnum(r->commits_s));
+    jset(j, "rollbacks_per_s", jnum(r->rollbacks_s));
+    jset(j, "deadlocks_per_s", jnum(r->deadlocks_s));
+    jset(j, "conflicts_per_s", jnum(r->conflicts_s));
+    jset(j, "reset", json_boolean(r->reset));
+    jset(j, "blks_hit", jnum(r->blks_hit));
+    jset(j, "blks_read", jnum(r->blks_read));
+    jset(j, "temp_files", jnum(r->temp_files));
+    jset(j, "temp_bytes", jnum(r->temp_bytes));
+    jset(j, "stats_reset", jstr(r->stats_reset));
+    const struct db_size *sz = size_of(z, r->datname);
+    jset(j, "size_bytes", sz ? jnum(sz->bytes) : json_null());
+    return j;
+}
+
+static json_t *bgwriter_json(const struct s_bgwriter *b)
+{
+    json_t *c = json_object();
+    jset(c, "timed", jnum(b->ckpt_timed));
+    jset(c, "requested", jnum(b->ckpt_req));
+    jset(c, "timed_in_interval", jnum(b->timed_d));
+    jset(c, "requested_in_interval", jnum(b->req_d));
+    jset(c, "requested_pct", jnum(b->req_pct));
+    jset(c, "write_time_ms_per_s", jnum(b->write_ms_s));
+    jset(c, "sync_time_ms_per_s", jnum(b->sync_ms_s));
+    jset(c, "buffers_per_s", jnum(b->buf_checkpoint_s));
+    jset(c, "stats_reset", jstr(b->ckpt_stats_reset));
+    return c;
+}
+
+static json_t *wal_json(const struct s_wal *w)
+{
+    json_t *j = json_object();
+    jset(j, "source", jstr(w->source));
+    jset(j, "bytes_per_s", jnum(w->bytes_s));
+    jset(j, "records_per_s", jnum(w->records_s));
+    jset(j, "fpi_per_s", jnum(w->fpi_s));
+    jset(j, "buffers_full_per_s", jnum(w->buffers_full_s));
+    jset(j, "write_per_s", jnum(w->write_s));
+    jset(j, "sync_per_s", jnum(w->sync_s));
+    jset(j, "write_time_ms_per_s", jnum(w->write_ms_s));
+    jset(j, "sync_time_ms_per_s", jnum(w->sync_ms_s));
+    jset(j, "bytes", jnum(w->bytes));
+    jset(j, "fpi", jnum(w->fpi));
+    jset(j, "lsn_bytes", jnum(w->lsn));
+    jset(j, "stats_reset", jstr(w->stats_reset));
+    jset(j, "interval_s", jnum(w->dt));
+    return j;
+}
+
+static json_t *statio_json(const struct s_statio *io)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < io->n; i++) {
+        const struct io_row *r = &io->rows[i];
+        json_t *j = json_object();
+        jset(j, "backend_type", jstr(r->backend_type));
+        jset(j, "object", jstr(r->object));
+        jset(j, "context", jstr(r->context));
+        jset(j, "reads_per_s", jnum(r->reads_s));
+        jset(j, "read_bytes_per_s", jnum(r->read_bytes_s));
+        jset(j, "writes_per_s", jnum(r->writes_s));
+        jset(j, "write_bytes_per_s", jnum(r->write_bytes_s));
+        jset(j, "extends_per_s", jnum(r->extends_s));
+        jset(j, "extend_bytes_per_s", jnum(r->extend_bytes_s));
+        jset(j, "hits_per_s", jnum(r->hits_s));
+        jset(j, "evictions_per_s", jnum(r->evictions_s));
+        jset(j, "fsyncs_per_s", jnum(r->fsyncs_s));
+        jset(j, "read_time_ms_per_s", jnum(r->read_ms_s));
+        jset(j, "write_time_ms_per_s", jnum(r->write_ms_s));
+        json_array_append_new(a, j);
+    }
+    return a;
+}
+
+static json_t *sizes_json(const struct s_sizes *z, const struct s_databases *db)
+{
+    json_t *j = json_object();
+    jset(j, "total_bytes", jnum(z->total));
+    jset(j, "total_growth_bytes_per_s", jnum(z->total_growth_s));
+    jset(j, "age_s", db ? jnum(db->epoch - z->epoch) : json_null());
+    json_t *a = json_array();
+    for (size_t i = 0; i < z->n; i++) {
+        json_t *r = json_object();
+        jset(r, "name", jstr(z->rows[i].datname));
+        jset(r, "bytes", jnum(z->rows[i].bytes));
+        jset(r, "growth_bytes_per_s", jnum(z->rows[i].growth_s));
+        json_array_append_new(a, r);
+    }
+    jset(j, "databases", a);
+    return j;
+}
+
+static json_t *disk_json(const struct server *s, const struct s_bgwriter *b)
+{
+    if (!s->local)
+        return json_null();
+    json_t *j = json_object();
+    if (!b || !b->disk.tried || b->disk.why) {
+        jset(j, "reason", jstr(b && b->disk.why ? b->disk.why : "no data yet"));
+        return j;
+    }
+    const struct host_disk *k = &b->disk;
+    jset(j, "device", jstr(k->device));
+    jset(j, "major", json_integer(k->major));
+    jset(j, "minor", json_integer(k->minor));
+    jset(j, "reads_per_s", jnum(k->reads_s));
+    jset(j, "writes_per_s", jnum(k->writes_s));
+    jset(j, "read_bytes_per_s", jnum(k->read_bytes_s));
+    jset(j, "write_bytes_per_s", jnum(k->write_bytes_s));
+    jset(j, "util_pct", jnum(k->util_pct));
+    jset(j, "await_ms", jnum(k->await_ms));
+    jset(j, "interval_s", jnum(k->dt));
+    return j;
+}
+
+/* Each part, or null plus its probe's one-line reason under "errors". */
+static void io_json(const struct model *m, const struct server *s, json_t *o)
+{
+    (void)m;
+    if (s->kind != KIND_POSTGRES || s->status == SRV_DOWN || !s->cur)
+        return;
+    const struct s_databases *db = SAMPLE_DATABASES(s->cur);
+    const struct s_sizes *z = SAMPLE_SIZES(s->cur);
+    /* the Fleet pane wrote cache {hit_pct, interval_s}; the databases join it */
+    json_t *cache = json_object_get(o, "cache");
+    if (!cache) {
+        cache = json_object();
+        jset(o, "cache", cache);
+    }
+    if (db) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < db->n; i++)
+            json_array_append_new(a, db_json(&db->rows[i], z));
+        jset(cache, "databases", a);
+        jset(cache, "all_databases", db_json(&db->total, NULL));
+    } else {
+        jset(cache, "databases", json_null());
+    }
+
+    json_t *io = json_object();
+    jset(io, "track_io_timing", db ? json_boolean(db->track_io_timing) : json_null());
+    const struct s_bgwriter *b = SAMPLE_BGWRITER(s->cur);
+    if (b) {
+        jset(io, "checkpointer", bgwriter_json(b));
+        json_t *bw = json_object();
+        jset(bw, "buffers_clean_per_s", jnum(b->buf_clean_s));
+        jset(bw, "maxwritten_clean_per_s", jnum(b->maxwritten_clean_s));
+        jset(bw, "buffers_alloc_per_s", jnum(b->buf_alloc_s));
+        jset(bw, "buffers_backend_per_s", jnum(b->buf_backend_s));
+        jset(bw, "buffers_backend_fsync_per_s", jnum(b->buf_backend_fsync_s));
+        jset(bw, "backend_source", json_string(b->backend_from_io ? "pg_stat_io" : "pg_stat_bgwriter"));
+        jset(bw, "stats_reset", jstr(b->stats_reset));
+        jset(io, "bgwriter", bw);
+    } else {
+        jset(io, "checkpointer", json_null());
+        jset(io, "bgwriter", json_null());
+    }
+    const struct s_wal *w = SAMPLE_WAL(s->cur);
+    jset(io, "wal", w ? wal_json(w) : json_null());
+    const struct s_statio *st = SAMPLE_STATIO(s->cur);
+    jset(io, "stat_io", st ? statio_json(st) : json_null());
+    jset(io, "sizes", z ? sizes_json(z, db) : json_null());
+    jset(io, "disk", disk_json(s, b));
+    json_t *errs = json_object();
+    static const enum probe_id mine[] = {PROBE_DATABASES, PROBE_BGWRITER, PROBE_WAL, PROBE_IO, PROBE_SIZES};
+    for (size_t i = 0; i < ARRAY_LEN(mine); i++)
+        if (s->cur->err[mine[i]])
+            jset(errs, probe_table[mine[i]]->name, json_string(s->cur->err[mine[i]]));
+    if (s->caps.version && s->caps.version < 160000 && !json_object_get(errs, "io"))
+        jset(errs, "io", json_string("pg_stat_io needs PostgreSQL 16"));
+    jset(io, "errors", errs);
+    jset(o, "io", io);
 }
 
 const struct pane_class pane_io = {
     .name = "io",
     .title = "Cache & IO",
-    .draw = draw,
-    .footer = "",
+    .draw = io_draw,
+    .footer = "arrows/PgUp/PgDn scroll  S scope",
+    .ts = &ts,
+    .json = io_json,
+    .text = io_text,
 };
