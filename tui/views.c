@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "util.h"
+#include "sec_io.h"
+#include "sec_progress.h"
 #include "versions.h"
 
 const struct colspec fleet_cols[FC_N] = {
@@ -25,6 +27,8 @@ const struct colspec fleet_cols[FC_N] = {
     [FC_LONGEST] = {"LONGEST", 8, 75, true, false, true},
     [FC_TPS] = {"TPS", 7, 60, true, false, true},
     [FC_HIT] = {"HIT%", 6, 55, true, false, true},
+    [FC_WAL] = {"WAL/s", 7, 35, true, false, true},
+    [FC_PROGRESS] = {"PROG", 4, 20, true, false, true},
     [FC_REASON] = {"NOTE", 10, 95, false, true, false},
 };
 
@@ -161,6 +165,11 @@ void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum 
     else
         snprintf(c[FC_HIT], CELL_MAX, "%.1f", ss->cache_hit_pct);
     sev[FC_HIT] = !isnan(ss->cache_hit_pct) && ss->cache_hit_pct < th->cache_hit_pct ? SEV_WARN : SEV_NONE;
+    double wal = io_wal_bytes_per_s(s);
+    snprintf(c[FC_WAL], CELL_MAX, "%s", isnan(wal) ? "n/a" : fmt_bytes(tmp, sizeof tmp, wal));
+    int prog = progress_count(s); /* vacuums, index builds, base backups… running now */
+    if (prog > 0)
+        snprintf(c[FC_PROGRESS], CELL_MAX, "%d", prog);
     /* Transaction ID wraparound: past 500M the freeze work is overdue; past 1.5B the server is
      * heading for a forced shutdown (2^31). */
     if (ss->xid_age >= 500000000) {
