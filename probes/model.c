@@ -4,6 +4,8 @@
 
 #include <math.h>
 
+#include "sec_connections.h"
+
 const char *srv_status_name(enum srv_status s)
 {
     switch (s) {
@@ -35,6 +37,14 @@ int srv_severity(const struct server *s, const struct thresholds *th)
         return 900;
     if (s->status == SRV_CONNECTING)
         return 800;
+    if (s->kind == KIND_PGBOUNCER) {
+        /* clients queueing for a server connection: the pooler's own pile-up */
+        const struct s_pools *p = SAMPLE_POOLS(s->cur);
+        long waiting = 0;
+        for (size_t i = 0; p && i < p->n; i++)
+            waiting += p->rows[i].cl_waiting > 0 ? p->rows[i].cl_waiting : 0;
+        return waiting > 0 ? 200 + (waiting > 50 ? 50 : (int)waiting) : 0;
+    }
     const struct s_server *ss = SAMPLE_SERVER(s->cur);
     if (!ss)
         return 0;

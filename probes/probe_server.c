@@ -18,7 +18,9 @@ static const char SQL[] =
     " current_setting('server_version_num')::int AS version_num,"
     " split_part(current_setting('server_version'), ' ', 1) AS version,"
     " current_setting('max_connections')::int AS max_connections,"
-    " current_setting('superuser_reserved_connections')::int AS reserved_connections,"
+    " current_setting('superuser_reserved_connections')::int"
+    "   + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0)"
+    "   AS reserved_connections," /* 16+ reserves slots for pg_use_reserved_connections too */
     " a.*, d.*, x.*"
     " FROM (SELECT count(*) FILTER (WHERE backend_type = 'client backend') AS conns,"
     "   count(*) FILTER (WHERE state = 'active' AND NOT mine AND backend_type = 'client backend') AS active,"

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "util.h"
+#include "sec_connections.h"
 #include "sec_io.h"
 #include "sec_progress.h"
 #include "versions.h"
@@ -114,6 +115,43 @@ static enum sev age_sev(double s, int64_t warn_ms)
     return s * 1000 >= (double)warn_ms ? SEV_WARN : SEV_NONE;
 }
 
+/* A pooler's row: its clients in CONNS, server connections in use in ACTIVE, clients waiting
+ * for a server in BLOCKED (the pooler's own pile-up), the longest wait, transactions/s. */
+static void pooler_cells(const struct server *s, cell_t *c, enum sev *sev)
+{
+    char tmp[64];
+    snprintf(c[FC_ROLE], CELL_MAX, "%s", "pgbouncer");
+    const struct s_pools *p = SAMPLE_POOLS(s->cur);
+    if (!p || s->status == SRV_DOWN)
+        return;
+    long clients = 0, waiting = 0, active = 0;
+    double maxwait = NAN, tps = NAN;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->rows[i].database && strcmp(p->rows[i].database, "pgbouncer") == 0)
+            continue; /* the admin console */
+        clients += (p->rows[i].cl_active > 0 ? p->rows[i].cl_active : 0) + (p->rows[i].cl_waiting > 0 ? p->rows[i].cl_waiting : 0);
+        waiting += p->rows[i].cl_waiting > 0 ? p->rows[i].cl_waiting : 0;
+        active += p->rows[i].sv_active > 0 ? p->rows[i].sv_active : 0;
+        if (!isnan(p->rows[i].maxwait_s) && (isnan(maxwait) || p->rows[i].maxwait_s > maxwait))
+            maxwait = p->rows[i].maxwait_s;
+    }
+    const struct s_poolstats *st = SAMPLE_POOLSTATS(s->cur);
+    for (size_t i = 0; st && i < st->n; i++)
+        if (!isnan(st->rows[i].xacts_s) && strcmp(st->rows[i].database ? st->rows[i].database : "", "pgbouncer") != 0)
+            tps = isnan(tps) ? st->rows[i].xacts_s : tps + st->rows[i].xacts_s;
+    snprintf(c[FC_CONNS], CELL_MAX, "%ld", clients);
+    snprintf(c[FC_ACTIVE], CELL_MAX, "%ld", active);
+    snprintf(c[FC_WAITING], CELL_MAX, "%ld", waiting);
+    sev[FC_WAITING] = waiting > 0 ? (maxwait > 1 ? SEV_CRIT : SEV_WARN) : SEV_NONE;
+    if (!isnan(maxwait) && maxwait > 0)
+        snprintf(c[FC_LONGEST], CELL_MAX, "%s", fmt_age(tmp, sizeof tmp, maxwait));
+    snprintf(c[FC_TPS], CELL_MAX, "%s", isnan(tps) ? "n/a" : fmt_count(tmp, sizeof tmp, tps));
+    if (waiting > 0) {
+        snprintf(c[FC_REASON], CELL_MAX, "%ld client%s waiting for a server connection", waiting, waiting == 1 ? "" : "s");
+        sev[FC_REASON] = sev[FC_WAITING];
+    }
+}
+
 void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum sev *sev)
 {
     const struct thresholds *th = &m->cfg->th;
@@ -132,7 +170,7 @@ void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum 
         sev[FC_REASON] = sev[FC_STATUS];
     }
     if (s->kind == KIND_PGBOUNCER) {
-        snprintf(c[FC_ROLE], CELL_MAX, "%s", "pgbouncer");
+        pooler_cells(s, c, sev);
         return;
     }
     if (!live) {
