@@ -138,5 +138,11 @@ void tags_prune(struct tui *t);
 /* Why this session cannot be acted on from here (dimmed rows), or NULL. */
 const char *ui_unsignalable(const struct tui *t, size_t server, const struct activity_row *r);
 void detail_draw(struct tui *t, WINDOW *w);
+/* Sparklines (widget_spark.c): the last `width` of n values as block characters scaled to the
+ * larger of max and the largest value shown; NAN is a blank. spark_text writes UTF-8 blocks or,
+ * without utf8, ASCII; spark_draw picks by the terminal's codeset. */
+char *spark_text(char *buf, size_t len, const double *v, size_t n, int width, double max, bool utf8);
+bool spark_utf8(void);
+void spark_draw(WINDOW *w, int y, int x, int width, const double *v, size_t n, double max, attr_t a);
 
 #endif
