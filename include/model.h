@@ -56,6 +56,6 @@ struct model {
 const char *srv_status_name(enum srv_status s);
 const char *srv_role(const struct server *s); /* "primary", "replica" or "?" */
 /* A severity for sorting the fleet worst first: higher is worse. */
-int srv_severity(const struct server *s, const struct thresholds *th);
+int srv_severity(const struct model *m, const struct server *s);
 
 #endif

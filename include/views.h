@@ -23,7 +23,7 @@ struct colspec {
 };
 
 enum fleet_col { FC_SERVER, FC_ROLE, FC_VERSION, FC_STATUS, FC_CONNS, FC_ACTIVE, FC_WAITING,
-                 FC_IDLEX, FC_LONGEST, FC_TPS, FC_HIT, FC_WAL, FC_PROGRESS, FC_REASON, FC_N };
+                 FC_IDLEX, FC_LONGEST, FC_LAG, FC_TPS, FC_HIT, FC_WAL, FC_PROGRESS, FC_REASON, FC_N };
 extern const struct colspec fleet_cols[FC_N];
 
 enum act_col { AC_SERVER, AC_PID, AC_DB, AC_USER, AC_APP, AC_CLIENT, AC_STATE, AC_WAIT, AC_XACT,

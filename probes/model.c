@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "sec_connections.h"
+#include "sec_replication.h"
 
 const char *srv_status_name(enum srv_status s)
 {
@@ -29,8 +30,9 @@ const char *srv_role(const struct server *s)
 
 /* DOWN outranks everything; then blocked sessions, old queries, a full connection table and a
  * poor cache hit ratio, each by how far past its threshold the server is. */
-int srv_severity(const struct server *s, const struct thresholds *th)
+int srv_severity(const struct model *m, const struct server *s)
 {
+    const struct thresholds *th = &m->cfg->th;
     if (s->status == SRV_DOWN)
         return 1000;
     if (s->status == SRV_STALE)
@@ -58,5 +60,10 @@ int srv_severity(const struct server *s, const struct thresholds *th)
         sev += 150;
     if (!isnan(ss->cache_hit_pct) && ss->cache_hit_pct < th->cache_hit_pct)
         sev += 50;
+    double lag = repl_worst_lag_bytes(m, s), lag_s = repl_lag_seconds(m, s);
+    if ((!isnan(lag) && lag >= (double)th->repl_lag_bytes) || (!isnan(lag_s) && lag_s * 1000 >= (double)th->repl_lag_ms))
+        sev += 120;
+    if (archiver_failing(s))
+        sev += 80; /* WAL piles up on disk and backups go stale */
     return sev;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sample.h"
+#include "sec_locks.h"
 #include "util.h"
 
 #define ACTIVITY_SELECT                                                                            \
@@ -17,8 +18,7 @@
     " extract(epoch FROM now() - query_start) AS query_age,"                                       \
     " extract(epoch FROM now() - state_change) AS state_age,"                                      \
     " backend_start::text AS backend_start, query_start::text AS query_start,"                     \
-    " CASE WHEN wait_event_type = 'Lock' THEN cardinality(pg_blocking_pids(pid)) ELSE 0 END"     \
-    "   AS blocked_by,"                                                                            \
+    " 0 AS blocked_by," /* from the locks probe: pg_blocking_pids() is cubic in a queue */      \
     " left(query, 16384) AS query,"                                                                \
     " (SELECT rolsuper FROM pg_roles r WHERE r.oid = usesysid) AS superuser"                      \
     " FROM pg_stat_activity"                                                                       \
@@ -104,6 +104,23 @@ static int activity_parse(const struct rowset *rs, struct sample *out, char *err
     return 0;
 }
 
+/* blocked_by comes from the locks probe, which asks pg_blocking_pids() sparingly. */
+static void activity_derive(const struct sample *prev, struct sample *cur)
+{
+    (void)prev;
+    struct s_activity *a = cur->sec[PROBE_ACTIVITY];
+    const struct s_locks *l = SAMPLE_LOCKS(cur);
+    if (!a || !l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        if (!l->rows[i].nblockers)
+            continue;
+        for (size_t k = 0; k < a->n; k++)
+            if (a->rows[k].pid == l->rows[i].pid)
+                a->rows[k].blocked_by = (int)l->rows[i].nblockers;
+    }
+}
+
 const struct probe_class probe_activity = {
     .name = "activity",
     .kind = KIND_POSTGRES,
@@ -111,6 +128,6 @@ const struct probe_class probe_activity = {
     .every_ticks = 1,
     .sql = activity_sql,
     .parse = activity_parse,
-    .derive = NULL,
+    .derive = activity_derive,
     .free_section = activity_free,
 };

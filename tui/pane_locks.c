@@ -12,6 +12,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "action.h"
 #include "screen.h"
 #include "sec_locks.h"
 
@@ -617,8 +618,60 @@ static bool in_activity(const struct model *m, size_t server, int pid, const cha
     return false;
 }
 
+/* c / k on a node: the session the user sees highlighted, with how many it blocks. The
+ * activity row when there is one (it has query_start, the cancel guard); else the lock row
+ * (a plain idle session holding a lock is not in the activity list). */
+static bool act_on_node(struct tui *t, enum command cmd)
+{
+    size_t server;
+    int pid;
+    const char *bstart;
+    if (!locks_selected(t, &server, &pid, &bstart)) {
+        tui_message(t, "no lock waits: nothing to act on");
+        return true;
+    }
+    if (!bstart) {
+        tui_message(t, pid == 0 ? "pid 0 is a prepared transaction: COMMIT or ROLLBACK PREPARED it"
+                                : "session %d has ended", pid);
+        return true;
+    }
+    const struct s_locks *l = server_locks(&t->m->servers[server]);
+    size_t item = l ? lock_forest_find(&l->forest, pid) : (size_t)-1;
+    const struct lock_row *lr = l && item < l->forest.nitems ? lock_item_row(l, item) : NULL;
+    int blocks = l && item < l->forest.nitems ? (int)l->forest.items[item].blocked : 0;
+    const struct s_activity *a = SAMPLE_ACTIVITY(t->m->servers[server].cur);
+    struct activity_row tmp;
+    const struct activity_row *row = NULL;
+    for (size_t i = 0; a && i < a->n && !row; i++)
+        if (a->rows[i].pid == pid && a->rows[i].backend_start && strcmp(a->rows[i].backend_start, bstart) == 0)
+            row = &a->rows[i];
+    if (!row && lr) {
+        memset(&tmp, 0, sizeof tmp);
+        tmp.pid = pid;
+        tmp.datname = lr->datname;
+        tmp.usename = lr->usename;
+        tmp.application_name = lr->application_name;
+        tmp.backend_type = lr->backend_type;
+        tmp.state = lr->state;
+        tmp.query = lr->query;
+        tmp.backend_start = lr->backend_start;
+        tmp.xact_age = lr->xact_age;
+        tmp.query_age = tmp.state_age = NAN;
+        row = &tmp;
+    }
+    if (!row) {
+        tui_message(t, "session %d: not in the current sample", pid);
+        return true;
+    }
+    struct ui_target tg = {server, row, blocks};
+    ui_request_action(t, cmd == CMD_CANCEL ? &action_cancel : &action_terminate, &tg, 1);
+    return true;
+}
+
 static bool locks_key(struct tui *t, enum command cmd)
 {
+    if (cmd == CMD_CANCEL || cmd == CMD_TERMINATE)
+        return act_on_node(t, cmd);
     if (cmd != CMD_ENTER)
         return false;
     size_t server;
@@ -792,7 +845,7 @@ const struct pane_class pane_locks = {
     .title = "Locks",
     .draw = locks_draw,
     .key = locks_key,
-    .footer = "Enter details  S scope",
+    .footer = "k terminate the selected (root: one key)  c cancel  Enter details  S scope",
     .ts = &ts,
     .json = locks_json,
     .text = locks_text,

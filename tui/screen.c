@@ -2,6 +2,7 @@
  * layout (header, tabs, pane, footer) and its resizing, keys to commands, and the frame step
  * that draws once per loop pass, only what changed (wnoutrefresh per window, one doupdate). */
 #include <errno.h>
+#include <math.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include "loop.h"
 #include "sched.h"
 #include "screen.h"
+#include "sec_replication.h"
 
 const struct pane_class *const pane_list[] = {
     &pane_fleet, &pane_activity, &pane_locks, &pane_replication, &pane_connections, &pane_io,
@@ -119,7 +121,19 @@ static void draw_header(struct tui *t)
     snprintf(part, sizeof part, "blocked %d", blocked);
     put_clipped(w, 0, x, t->cols - x, part, blocked ? theme(TH_CRIT) : A_NORMAL);
     x += (int)strlen(part);
-    if (t->cols >= 100) { /* narrower, the Fleet pane shows it and FROZEN needs the room */
+    double worst_lag = NAN;
+    for (size_t i = 0; i < m->n; i++) {
+        double l = repl_worst_lag_bytes(m, &m->servers[i]);
+        if (!isnan(l) && (isnan(worst_lag) || l > worst_lag))
+            worst_lag = l;
+    }
+    if (!isnan(worst_lag) && t->cols >= 90) {
+        snprintf(part, sizeof part, " | lag %s", fmt_bytes(age, sizeof age, worst_lag));
+        put_clipped(w, 0, x, t->cols - x, part,
+                    worst_lag >= (double)m->cfg->th.repl_lag_bytes ? theme(TH_WARN) : A_NORMAL);
+        x += (int)strlen(part);
+    }
+    if (t->cols >= 110) { /* narrower, the Fleet pane shows it and FROZEN needs the room */
         snprintf(part, sizeof part, " | longest %s", longest >= 0 ? fmt_age(age, sizeof age, longest) : "-");
         put_clipped(w, 0, x, t->cols - x, part, A_NORMAL);
         x += (int)strlen(part);

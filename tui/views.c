@@ -14,6 +14,7 @@
 #include "sec_connections.h"
 #include "sec_io.h"
 #include "sec_progress.h"
+#include "sec_replication.h"
 #include "versions.h"
 
 const struct colspec fleet_cols[FC_N] = {
@@ -26,6 +27,7 @@ const struct colspec fleet_cols[FC_N] = {
     [FC_WAITING] = {"BLOCKED", 7, 85, true, false, true},
     [FC_IDLEX] = {"IDLE-TX", 7, 50, true, false, true},
     [FC_LONGEST] = {"LONGEST", 8, 75, true, false, true},
+    [FC_LAG] = {"REPL LAG", 12, 78, true, false, true},
     [FC_TPS] = {"TPS", 7, 60, true, false, true},
     [FC_HIT] = {"HIT%", 6, 55, true, false, true},
     [FC_WAL] = {"WAL/s", 7, 35, true, false, true},
@@ -91,7 +93,7 @@ void fleet_order(const struct model *m, size_t *order)
     int *sev = xcalloc(m->n + 1, sizeof *sev);
     for (size_t i = 0; i < m->n; i++) {
         order[i] = i;
-        sev[i] = srv_severity(&m->servers[i], &m->cfg->th);
+        sev[i] = srv_severity(m, &m->servers[i]);
     }
     /* insertion sort: fleets are small and the order must be stable between refreshes */
     for (size_t i = 1; i < m->n; i++) {
@@ -203,6 +205,16 @@ void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum 
     else
         snprintf(c[FC_HIT], CELL_MAX, "%.1f", ss->cache_hit_pct);
     sev[FC_HIT] = !isnan(ss->cache_hit_pct) && ss->cache_hit_pct < th->cache_hit_pct ? SEV_WARN : SEV_NONE;
+    /* the worst replica's lag (a primary) or its own (a replica): bytes, and time */
+    double lag = repl_worst_lag_bytes(m, s), lag_s = repl_lag_seconds(m, s);
+    if (!isnan(lag)) {
+        char b[32], a[32];
+        snprintf(c[FC_LAG], CELL_MAX, "%s%s%s", fmt_bytes(b, sizeof b, lag), isnan(lag_s) ? "" : " ",
+                 isnan(lag_s) ? "" : fmt_age(a, sizeof a, lag_s));
+        bool over = lag >= (double)th->repl_lag_bytes || (!isnan(lag_s) && lag_s * 1000 >= (double)th->repl_lag_ms);
+        bool far = lag >= 4.0 * (double)th->repl_lag_bytes || (!isnan(lag_s) && lag_s * 1000 >= 4.0 * (double)th->repl_lag_ms);
+        sev[FC_LAG] = far ? SEV_CRIT : over ? SEV_WARN : SEV_NONE;
+    }
     double wal = io_wal_bytes_per_s(s);
     snprintf(c[FC_WAL], CELL_MAX, "%s", isnan(wal) ? "n/a" : fmt_bytes(tmp, sizeof tmp, wal));
     int prog = progress_count(s); /* vacuums, index builds, base backups… running now */
@@ -214,6 +226,10 @@ void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum 
         char age[32];
         snprintf(c[FC_REASON], CELL_MAX, "xid age %s", fmt_count(age, sizeof age, (double)ss->xid_age));
         sev[FC_REASON] = ss->xid_age >= 1500000000 ? SEV_CRIT : SEV_WARN;
+    }
+    if (archiver_failing(s)) {
+        snprintf(c[FC_REASON], CELL_MAX, "archiver failing");
+        sev[FC_REASON] = SEV_CRIT;
     }
     if (s->status == SRV_UP && s->cur->err[PROBE_ACTIVITY]) {
         char *raw = xasprintf("activity: %s", s->cur->err[PROBE_ACTIVITY]);
