@@ -35,6 +35,7 @@ enum probe_id {
     PROBE_CONNECTIONS, PROBE_POOLS, PROBE_POOLSTATS,
     PROBE_DATABASES, PROBE_BGWRITER, PROBE_WAL, PROBE_IO, PROBE_SIZES,
     PROBE_STATEMENTS, PROBE_PROGRESS,
+    PROBE_FLUSH, /* last: flushes our own statistics so TPS can leave them out exactly */
     PROBE_MAX
 };
 

@@ -117,10 +117,12 @@ static void server_derive(const struct sample *prev, struct sample *cur)
     if (fabs(p->started - c->started) > 0.001 || !same_str(p->stats_reset, c->stats_reset))
         return;
     c->dt = c->epoch - p->epoch;
-    /* Each probe statement is a transaction of its own: leave ours out of the users' TPS. */
+    /* Each probe statement is a transaction of its own: leave ours out of the users' TPS. The
+     * interval holds the previous tick's statements (this tick's server probe runs first, and
+     * on 15+ the flush probe makes the previous tick's counts land before it). */
     c->tps = counter_rate(p->xacts, c->xacts, c->dt);
     if (!isnan(c->tps))
-        c->tps = fmax(0, c->tps - c->own_xacts / c->dt);
+        c->tps = fmax(0, c->tps - p->own_xacts / c->dt);
     double hit = counter_rate(p->blks_hit, c->blks_hit, c->dt);
     double rd = counter_rate(p->blks_read, c->blks_read, c->dt);
     if (!isnan(hit) && !isnan(rd) && hit + rd > 0)
@@ -137,4 +139,32 @@ const struct probe_class probe_server = {
     .parse = server_parse,
     .derive = server_derive,
     .free_section = server_free,
+};
+
+/* The flush probe: the last statement of a tick asks the backend to flush its statistics at
+ * once (15+; before that the stats collector is sent them every 500 ms anyway), so the next
+ * tick's counters hold exactly this tick's probe transactions, which TPS then leaves out. */
+static const char *flush_sql(const struct server_caps *caps, const struct probe_opts *o, const char **why)
+{
+    (void)o;
+    if (caps->version && caps->version < 150000) {
+        *why = "not needed before PostgreSQL 15";
+        return NULL;
+    }
+    return "SELECT pg_stat_force_next_flush()";
+}
+
+static int flush_parse(const struct rowset *rs, struct sample *out, char *err, size_t errlen)
+{
+    (void)rs, (void)out, (void)err, (void)errlen;
+    return 0;
+}
+
+const struct probe_class probe_flush = {
+    .name = "flush",
+    .kind = KIND_POSTGRES,
+    .min_version = 150000,
+    .every_ticks = 1,
+    .sql = flush_sql,
+    .parse = flush_parse,
 };

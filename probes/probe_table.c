@@ -10,7 +10,7 @@
 extern const struct probe_class probe_server, probe_activity, probe_locks, probe_replication,
     probe_slots, probe_walreceiver, probe_archiver, probe_subscriptions, probe_connections,
     probe_pools, probe_poolstats, probe_databases, probe_bgwriter, probe_wal, probe_io, probe_sizes,
-    probe_statements, probe_progress;
+    probe_statements, probe_progress, probe_flush;
 
 const struct probe_class *const probe_table[PROBE_MAX] = {
     [PROBE_SERVER] = &probe_server,
@@ -31,6 +31,7 @@ const struct probe_class *const probe_table[PROBE_MAX] = {
     [PROBE_SIZES] = &probe_sizes,
     [PROBE_STATEMENTS] = &probe_statements,
     [PROBE_PROGRESS] = &probe_progress,
+    [PROBE_FLUSH] = &probe_flush,
 };
 
 /* statement_timeout bounds every probe on the server side too; lock_timeout keeps a probe from
