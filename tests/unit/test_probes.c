@@ -410,10 +410,12 @@ static void test_server_derive_own_xacts(void **state)
     (void)state;
     struct sample *p = parse_fixture(PROBE_SERVER, "server_pg15.rows");
     struct sample *c = parse_fixture(PROBE_SERVER, "server_pg15_t2.rows");
-    ((struct s_server *)c->sec[PROBE_SERVER])->own_xacts = 4;
+    /* the interval holds the PREVIOUS tick's probe transactions (flushed at its end) */
+    ((struct s_server *)p->sec[PROBE_SERVER])->own_xacts = 4;
+    ((struct s_server *)c->sec[PROBE_SERVER])->own_xacts = 77; /* this tick's: not yet counted */
     probe_table[PROBE_SERVER]->derive(p, c);
     assert_double_near(srv(c)->tps, (300 - 4) / 2.0);
-    ((struct s_server *)c->sec[PROBE_SERVER])->own_xacts = 1000;
+    ((struct s_server *)p->sec[PROBE_SERVER])->own_xacts = 1000;
     probe_table[PROBE_SERVER]->derive(p, c);
     assert_double_near(srv(c)->tps, 0);
     sample_free(p);
