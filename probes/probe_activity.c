@@ -20,7 +20,8 @@
     " backend_start::text AS backend_start, query_start::text AS query_start,"                     \
     " 0 AS blocked_by," /* from the locks probe: pg_blocking_pids() is cubic in a queue */      \
     " left(query, 16384) AS query,"                                                                \
-    " (SELECT rolsuper FROM pg_roles r WHERE r.oid = usesysid) AS superuser"                      \
+    /* one lookup of the superusers, not one per row */                                         \
+    " usesysid IN (SELECT oid FROM pg_roles WHERE rolsuper) AS superuser"                         \
     " FROM pg_stat_activity"                                                                       \
     " WHERE pid <> pg_backend_pid() AND application_name IS DISTINCT FROM 'pgfleet'"               \
     " AND backend_type IN ('client backend', 'autovacuum worker', 'parallel worker',"             \

@@ -104,7 +104,8 @@
     " CASE WHEN wl.pid IS NOT NULL"                                                                \
     "  THEN extract(epoch FROM now() - coalesce(wl.waitstart, a.state_change)) END AS wait_s,"     \
     " h.holds, coalesce(h.holds_n, 0) AS holds_n, coalesce(h.holds_ael, false) AS holds_ael,"      \
-    " left(a.query, 4096) AS query"                                                                \
+    /* far back in a long queue, the start of the query is enough (DDL is told by it) */          \
+    " left(a.query, CASE WHEN w.inferred THEN 256 ELSE 4096 END) AS query"                        \
     " FROM p LEFT JOIN pg_stat_activity a ON a.pid = p.pid"                                        \
     " LEFT JOIN w ON w.pid = p.pid LEFT JOIN wl ON wl.pid = p.pid"                                 \
     " LEFT JOIN tl ON tl.pid = p.pid LEFT JOIN h ON h.pid = p.pid"                                 \
