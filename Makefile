@@ -27,6 +27,8 @@ LIB_SRC  := $(wildcard probes/*.c) $(wildcard actions/*.c) $(filter-out tui/main
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+UNIT_OBJ := $(B)/tests/unit/testutil.o
+CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka)
 HELPERS  := $(B)/tests/delayproxy
 
 .PHONY: all check unit sanitize demo bench install clean layers format-check deps
@@ -44,9 +46,15 @@ $(B)/libpgfleet.a: $(LIB_OBJ)
 $(B)/pgfleet: $(B)/tui/main.o $(B)/libpgfleet.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/test_%: tests/unit/test_%.c $(B)/libpgfleet.a
+# Every unit test links the helpers of tests/unit/testutil.c, compiled once.
+$(UNIT_OBJ): tests/unit/testutil.c tests/unit/testutil.h $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
+	@echo "  CC  $<"
+	@$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -c $< -o $@
+
+$(B)/tests/test_%: tests/unit/test_%.c tests/unit/testutil.h $(UNIT_OBJ) $(B)/libpgfleet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 $(B)/tests/delayproxy: tests/bench/delayproxy.c
 	@mkdir -p $(dir $@)

@@ -65,12 +65,8 @@ static enum job_state step(struct job *j, const struct job_event *ev) { return s
 
 static void describe(const struct job *j, struct text *out)
 {
-    char *srv = esc(j->server, 1);
-    text_printf(out, "Cancel the running query of %zu session%s on %s\n"
-                     "(the session stays connected; its transaction is rolled back):\n\n",
-                j->ntargets, j->ntargets == 1 ? "" : "s", srv);
-    free(srv);
-    describe_targets(j, out);
+    signal_describe(j, out, "Cancel the running query of",
+                    "\n(the session stays connected; its transaction is rolled back):\n\n");
 }
 
 static enum confirm confirm(const struct job *j)

@@ -313,3 +313,12 @@ int signal_precheck(const struct job *j, struct text *why)
         }
     return 0;
 }
+
+void signal_describe(const struct job *j, struct text *out, const char *before, const char *after)
+{
+    char *srv = esc(j->server, 1);
+    text_printf(out, "%s %zu session%s on %s%s", before, j->ntargets, j->ntargets == 1 ? "" : "s", srv,
+                after);
+    free(srv);
+    describe_targets(j, out);
+}

@@ -58,12 +58,8 @@ static enum job_state step(struct job *j, const struct job_event *ev)
 
 static void describe(const struct job *j, struct text *out)
 {
-    char *srv = esc(j->server, 1);
-    text_printf(out, "TERMINATE %zu session%s on %s: the connection is closed and its\n"
-                     "transaction rolled back; the client sees an error:\n\n",
-                j->ntargets, j->ntargets == 1 ? "" : "s", srv);
-    free(srv);
-    describe_targets(j, out);
+    signal_describe(j, out, "TERMINATE",
+                    ": the connection is closed and its\ntransaction rolled back; the client sees an error:\n\n");
 }
 
 /* Typing "yes" for several sessions or a superuser's: a slip of one key must not do that. */

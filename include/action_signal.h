@@ -19,5 +19,7 @@ struct signal_kind {
 
 enum job_state signal_step(struct job *j, const struct job_event *ev, const struct signal_kind *k);
 int signal_precheck(const struct job *j, struct text *why);
+/* The confirmation dialog's text: "BEFORE N session(s) on SERVER" and AFTER, then the sessions. */
+void signal_describe(const struct job *j, struct text *out, const char *before, const char *after);
 
 #endif

@@ -52,6 +52,12 @@ void text_table(FILE *out, const struct colspec *cols, int ncols, const cell_t *
 json_t *jnum(double v);
 json_t *jstr(const char *s);
 void table_move(struct table_state *st, enum command cmd, size_t nrows, int page);
+/* Fit a row of columns to width: wd[c] holds column c's width. While the columns left, each with
+ * a space after it, are wider than width, the one of lowest priority goes (the first of equals),
+ * never one whose bit (1u << c) is set in keep. The columns left are placed from x0 on and, with
+ * grow, a flex column takes what the row leaves over; a dropped column gets x -1 and width 0. */
+void table_fit(const struct colspec *cols, int ncols, int width, unsigned keep, bool grow, int x0, int *x,
+               int *wd);
 
 struct tui;
 struct pane_class {
@@ -120,6 +126,12 @@ struct tui {
 void tui_message(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print text at (y, x) escaping nothing (callers pass escaped text), clipped to width. */
 void put_clipped(WINDOW *w, int y, int x, int width, const char *s, attr_t a);
+/* Text measures in the terminal's codeset (widget_table.c): the display width of s (a tree line
+ * is three bytes, one column; an invalid byte counts as one); how many bytes of s fit in width
+ * columns, never cutting a character; whether the codeset is UTF-8. */
+int text_width(const char *s);
+size_t text_fit(const char *s, int width);
+bool utf8_locale(void);
 void help_draw(struct tui *t, WINDOW *w);
 void joblog_draw(struct tui *t, WINDOW *w);
 
@@ -142,7 +154,6 @@ void detail_draw(struct tui *t, WINDOW *w);
  * larger of max and the largest value shown; NAN is a blank. spark_text writes UTF-8 blocks or,
  * without utf8, ASCII; spark_draw picks by the terminal's codeset. */
 char *spark_text(char *buf, size_t len, const double *v, size_t n, int width, double max, bool utf8);
-bool spark_utf8(void);
 void spark_draw(WINDOW *w, int y, int x, int width, const double *v, size_t n, double max, attr_t a);
 
 #endif

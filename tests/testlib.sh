@@ -1,6 +1,7 @@
 # testlib.sh — assertions for the shell test suites (integration and TUI). Each test file
 # sources it, calls `ok`/`fail`/`check` and ends with `finish`, which prints "RESULT pass N fail
 # M" for tests/run-all to add up. Nothing here starts servers: tests/run-all shares one lab.
+# Tests that read pgfleet's screen in tmux also source tuilib.sh (after this file).
 
 PASS=0
 FAIL=0
@@ -29,6 +30,19 @@ wait_until() {
 }
 
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
+
+# known_bug "what" CMD...: a check of a pgfleet bug already reported and not fixed yet; it is
+# not counted (so the suite stays green) unless PGFLEET_STRICT=1, and says when it starts passing.
+known_bug() {
+    local what=$1
+    shift
+    if [ "${PGFLEET_STRICT:-0}" = 1 ]; then check "$what" "$@"; return; fi
+    if "$@"; then
+        printf '  note  %s: known bug looks fixed, make it a check: %s\n' "$TEST_NAME" "$what"
+    else
+        printf '  known-bug %s: %s\n' "$TEST_NAME" "$what"
+    fi
+}
 
 finish() {
     echo "RESULT pass $PASS fail $FAIL"

@@ -9,7 +9,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wchar.h>
 
 #include "screen.h"
 #include "sec_connections.h"
@@ -47,45 +46,8 @@ struct doc {
 
 /* ------------------------------------------------------------------------------ the document */
 
-/* Display width of a UTF-8 string (escaped text: no control characters). */
-static int dwidth(const char *s)
-{
-    mbstate_t st;
-    memset(&st, 0, sizeof st);
-    int w = 0;
-    size_t len = strlen(s), i = 0;
-    while (i < len) {
-        wchar_t wc;
-        size_t k = mbrtowc(&wc, s + i, len - i, &st);
-        if (k == (size_t)-1 || k == (size_t)-2 || k == 0)
-            k = 1, wc = '?';
-        int cw = wcwidth(wc);
-        w += cw < 0 ? 1 : cw;
-        i += k;
-    }
-    return w;
-}
-
 /* A copy of s cut to at most w columns, never inside a character. */
-static char *clip(const char *s, int w)
-{
-    mbstate_t st;
-    memset(&st, 0, sizeof st);
-    size_t len = strlen(s), i = 0;
-    int used = 0;
-    while (i < len) {
-        wchar_t wc;
-        size_t k = mbrtowc(&wc, s + i, len - i, &st);
-        if (k == (size_t)-1 || k == (size_t)-2 || k == 0)
-            k = 1, wc = '?';
-        int cw = wcwidth(wc);
-        if (used + (cw < 0 ? 1 : cw) > w)
-            break;
-        used += cw < 0 ? 1 : cw;
-        i += k;
-    }
-    return xstrndup(s, i);
-}
+static char *clip(const char *s, int w) { return xstrndup(s, text_fit(s, w)); }
 
 static struct dline *line_at(struct doc *d, size_t y)
 {
@@ -116,7 +78,7 @@ static void put(struct doc *d, size_t y, int x, int w, int style, const char *s)
 
 static void put_r(struct doc *d, size_t y, int x, int w, int style, const char *s)
 {
-    int sw = dwidth(s);
+    int sw = text_width(s);
     put(d, y, sw < w ? x + w - sw : x, w, style, s);
 }
 
@@ -131,7 +93,7 @@ static int add(struct doc *d, size_t y, int x, int style, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     put(d, y, x, d->width - x, style, buf);
-    return x + dwidth(buf);
+    return x + text_width(buf);
 }
 
 static void doc_free(struct doc *d)
@@ -161,30 +123,13 @@ static void name_cell(char *out, size_t len, const char *raw)
  * is left. x[c] < 0 for a dropped column. */
 static void fit(const struct colspec *cols, int n, int width, int *x, int *wd)
 {
-    bool on[16];
-    int total = 0;
+    unsigned flex = 0;
     for (int c = 0; c < n; c++) {
-        on[c] = true;
-        total += cols[c].width + (c > 0);
+        wd[c] = cols[c].width;
+        flex |= cols[c].flex ? 1u << c : 0;
     }
-    while (total > width) {
-        int drop = -1;
-        for (int c = 0; c < n; c++)
-            if (on[c] && !cols[c].flex && (drop < 0 || cols[c].prio < cols[drop].prio))
-                drop = c;
-        if (drop < 0)
-            break;
-        on[drop] = false;
-        total -= cols[drop].width + 1;
-    }
-    int pos = 0;
-    for (int c = 0; c < n; c++) {
-        wd[c] = on[c] ? cols[c].width : 0;
-        if (on[c] && cols[c].flex && total < width)
-            wd[c] += width - total;
-        x[c] = on[c] ? pos : -1;
-        pos += on[c] ? wd[c] + 1 : 0;
-    }
+    /* a space between columns, none after the last: as if the row were one column wider */
+    table_fit(cols, n, width + 1, flex, true, 0, x, wd);
 }
 
 /* The title row of a table as one segment (titles are ASCII), so that the text form, which
@@ -793,7 +738,7 @@ static void conn_text(const struct model *m, FILE *out)
             if (best < 0)
                 break;
             text_printf(&t, "%*s%s", l->seg[best].x - col, "", l->seg[best].s);
-            col = l->seg[best].x + dwidth(l->seg[best].s);
+            col = l->seg[best].x + text_width(l->seg[best].s);
         }
         while (t.len && t.s[t.len - 1] == ' ')
             t.s[--t.len] = '\0';

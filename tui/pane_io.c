@@ -452,9 +452,8 @@ struct layout {
 static void fit(const struct doc *d, enum lkind row, const struct colspec *cols, int ncols, int width,
                 struct layout *lo)
 {
-    int nat[SEG_MAX];
-    bool on[SEG_MAX];
-    int total = 0;
+    int *nat = lo->w;
+    unsigned flex = 0;
     for (int c = 0; c < ncols; c++) {
         nat[c] = (int)strlen(cols[c].title);
         for (size_t i = 0; i < d->n; i++)
@@ -465,26 +464,10 @@ static void fit(const struct doc *d, enum lkind row, const struct colspec *cols,
             }
         if (nat[c] > cols[c].width && nat[c] > (int)strlen(cols[c].title))
             nat[c] = cols[c].width > (int)strlen(cols[c].title) ? cols[c].width : (int)strlen(cols[c].title);
-        on[c] = true;
-        total += nat[c] + 1;
+        flex |= cols[c].flex ? 1u << c : 0;
     }
-    while (total > width) {
-        int drop = -1;
-        for (int c = 0; c < ncols; c++)
-            if (on[c] && !cols[c].flex && (drop < 0 || cols[c].prio < cols[drop].prio))
-                drop = c;
-        if (drop < 0)
-            break;
-        on[drop] = false;
-        total -= nat[drop] + 1;
-    }
-    int pos = 2; /* rows sit under their server's title */
-    for (int c = 0; c < ncols; c++) {
-        lo->x[c] = on[c] ? pos : -1;
-        lo->w[c] = on[c] ? nat[c] : 0;
-        if (on[c])
-            pos += nat[c] + 1;
-    }
+    /* rows sit under their server's title; the flex column keeps its width */
+    table_fit(cols, ncols, width, flex, false, 2, lo->x, lo->w);
 }
 
 /* Place each cell of a table row (or the titles of its header) into a line of text. */

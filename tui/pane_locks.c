@@ -5,12 +5,10 @@
  * marked. The selection moves over sessions and survives refreshes by pid; Enter opens the
  * Activity pane's detail view. Also this pane's snapshot forms: `lock_tree` in JSON and an
  * indented listing in text. */
-#include <langinfo.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wchar.h>
 
 #include "action.h"
 #include "screen.h"
@@ -209,8 +207,6 @@ static void sync_selection(const struct model *m, const struct lview *lv)
 }
 
 /* ------------------------------------------------------------------------- node texts */
-
-static bool utf8_locale(void) { return strcmp(nl_langinfo(CODESET), "UTF-8") == 0; }
 
 /* "├─ " and friends for an item, MAX_INDENT levels at most ("+N" says how many are hidden). */
 static void tree_prefix(const struct lock_forest *f, size_t item, bool utf8, char *buf, size_t len)
@@ -423,28 +419,6 @@ static void node_cells(const struct model *m, const struct s_locks *l, size_t it
         one_line(nc->c[K_QUERY] + o, (size_t)(CELL_MAX - o), r ? r->query : "");
 }
 
-/* Display width of a UTF-8 string (tree lines are three bytes, one column). */
-static int dwidth(const char *s)
-{
-    mbstate_t st;
-    memset(&st, 0, sizeof st);
-    int w = 0;
-    size_t len = strlen(s), i = 0;
-    while (i < len) {
-        wchar_t wc;
-        size_t k = mbrtowc(&wc, s + i, len - i, &st);
-        if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
-            k = 1;
-            wc = '?';
-            memset(&st, 0, sizeof st);
-        }
-        int cw = wcwidth(wc);
-        w += cw < 0 ? 1 : cw;
-        i += k;
-    }
-    return w;
-}
-
 /* Column positions for this width: natural widths (capped by the spec), then drop the lowest
  * priority columns until the row fits; the query takes what is left. */
 static void layout(const struct model *m, const struct lview *lv, bool utf8, int width, int *x, int *wd)
@@ -468,39 +442,14 @@ static void layout(const struct model *m, const struct lview *lv, bool utf8, int
         struct node_cells nc;
         node_cells(m, server_locks(&m->servers[lv->v[i].server]), lv->v[i].item, utf8, &nc);
         for (int c = K_FLAG; c < K_QUERY; c++) {
-            int w = dwidth(nc.c[c]);
+            int w = text_width(nc.c[c]);
             if (w > nat[c])
                 nat[c] = w;
         }
     }
-    bool on[K_N];
-    int total = 0;
-    for (int c = 0; c < K_N; c++) {
-        on[c] = true;
+    for (int c = 0; c < K_N; c++)
         wd[c] = c == K_QUERY ? lcols[c].width : nat[c] < lcols[c].width ? nat[c] : lcols[c].width;
-        total += wd[c] + 1;
-    }
-    while (total > width) {
-        int drop = -1;
-        for (int c = 0; c < K_QUERY; c++)
-            if (on[c] && c != K_TREE && (drop < 0 || lcols[c].prio < lcols[drop].prio))
-                drop = c;
-        if (drop < 0)
-            break;
-        on[drop] = false;
-        total -= wd[drop] + 1;
-    }
-    int pos = 0;
-    for (int c = 0; c < K_N; c++) {
-        if (!on[c]) {
-            x[c] = -1, wd[c] = 0;
-            continue;
-        }
-        if (c == K_QUERY && total < width)
-            wd[c] += width - total;
-        x[c] = pos;
-        pos += wd[c] + 1;
-    }
+    table_fit(lcols, K_N, width, (1u << K_TREE) | (1u << K_QUERY), true, 0, x, wd);
 }
 
 /* ----------------------------------------------------------------------------- drawing */
@@ -519,7 +468,7 @@ static void draw_node(WINDOW *w, int y, const struct node_cells *nc, const int *
             continue;
         int vx = x[c];
         if (lcols[c].right) {
-            int l = dwidth(nc->c[c]);
+            int l = text_width(nc->c[c]);
             if (l < wd[c])
                 vx += wd[c] - l;
         }

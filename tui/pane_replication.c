@@ -8,7 +8,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wchar.h>
 
 #include "repl_cluster.h"
 #include "screen.h"
@@ -451,37 +450,16 @@ static void build(struct lines *L, const struct model *m, long scope, bool utf8)
 
 #define TABLE_X 2 /* replica rows sit under their primary's line */
 
-static int dwidth(const char *s)
-{
-    mbstate_t st;
-    memset(&st, 0, sizeof st);
-    int w = 0;
-    size_t len = strlen(s), i = 0;
-    while (i < len) {
-        wchar_t wc;
-        size_t k = mbrtowc(&wc, s + i, len - i, &st);
-        if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
-            k = 1;
-            memset(&st, 0, sizeof st);
-        }
-        int cw = k == 1 && (unsigned char)s[i] >= 0x80 ? 1 : wcwidth(wc);
-        w += cw < 0 ? 1 : cw;
-        i += k;
-    }
-    return w;
-}
-
 /* Column widths: as wide as the content (up to the preferred width), lowest priority dropped
  * until the row fits; the history column takes the rest. x[c] < 0: dropped. */
 static void layout(const struct lines *L, int width, int *x, int *wd, bool capped)
 {
-    int total = 0;
     for (int c = 0; c < RC_N; c++) {
         wd[c] = (int)strlen(cols[c].title);
         for (size_t i = 0; i < L->n; i++) {
             if (L->l[i].kind != LK_ROW)
                 continue;
-            int w = dwidth(L->l[i].cell[c]);
+            int w = text_width(L->l[i].cell[c]);
             if (w > wd[c])
                 wd[c] = w;
         }
@@ -489,33 +467,8 @@ static void layout(const struct lines *L, int width, int *x, int *wd, bool cappe
             wd[c] = cols[c].width;
         if (cols[c].flex)
             wd[c] = cols[c].width;
-        total += wd[c] + 1;
     }
-    bool on[RC_N];
-    for (int c = 0; c < RC_N; c++)
-        on[c] = true;
-    while (total > width) {
-        int drop = -1;
-        for (int c = 0; c < RC_N; c++)
-            if (on[c] && c != RC_NAME && (drop < 0 || cols[c].prio < cols[drop].prio))
-                drop = c;
-        if (drop < 0)
-            break;
-        on[drop] = false;
-        total -= wd[drop] + 1;
-    }
-    int pos = 0;
-    for (int c = 0; c < RC_N; c++) {
-        if (!on[c]) {
-            x[c] = -1;
-            wd[c] = 0;
-            continue;
-        }
-        if (cols[c].flex && total < width)
-            wd[c] += width - total;
-        x[c] = pos;
-        pos += wd[c] + 1;
-    }
+    table_fit(cols, RC_N, width, 1u << RC_NAME, true, 0, x, wd);
 }
 
 /* Sparklines are scaled to the larger of their peak and the lag threshold: a full block means
@@ -534,7 +487,7 @@ static void draw_cells(WINDOW *w, int y, const struct rline *l, const int *x, co
         }
         int vx = x[c];
         if (cols[c].right && l->kind == LK_ROW) {
-            int tw = dwidth(l->cell[c]);
+            int tw = text_width(l->cell[c]);
             if (tw < wd[c])
                 vx += wd[c] - tw;
         }
@@ -550,7 +503,7 @@ static void draw_text(WINDOW *w, int y, int width, const struct rline *l, bool s
         if (l->title && l->seg[i].sev == SEV_NONE && !sel)
             a = theme(TH_HEADER);
         put_clipped(w, y, x, width - x, l->seg[i].s, a);
-        x += dwidth(l->seg[i].s);
+        x += text_width(l->seg[i].s);
     }
 }
 
@@ -559,7 +512,7 @@ static void repl_draw(struct tui *t, WINDOW *w)
     int h, width;
     getmaxyx(w, h, width);
     struct lines L;
-    build(&L, t->m, t->scope, spark_utf8());
+    build(&L, t->m, t->scope, utf8_locale());
     if (L.n == 0) {
         put_clipped(w, 1, 2, width - 4, "no PostgreSQL server to show", theme(TH_DIM));
         free(L.l);

@@ -2,7 +2,6 @@
  * (▁▂▃▄▅▆▇█), or ASCII (_.-:=+*#) where the terminal is not UTF-8 and in the text snapshot.
  * Zero is the lowest block, so a flat line of "no lag" is still visible; an unknown value (NAN)
  * is a blank; any value above zero is at least the second block. */
-#include <langinfo.h>
 #include <math.h>
 #include <string.h>
 
@@ -53,13 +52,11 @@ char *spark_text(char *buf, size_t len, const double *v, size_t n, int width, do
     return buf;
 }
 
-bool spark_utf8(void) { return strcmp(nl_langinfo(CODESET), "UTF-8") == 0; }
-
 void spark_draw(WINDOW *w, int y, int x, int width, const double *v, size_t n, double max, attr_t a)
 {
     char buf[8 * 4 * 64 + 1];
     if (width > 8 * 64)
         width = 8 * 64;
-    spark_text(buf, sizeof buf, v, n, width, max, spark_utf8());
+    spark_text(buf, sizeof buf, v, n, width, max, utf8_locale());
     put_clipped(w, y, x, width, buf, a);
 }

@@ -1,9 +1,11 @@
 /* widget_table.c — the table every list pane draws with: columns chosen by priority to fit the
  * width (the flex column, usually a query, takes the rest), a title row with the sort marker,
- * severity colours per cell, and a selection kept in view. */
+ * severity colours per cell, and a selection kept in view; and the text measures the panes that
+ * lay out their own lines share (display width, clipping, the terminal's codeset). */
 #include <langinfo.h>
-#include <math.h>
+#include <limits.h>
 #include <locale.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,19 +13,23 @@
 
 #include "screen.h"
 
-void put_clipped(WINDOW *w, int y, int x, int width, const char *s, attr_t a)
+bool utf8_locale(void) { return strcmp(nl_langinfo(CODESET), "UTF-8") == 0; }
+
+/* Walks s a character at a time (an invalid byte counts as one column) until the next one would
+ * pass width columns; returns the bytes walked and, in cols, the columns they take. */
+static size_t text_walk(const char *s, int width, int *cols)
 {
-    /* Clip by display width, never inside a multibyte character. */
     mbstate_t st;
     memset(&st, 0, sizeof st);
     int used = 0;
-    size_t bytes = 0, len = strlen(s);
-    while (bytes < len) {
+    size_t i = 0, len = strlen(s);
+    while (i < len) {
         wchar_t wc;
-        size_t k = mbrtowc(&wc, s + bytes, len - bytes, &st);
+        size_t k = mbrtowc(&wc, s + i, len - i, &st);
         if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
             k = 1;
             wc = '?';
+            memset(&st, 0, sizeof st);
         }
         int cw = wcwidth(wc);
         if (cw < 0)
@@ -31,71 +37,65 @@ void put_clipped(WINDOW *w, int y, int x, int width, const char *s, attr_t a)
         if (used + cw > width)
             break;
         used += cw;
-        bytes += k;
+        i += k;
     }
+    *cols = used;
+    return i;
+}
+
+int text_width(const char *s)
+{
+    int w;
+    text_walk(s, INT_MAX, &w);
+    return w;
+}
+
+size_t text_fit(const char *s, int width)
+{
+    int w;
+    return text_walk(s, width, &w);
+}
+
+void put_clipped(WINDOW *w, int y, int x, int width, const char *s, attr_t a)
+{
+    /* Clip by display width, never inside a multibyte character. */
+    size_t bytes = text_fit(s, width);
     wattrset(w, a);
     mvwaddnstr(w, y, x, s, (int)bytes);
     wattrset(w, A_NORMAL);
 }
 
-/* Display width of a UTF-8 string. */
-static int text_width(const char *s)
-{
-    mbstate_t st;
-    memset(&st, 0, sizeof st);
-    int w = 0;
-    size_t len = strlen(s), i = 0;
-    while (i < len) {
-        wchar_t wc;
-        size_t k = mbrtowc(&wc, s + i, len - i, &st);
-        if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
-            k = 1;
-            wc = '?';
-        }
-        int cw = wcwidth(wc);
-        w += cw < 0 ? 1 : cw;
-        i += k;
-    }
-    return w;
-}
-
-/* Which columns fit: each column as wide as its content (up to its preferred width, at least
- * its title), then drop the lowest priority ones until the row fits; the flex column takes
- * what is left. */
-static int layout(const struct colspec *cols, int ncols, int width, const int *natural, int *x, int *wd)
+void table_fit(const struct colspec *cols, int ncols, int width, unsigned keep, bool grow, int x0, int *x,
+               int *wd)
 {
     bool on[32];
-    int total = 0, flex = -1;
+    int total = 0;
     for (int c = 0; c < ncols; c++) {
         on[c] = true;
-        wd[c] = cols[c].flex ? cols[c].width : natural[c];
         total += wd[c] + 1;
-        if (cols[c].flex)
-            flex = c;
     }
     while (total > width) {
         int drop = -1;
         for (int c = 0; c < ncols; c++)
-            if (on[c] && !cols[c].flex && (drop < 0 || cols[c].prio < cols[drop].prio))
+            if (on[c] && !((keep >> c) & 1u) && (drop < 0 || cols[c].prio < cols[drop].prio))
                 drop = c;
         if (drop < 0)
             break;
         on[drop] = false;
         total -= wd[drop] + 1;
     }
-    int pos = 0;
+    int pos = x0;
     for (int c = 0; c < ncols; c++) {
         if (!on[c]) {
-            wd[c] = 0;
             x[c] = -1;
+            wd[c] = 0;
             continue;
         }
-        if (c == flex && total < width)
+        if (grow && cols[c].flex && total < width)
             wd[c] += width - total;
         x[c] = pos;
         pos += wd[c] + 1;
     }
-    return pos;
 }
 
 void table_move(struct table_state *st, enum command cmd, size_t nrows, int page)
@@ -121,20 +121,28 @@ void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *
 {
     int h, width;
     getmaxyx(w, h, width);
-    int x[32], wd[32], natural[32];
+    /* Which columns fit: each column as wide as its content (up to its preferred width, at least
+     * its title), then drop the lowest priority ones until the row fits; the flex column takes
+     * what is left. */
+    int x[32], wd[32];
+    unsigned flex = 0;
     for (int c = 0; c < ncols; c++) {
-        natural[c] = (int)strlen(cols[c].title) + (show_sort && c == st->sort_col);
-        for (size_t i = 0; i < nrows && natural[c] < cols[c].width; i++) {
+        wd[c] = (int)strlen(cols[c].title) + (show_sort && c == st->sort_col);
+        for (size_t i = 0; i < nrows && wd[c] < cols[c].width; i++) {
             int l = text_width(cells[i * (size_t)ncols + (size_t)c]);
-            if (l > natural[c])
-                natural[c] = l;
+            if (l > wd[c])
+                wd[c] = l;
         }
         int title = (int)strlen(cols[c].title) + (show_sort && c == st->sort_col); /* + the marker */
-        if (natural[c] > cols[c].width && !cols[c].flex)
-            natural[c] = cols[c].width > title ? cols[c].width : title;
+        if (wd[c] > cols[c].width && !cols[c].flex)
+            wd[c] = cols[c].width > title ? cols[c].width : title;
+        if (cols[c].flex) {
+            wd[c] = cols[c].width;
+            flex |= 1u << c;
+        }
     }
-    layout(cols, ncols, width, natural, x, wd);
-    bool utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+    table_fit(cols, ncols, width, flex, true, 0, x, wd);
+    bool utf8 = utf8_locale();
     /* title row */
     wattrset(w, theme(TH_TITLE));
     mvwhline(w, 0, 0, ' ', width);

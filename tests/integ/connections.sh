@@ -12,6 +12,7 @@ for v in LAB TESTLIB LAB_TOOLS PGFLEET; do
     [ -n "${!v:-}" ] || { echo "$0: $v is not set (tests/run-all sets it)" >&2; exit 2; }
 done
 . "$TESTLIB"
+. "${TUILIB:-$(dirname "$TESTLIB")/tuilib.sh}"
 . "$LAB/env"
 . "$LAB_TOOLS/lab-lib.sh"
 
@@ -19,7 +20,6 @@ tmp=$(mktemp -d)
 app=integ-conn-$$
 evil=$'conn\033[2J'
 sock=pgfleet-conn-$$
-T() { tmux -L "$sock" "$@"; }
 pane=conn:0.0
 pids=()
 fds=()
@@ -145,17 +145,14 @@ check "pgBouncer itself reports waiting clients" wait_until 15 admin_waiting
 
 # ---- the screen: key 5 shows the bar and the pool line
 T new-session -d -s conn -x 120 -y 40 "LANG=C.UTF-8 '$PGFLEET' -c '$tmp/fleet.yaml'"
-screen() { T capture-pane -p -t "$pane"; }
-has() { screen | grep -qE -- "$1"; }
-dump() { screen | sed 's/^/    | /'; }
-wait_until 10 has 'Fleet' || true
-T send-keys -t "$pane" 5
-if wait_until 15 has 'used [0-9]+/297 \[#+\.*\] [0-9]+%'; then ok "screen: the connections bar"; else fail "screen: the connections bar"; dump; fi
-if wait_until 10 has 'labdb/postgres +[0-9]+ +[1-9][0-9]* +5 '; then ok "screen: the pool line with waiting clients"; else fail "screen: the pool line with waiting clients"; dump; fi
-check "screen: the idle-in-transaction list" has "$app-iit"
+wait_until 10 has_re 'Fleet' || true
+keys 5
+expect "screen: the connections bar" 15 has_re 'used [0-9]+/297 \[#+\.*\] [0-9]+%'
+expect "screen: the pool line with waiting clients" 10 has_re 'labdb/postgres +[0-9]+ +[1-9][0-9]* +5 '
+check "screen: the idle-in-transaction list" has_re "$app-iit"
 check "screen: the pooler under the server it serves" \
     bash -c "tmux -L '$sock' capture-pane -p -t '$pane' | awk '/^primary /{p=NR} /^  bouncer +pgbouncer/{b=NR} END{exit !(p && b > p)}'"
-T send-keys -t "$pane" q
+keys q
 wait_until 5 eval '! T has-session -t conn 2>/dev/null' || true
 
 # ---- the pooler in the snapshot, while clients still wait

@@ -10,12 +10,12 @@ for v in TESTLIB LAB_TOOLS PGFLEET; do
     [ -n "${!v:-}" ] || { echo "$0: $v is not set (tests/run-all sets it; see tests/run-all)" >&2; exit 2; }
 done
 . "$TESTLIB"
+. "${TUILIB:-$(dirname "$TESTLIB")/tuilib.sh}"
 . "$LAB_TOOLS/lab-lib.sh"
 
 tmp=$(mktemp -d)
 mylab=$(mktemp -d "${TMPDIR:-/tmp}/pgfleet-downup.XXXXXX")
 sock=pgfleet-test-$$
-T() { tmux -L "$sock" "$@"; }
 pane=mon:0.0
 sleeper=
 cleanup() {
@@ -28,36 +28,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM HUP INT
 
-screen() { T capture-pane -p -t "$pane"; }
-line() { screen | sed -n "${1}p"; }
-# Sort markers (▼ ▲) are one column but three bytes: make them one byte so that awk's byte
-# offsets of the title row line up with the rows below it.
-one_col_markers() { sed '3s/\xe2\x96\xbc/v/g; 3s/\xe2\x96\xb2/^/g'; }
-has() { screen | grep -qF -- "$1"; }
-keys() { T send-keys -t "$pane" "$@"; }
-dump() {
-    screen | awk '{l[NR] = $0} END {n = NR; while (n > 0 && l[n] == "") n--; for (i = 1; i <= n; i++) print "    | " l[i]}'
-}
-expect() {
-    local what=$1 secs=$2
-    shift 2
-    if wait_until "$secs" "$@"; then ok "$what"; else fail "$what"; dump; fi
-}
-require() {
-    local what=$1 secs=$2
-    shift 2
-    if wait_until "$secs" "$@"; then ok "$what"; else fail "$what"; dump; finish; exit 1; fi
-}
-known_bug() { # a reported bug: not counted unless PGFLEET_STRICT=1 (see tests/tui/basic.sh)
-    local what=$1
-    shift
-    if [ "${PGFLEET_STRICT:-0}" = 1 ]; then check "$what" "$@"; return; fi
-    if "$@"; then
-        printf '  note  %s: known bug looks fixed, make it a check: %s\n' "$TEST_NAME" "$what"
-    else
-        printf '  known-bug %s: %s\n' "$TEST_NAME" "$what"
-    fi
-}
 # status_of NAME: the STATUS cell of server NAME on the Fleet pane (column under "STATUS").
 status_of() {
     screen | awk -v s="$1" 'NR == 3 {p = index($0, "STATUS")} NR > 3 && p && $1 == s {v = substr($0, p); sub(/ .*/, "", v); print v; exit}'

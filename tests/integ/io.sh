@@ -5,12 +5,13 @@
 # under a write load; the host disk of the (local) lab server; pane 6 in tmux with the database
 # line and its hit %. Tables are made here and dropped at the end (the lab is shared).
 . "$TESTLIB"
+. "${TUILIB:-$(dirname "$TESTLIB")/tuilib.sh}"
 . "$LAB/env"
 . "$LAB_TOOLS/lab-lib.sh"
 
 tmp=$(mktemp -d)
 sock=pgfleet-io-$$
-T() { tmux -L "$sock" "$@"; }
+pane=io:0.0
 loads=()
 stop_loads() {
     local p
@@ -140,20 +141,13 @@ check "the snapshots said nothing on stderr (no sanitizer report)" [ ! -s "$tmp/
 
 # ---- pane 6 on screen
 T -f /dev/null new-session -d -s io -x 120 -y 40 "$PGFLEET -c '$tmp/fleet.yaml' 2>'$tmp/tui.err'"
-screen() { T capture-pane -p -t io:0.0; }
-has() { screen | grep -qE -- "$1"; }
-wait_until 10 has 'Fleet'
-T send-keys -t io:0.0 6
-if wait_until 15 has '^  labdb +[0-9]+\.[0-9] '; then
-    ok "pane 6 shows the labdb line with its hit %"
-else
-    fail "pane 6 shows the labdb line with its hit %"
-    screen | sed 's/^/    | /'
-fi
-check "pane 6 has the database table's titles" has 'DATABASE +HIT% +READ/s'
-check "pane 6 shows checkpoints and WAL" eval "has '^  checkpoints +timed' && has '^  WAL +[0-9.]+[kMG]?B/s'"
+wait_until 10 has_re 'Fleet'
+keys 6
+expect "pane 6 shows the labdb line with its hit %" 15 has_re '^  labdb +[0-9]+\.[0-9] '
+check "pane 6 has the database table's titles" has_re 'DATABASE +HIT% +READ/s'
+check "pane 6 shows checkpoints and WAL" eval "has_re '^  checkpoints +timed' && has_re '^  WAL +[0-9.]+[kMG]?B/s'"
 screen >"$tmp/pane6.txt"
-T send-keys -t io:0.0 q
+keys q
 wait_until 5 eval '! T has-session -t io 2>/dev/null'
 check "the TUI said nothing on stderr (no sanitizer report)" [ ! -s "$tmp/tui.err" ]
 stop_loads

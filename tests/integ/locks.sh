@@ -9,6 +9,7 @@
 # the DDL mark, tree lines in UTF-8 and in ASCII, Enter on the root opening its detail), and at
 # 80x24. The table is this test's own; every session is ended on exit.
 . "$TESTLIB"
+. "${TUILIB:-$(dirname "$TESTLIB")/tuilib.sh}"
 . "$LAB/env"
 . "$LAB_TOOLS/lab-lib.sh"
 
@@ -16,7 +17,6 @@ tmp=$(mktemp -d)
 # one tmux server per TUI run: a server still exiting after a quit never swallows the next one
 runs=0
 sock=pgfleet-locks-$$-0
-T() { tmux -L "$sock" "$@"; }
 pane=locks:0.0
 tab=locks_t
 app=integ-locks-$$
@@ -110,22 +110,13 @@ check "text: C marked DDL" grep -qE "^ +$C DDL active, waits .* for AccessExclus
 check "text: the replica has no lock waits" grep -qE "^no lock waits: .*replica" "$tmp/s.txt"
 
 # ---- the screen, 120x40
-screen() { T capture-pane -p -t "$pane"; }
-has() { screen | grep -qF -- "$1"; }
-has_re() { screen | grep -qE -- "$1"; }
-dump() { screen | sed 's/^/    | /'; }
-expect() {
-    local what=$1 secs=$2
-    shift 2
-    if wait_until "$secs" "$@"; then ok "$what"; else fail "$what"; dump; fi
-}
 start_tui() { # LANG-setting COLS ROWS
     T kill-server >/dev/null 2>&1
     runs=$((runs + 1))
     sock=pgfleet-locks-$$-$runs
     T -f /dev/null new-session -d -s locks -x "$2" -y "$3" "env $1 TERM=screen $PGFLEET -c '$tmp/fleet.yaml' 2>>'$tmp/tui.err'"
     wait_until 10 has "Fleet"
-    T send-keys -t "$pane" 3
+    keys 3
 }
 start_tui "LANG=C.UTF-8 LC_ALL=C.UTF-8" 120 40
 expect "pane 3 shows the primary's summary" 10 has "primary: 4 sessions waiting, 1 blocking tree"
@@ -135,19 +126,19 @@ expect "C marked DDL, wanting AccessExclusive" 5 has_re "(├|└)─ $C +DDL +a
 expect "D and E under C" 5 eval 'has_re "(├|└)─ $D " && has_re "(├|└)─ $E "'
 expect "no lock waits on the replica" 5 has "no lock waits: replica"
 screen >"$tmp/screen-120x40.txt"
-T send-keys -t "$pane" Home Enter
+keys Home Enter
 expect "Enter on the root opens A's detail (idle in transaction)" 5 eval 'has "Session $A on primary" && has_re "^ state +idle in transaction"'
-T send-keys -t "$pane" Escape
+keys Escape
 expect "Esc goes back to the tree" 5 has "primary: 4 sessions waiting"
-T send-keys -t "$pane" Down Down Enter
+keys Down Down Enter
 expect "Down Down Enter opens the next node's detail" 5 has_re "Session ($B|$C) on primary"
-T send-keys -t "$pane" Escape
+keys Escape
 T resize-window -t locks -x 80 -y 24
 expect "80x24: root, IDLE IN TRANSACTION and DDL still shown" 5 eval 'has_re "^$A +IDLE IN TRANSACTION" && has_re "─ $C +DDL "'
-T send-keys -t "$pane" q
+keys q
 start_tui "LANG=C LC_ALL=C" 120 40
 expect "ASCII fallback tree lines without UTF-8" 10 eval 'has_re "^(\|-|\`-) $B " && has_re "^ *(\|-|\`-) $C +DDL" && ! has "─"'
-T send-keys -t "$pane" q
+keys q
 check "the TUI wrote no errors" bash -c "! grep -q . '$tmp/tui.err'"
 cp "$tmp/screen-120x40.txt" "${LOCKS_SCREEN_OUT:-/dev/null}" 2>/dev/null
 

@@ -4,13 +4,14 @@
 # speed over the interval, in the text snapshot's PROGRESS section, and on screen (tmux) in the
 # Activity pane's detail of that session.
 . "$TESTLIB"
+. "${TUILIB:-$(dirname "$TESTLIB")/tuilib.sh}"
 . "$LAB/env"
 . "$LAB_TOOLS/lab-lib.sh"
 
 tmp=$(mktemp -d)
 sock=pgfleet-prog-$$
 table=pgfleet_prog_$$
-T() { tmux -L "$sock" "$@"; }
+pane=tui:0.0
 vac_pid=
 stop_vacuum() {
     [ -n "$vac_pid" ] && kill "$vac_pid" 2>/dev/null
@@ -72,18 +73,7 @@ check "nothing on stderr" [ ! -s "$tmp/err" ]
 check "text snapshot: PROGRESS section lists the VACUUM of the table" bash -c "sed -n '/^PROGRESS (/,\$p' '$tmp/s.txt' | grep -E 'VACUUM +scanning heap +$table ' >/dev/null"
 
 # ---- on screen: the Activity pane's detail of the vacuuming session shows its progress
-screen() { T capture-pane -p -t tui:0.0; }
-has() { screen | grep -qF -- "$1"; }
-keys() { T send-keys -t tui:0.0 "$@"; }
-typ() { T send-keys -t tui:0.0 -l -- "$1"; }
-dump() { screen | sed 's/^/    | /'; }
-expect() {
-    local what=$1 secs=$2
-    shift 2
-    if wait_until "$secs" "$@"; then ok "$what"; else fail "$what"; dump; fi
-}
 progress_line() { screen | grep -qE "^ progress +VACUUM, scanning heap, $table, [0-9.k]+/[0-9.k]+ blocks \([0-9.]+%\)"; }
-dead() { [ "$(T display -p -t tui:0.0 '#{pane_dead}')" = 1 ]; }
 T -f /dev/null new-session -d -s tui -x 120 -y 40 "$PGFLEET -c '$tmp/fleet.yaml' 2>'$tmp/tui.err'"
 T set -g remain-on-exit on
 expect "the TUI starts" 10 has "Fleet"

@@ -10,6 +10,7 @@ for v in LAB TESTLIB LAB_TOOLS PGFLEET; do
     [ -n "${!v:-}" ] || { echo "$0: $v is not set (tests/run-all sets it)" >&2; exit 2; }
 done
 . "$TESTLIB"
+. "${TUILIB:-$(dirname "$TESTLIB")/tuilib.sh}"
 . "$LAB/env"
 . "$LAB_TOOLS/lab-lib.sh"
 
@@ -17,7 +18,7 @@ tmp=$(mktemp -d)
 chmod 755 "$tmp"
 priv="$tmp/lab"
 sock=pgfleet-repl-$$
-T() { tmux -L "$sock" "$@"; }
+pane=tui:0.0
 P=$PRIMARY_PORT
 R=$REPLICA_PORT
 cleanup() {
@@ -77,16 +78,10 @@ paused() { [ "$(lab_psql "$R" -c "SELECT pg_is_wal_replay_paused()")" = t ]; }
 check "replay pause took effect" wait_until 20 paused
 
 # the TUI runs through the load so its sparkline sees the lag grow
-term=tmux-256color
-infocmp "$term" >/dev/null 2>&1 || term=screen-256color
-infocmp "$term" >/dev/null 2>&1 || term=screen
 T -f /dev/null new-session -d -s tui -x 120 -y 40 \
-    "TERM=$term LANG=C.UTF-8 LC_ALL=C.UTF-8 '$PGFLEET' -c '$tmp/fleet.yaml' 2>'$tmp/tui.err'"
-screen() { T capture-pane -p -t tui:0.0; }
-has() { screen | grep -qF -- "$1"; }
-dump() { screen | sed 's/^/    | /'; }
+    "TERM=$(tmux_term) LANG=C.UTF-8 LC_ALL=C.UTF-8 '$PGFLEET' -c '$tmp/fleet.yaml' 2>'$tmp/tui.err'"
 wait_until 10 has "Fleet"
-T send-keys -t tui:0.0 4
+keys 4
 load() { lab_psql "$P" -c "INSERT INTO repl_load SELECT g, repeat('x', 100) FROM generate_series(1, 40000) g" >/dev/null; }
 lagb() { jv "$1" replica .lag_bytes; }
 # lag_over FILE BYTES: a new snapshot into FILE shows the replica behind by more than BYTES
@@ -112,12 +107,7 @@ check "primary-side lag history is non-zero" gt "$(jv "$tmp/s2.json" primary '.r
 
 # the screen: the cluster, the replica with its lag, PAUSED, the inactive slot, a growing sparkline
 pane_ready() { has "cluster $sid" && has PAUSED && has INACTIVE; }
-if wait_until 15 pane_ready; then
-    ok "pane 4 shows the cluster, the paused replica and the inactive slot"
-else
-    fail "pane 4 shows the cluster, the paused replica and the inactive slot"
-    dump
-fi
+expect "pane 4 shows the cluster, the paused replica and the inactive slot" 15 pane_ready
 row=$(screen | grep -F PAUSED | head -1)
 check "the replica row shows its lag in MB" grep -qE '└ replica .*[0-9.]+MB' <<<"$row"
 # the sparkline's weight: blocks ▁..█ count 1..8; it grows as points are added or rise

@@ -5,13 +5,14 @@
 # pg_monitor sees other users' entries summed as "<insufficient privilege>"; on screen (tmux)
 # key 7 lists the statement, / filters, Enter shows the whole statement, Esc closes it.
 . "$TESTLIB"
+. "${TUILIB:-$(dirname "$TESTLIB")/tuilib.sh}"
 . "$LAB/env"
 . "$LAB_TOOLS/lab-lib.sh"
 
 tmp=$(mktemp -d)
 sock=pgfleet-stmt-$$
 db=pgfleet_nopgss_$$
-T() { tmux -L "$sock" "$@"; }
+pane=tui:0.0
 load_pid=
 cleanup() {
     T kill-server >/dev/null 2>&1
@@ -106,19 +107,6 @@ check "text snapshot has a PROGRESS section" grep -q '^PROGRESS (' "$tmp/s.txt"
 check "nothing on stderr" [ ! -s "$tmp/err" ]
 
 # ---- on screen
-screen() { T capture-pane -p -t tui:0.0; }
-has() { screen | grep -qF -- "$1"; }
-lacks() { ! has "$1"; }
-line() { screen | sed -n "${1}p"; }
-line_has() { [[ $(line "$1") == *"$2"* ]]; }
-keys() { T send-keys -t tui:0.0 "$@"; }
-typ() { T send-keys -t tui:0.0 -l -- "$1"; }
-dump() { screen | sed 's/^/    | /'; }
-expect() {
-    local what=$1 secs=$2
-    shift 2
-    if wait_until "$secs" "$@"; then ok "$what"; else fail "$what"; dump; fi
-}
 # the primary's first row is the load (nopriv watches the same cluster: its summed row of
 # other users' entries holds that load too, and may come first)
 first_row_is_marker() { screen | grep -m1 '^primary ' | grep -qF "pgfleet-stmt-test"; }
@@ -130,7 +118,6 @@ only_marker_rows() {
     rows=$(screen | sed -n '4,36p' | grep -E '^(primary|replica|nopgss|nopriv) ')
     [ "$(grep -c . <<<"$rows")" = 1 ] && grep -q '^primary .*pgfleet-stmt-test' <<<"$rows"
 }
-dead() { [ "$(T display -p -t tui:0.0 '#{pane_dead}')" = 1 ]; }
 T -f /dev/null new-session -d -s tui -x 120 -y 40 "$PGFLEET -c '$tmp/fleet.yaml' 2>'$tmp/tui.err'"
 T set -g remain-on-exit on
 expect "the TUI starts" 10 has "Fleet"

@@ -13,6 +13,7 @@ for v in LAB TESTLIB LAB_TOOLS PGFLEET; do
     [ -n "${!v:-}" ] || { echo "$0: $v is not set (tests/run-all sets it; see tests/run-all)" >&2; exit 2; }
 done
 . "$TESTLIB"
+. "${TUILIB:-$(dirname "$TESTLIB")/tuilib.sh}"
 . "$LAB/env"
 . "$LAB_TOOLS/lab-lib.sh"
 
@@ -20,7 +21,6 @@ tmp=$(mktemp -d)
 export XDG_STATE_HOME="$tmp/state"
 audit="$XDG_STATE_HOME/pgfleet/audit.jsonl"
 sock=pgfleet-test-actions-$$
-T() { tmux -L "$sock" "$@"; }
 pane=tui:0.0
 bg_pids=
 cleanup() {
@@ -32,32 +32,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM HUP INT
 
-# ---- screen helpers (predicates for check/wait_until)
-screen() { T capture-pane -p -t "$pane"; }
-line() { screen | sed -n "${1}p"; }
-has() { screen | grep -qF -- "$1"; }
-lacks() { ! has "$1"; }
-has_line() { screen | grep -qxF -- "$1"; }
-keys() { T send-keys -t "$pane" "$@"; }
-typ() { T send-keys -t "$pane" -l -- "$1"; }
-dump() {
-    screen | awk '{l[NR] = $0} END {n = NR; while (n > 0 && l[n] == "") n--; for (i = 1; i <= n; i++) print "    | " l[i]}'
-}
-require() {
-    local what=$1 secs=$2
-    shift 2
-    if wait_until "$secs" "$@"; then ok "$what"; else fail "$what"; dump; finish; exit 1; fi
-}
-expect() {
-    local what=$1 secs=$2
-    shift 2
-    if wait_until "$secs" "$@"; then ok "$what"; else fail "$what"; dump; fi
-}
-line_starts() { [[ $(line "$1") == "$2"* ]]; }
-line_has() { [[ $(line "$1") == *"$2"* ]]; }
-line_re() { line "$1" | grep -qE -- "$2"; }
-rows() { screen | sed -n "4,39p" | grep -v '^ *$'; }
-nrows_is() { [ "$(rows | wc -l)" = "$1" ]; }
+# ---- screen helpers of this test (the shared ones are in tuilib.sh)
 # row_has PID TEXT: the Activity row of backend PID (tagged or not) holds TEXT.
 row_has() { screen | awk -v p="$1" '$2 == p || $2 == "*" p' | grep -qF -- "$2"; }
 tagged() { screen | awk -v p="*$1" '$2 == p {f = 1} END {exit !f}'; }
@@ -96,12 +71,7 @@ clear_filter() {
 }
 
 # ---- a shell in tmux, pgfleet started from it
-term=tmux-256color
-infocmp "$term" >/dev/null 2>&1 || term=screen-256color
-infocmp "$term" >/dev/null 2>&1 || term=screen
-T -f /dev/null new-session -d -s tui -x 120 -y 40 "TERM=$term PS1='tui\$ ' exec bash --norc --noprofile"
-T set -g remain-on-exit on
-wait_until 5 has 'tui$'
+start_shell 120 40
 # start_pgfleet N ARGS: pgfleet in the pane, its stderr in $tmp/errN, then "rcN=STATUS"
 start_pgfleet() {
     local n=$1

@@ -8,12 +8,12 @@ for v in LAB TESTLIB LAB_TOOLS PGFLEET; do
     [ -n "${!v:-}" ] || { echo "$0: $v is not set (tests/run-all sets it; see tests/run-all)" >&2; exit 2; }
 done
 . "$TESTLIB"
+. "${TUILIB:-$(dirname "$TESTLIB")/tuilib.sh}"
 . "$LAB/env"
 . "$LAB_TOOLS/lab-lib.sh"
 
 tmp=$(mktemp -d)
 sock=pgfleet-test-$$
-T() { tmux -L "$sock" "$@"; }
 pane=tui:0.0
 alpha_pid= beta_pid= idle_pid=
 cleanup() {
@@ -26,58 +26,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM HUP INT
 
-# ---- screen helpers (predicates for check/wait_until)
-screen() { T capture-pane -p -t "$pane"; }
-line() { screen | sed -n "${1}p"; }
-# Sort markers (▼ ▲) are one column but three bytes: make them one byte so that awk's byte
-# offsets of the title row line up with the rows below it.
-one_col_markers() { sed '3s/\xe2\x96\xbc/v/g; 3s/\xe2\x96\xb2/^/g'; }
-has() { screen | grep -qF -- "$1"; }
-lacks() { ! has "$1"; }
-has_line() { screen | grep -qxF -- "$1"; }
-has_re() { screen | grep -qE -- "$1"; }
-keys() { T send-keys -t "$pane" "$@"; }
-typ() { T send-keys -t "$pane" -l -- "$1"; }
-dump() {
-    screen | awk '{l[NR] = $0} END {n = NR; while (n > 0 && l[n] == "") n--; for (i = 1; i <= n; i++) print "    | " l[i]}'
-}
-# require "what" SECS CMD...: like expect, but nothing after it makes sense if it fails.
-require() {
-    local what=$1 secs=$2
-    shift 2
-    if wait_until "$secs" "$@"; then ok "$what"; else fail "$what"; dump; finish; exit 1; fi
-}
-# expect "what" SECS CMD...: wait (bounded) until CMD succeeds; on failure show the screen.
-expect() {
-    local what=$1 secs=$2
-    shift 2
-    if wait_until "$secs" "$@"; then ok "$what"; else fail "$what"; dump; fi
-}
-# known_bug "what" CMD...: a check of a pgfleet bug already reported and not fixed yet; it is
-# not counted (so the suite stays green) unless PGFLEET_STRICT=1, and says when it starts passing.
-known_bug() {
-    local what=$1
-    shift
-    if [ "${PGFLEET_STRICT:-0}" = 1 ]; then check "$what" "$@"; return; fi
-    if "$@"; then
-        printf '  note  %s: known bug looks fixed, make it a check: %s\n' "$TEST_NAME" "$what"
-    else
-        printf '  known-bug %s: %s\n' "$TEST_NAME" "$what"
-    fi
-}
-height() { T display -p -t "$pane" '#{pane_height}'; }
-size_is() { [ "$(T display -p -t "$pane" '#{pane_width}x#{pane_height}')" = "$1" ]; }
-line_starts() { [[ $(line "$1") == "$2"* ]]; }
-line_has() { [[ $(line "$1") == *"$2"* ]]; }
-line_lacks() { ! line_has "$@"; }
-line_re() { line "$1" | grep -qE -- "$2"; }
-count_lines() { screen | grep -cE -- "$1"; }
-# The pgfleet started by the pane's shell, if it runs.
-pgfleet_pid() { ps -o pid=,comm= --ppid "$(T display -p -t "$pane" '#{pane_pid}')" | awk '$2 ~ /^pgfleet/ {print $1}'; }
-running() { [ -n "$(pgfleet_pid)" ]; }
-# Data rows of a table pane: the lines between the column titles (line 3) and the footer.
-rows() { screen | sed -n "4,$(($(height) - 1))p" | grep -v '^ *$'; }
-nrows_is() { [ "$(rows | wc -l)" = "$1" ]; }
+# ---- screen helpers of this test (the shared ones are in tuilib.sh)
 # row_has MARK WORD: the row holding MARK also holds the word WORD.
 row_has() { screen | grep -F -- "$1" | grep -qw -- "$2"; }
 row_starts() { screen | grep -F -- "$1" | grep -q -- "^$2 "; }
@@ -101,8 +50,6 @@ qage_of() {
 }
 qage_is_not() { [ "$(qage_of "$1")" != "$2" ]; }
 list_shown() { line_starts 3 "SERVER"; }
-# The tab bar: pane numbers and titles (short titles on narrow screens: "2 Activ").
-TABS='^ ?1 Fleet +2 Activ'
 
 # ---- sessions to look at: one per server, and an idle one on the primary
 alpha_app=tui-alpha-$$
@@ -129,13 +76,7 @@ check "test sessions are running: alpha, beta, idle" eval 'wait_until 10 session
 alpha_backend=$(lab_psql "$PRIMARY_PORT" -c "SELECT pid FROM pg_stat_activity WHERE application_name = '$alpha_app'")
 
 # ---- a shell in tmux, pgfleet started from it
-term=tmux-256color
-infocmp "$term" >/dev/null 2>&1 || term=screen-256color
-infocmp "$term" >/dev/null 2>&1 || term=screen
-T -f /dev/null new-session -d -s tui -x 120 -y 40 "TERM=$term PS1='tui\$ ' exec bash --norc --noprofile"
-sockpath=$(T display -p '#{socket_path}')
-T set -g remain-on-exit on
-wait_until 5 has 'tui$'
+start_shell 120 40
 typ "$PGFLEET -c '$LAB/fleet.yaml' 2>'$tmp/err1'; echo rc1=\$?"
 keys Enter
 

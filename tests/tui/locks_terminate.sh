@@ -3,13 +3,13 @@
 # first; k opens the dialog (it says how many sessions it blocks), typing yes terminates it; the waiter
 # goes on, the tree is gone on the next refresh, and the audit log has the line.
 . "$TESTLIB"
+. "${TUILIB:-$(dirname "$TESTLIB")/tuilib.sh}"
 . "$LAB/env"
 . "$LAB_TOOLS/lab-lib.sh"
 
 tmp=$(mktemp -d)
 export XDG_STATE_HOME="$tmp/state"
 sock=pgfleet-test-lockterm-$$
-T() { tmux -L "$sock" "$@"; }
 pane=tui:0.0
 holder_pid=
 waiter_pid=
@@ -23,9 +23,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM HUP INT
 
-screen() { T capture-pane -p -t "$pane"; }
-has() { screen | grep -qF -- "$1"; }
-keys() { T send-keys -t "$pane" "$@"; }
 q() { lab_psql "$PRIMARY_PORT" -c "$1"; }
 app=lockterm$$
 
@@ -53,7 +50,7 @@ check "the dialog names the root and how many it blocks" wait_until 3 bash -c "t
 keys y
 check "a lone y does not terminate a superuser's session" bash -c "sleep 1; [ \"\$(psql -X -At -h 127.0.0.1 -p $PRIMARY_PORT -U postgres labdb -c 'select count(*) from pg_stat_activity where pid = $hpid')\" = 1 ]"
 keys BSpace
-T send-keys -t "$pane" -l yes
+typ yes
 keys Enter
 check "the root is gone from the server" wait_until 10 bash -c "[ \"\$(psql -X -At -h 127.0.0.1 -p $PRIMARY_PORT -U postgres labdb -c 'select count(*) from pg_stat_activity where pid = $hpid')\" = 0 ]"
 check "the waiter went through" wait_until 10 bash -c "! kill -0 $waiter_pid 2>/dev/null && ! grep -q ERROR $tmp/waiter.out"

@@ -19,15 +19,8 @@
 
 #include "config.h"
 #include "conn.h"
+#include "testutil.h"
 #include "util.h"
-
-static char *fixture(const char *name)
-{
-    const char *dir = getenv("PGFLEET_TESTDATA");
-    if (!dir || !*dir)
-        dir = "tests/data";
-    return xasprintf("%s/config/%s", dir, name);
-}
 
 /* text_init may leave s NULL until something is added. */
 static const char *str(const struct text *t)
@@ -39,7 +32,7 @@ static const char *str(const struct text *t)
  * "LINE:COL: message" (the file name is prefixed here, as the loader does). */
 static void expect_errors(const char *name, const char *const *lines, size_t n)
 {
-    char *path = fixture(name);
+    char *path = fixture_path("config", name);
     struct config cfg;
     struct text err, warn, want;
     config_init(&cfg);
@@ -66,7 +59,7 @@ static void expect_errors(const char *name, const char *const *lines, size_t n)
 /* Loads a fixture that must succeed without warnings. */
 static void load_ok(const char *name, struct config *cfg)
 {
-    char *path = fixture(name);
+    char *path = fixture_path("config", name);
     struct text err, warn;
     text_init(&err);
     text_init(&warn);
@@ -282,7 +275,7 @@ static void test_read_only_spellings(void **state)
 static void test_missing_file(void **state)
 {
     (void)state;
-    char *path = fixture("does-not-exist.yaml");
+    char *path = fixture_path("config", "does-not-exist.yaml");
     struct config cfg;
     struct text err, warn;
     config_init(&cfg);
@@ -294,7 +287,7 @@ static void test_missing_file(void **state)
     free(want);
 
     /* A directory opens fine but cannot be read as a file. */
-    char *dir = fixture("");
+    char *dir = fixture_path("config", "");
     text_clear(&err);
     assert_int_equal(config_load(&cfg, dir, &err, &warn), -1);
     want = xasprintf("%s: cannot read: is a directory\n", dir);
@@ -502,7 +495,7 @@ static void test_keeps_going(void **state)
 static void test_alias_bomb(void **state)
 {
     (void)state;
-    char *path = fixture("alias_bomb.yaml");
+    char *path = fixture_path("config", "alias_bomb.yaml");
     struct config cfg;
     struct text err, warn;
     config_init(&cfg);

@@ -20,48 +20,17 @@
 #include "rowset.h"
 #include "sample.h"
 #include "sec_connections.h"
+#include "testutil.h"
 #include "util.h"
 
 /* ---- helpers ---- */
 
-static struct rowset *load(const char *name)
-{
-    const char *dir = getenv("PGFLEET_TESTDATA");
-    char *path = xasprintf("%s/probes/%s", dir && *dir ? dir : "tests/data", name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open fixture %s", path);
-    free(path);
-    struct text t;
-    text_init(&t);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        text_addn(&t, buf, n);
-    fclose(f);
-    const char *err = NULL;
-    struct rowset *rs = rowset_parse_text(t.s, &err);
-    text_free(&t);
-    if (!rs)
-        fail_msg("fixture %s: %s", name, err ? err : "?");
-    return rs;
-}
-
 /* Parse a fixture with probe id into a new sample stamped taken_ms; fails the test on error. */
 static struct sample *parse_at(enum probe_id id, const char *name, int64_t taken_ms)
 {
-    struct rowset *rs = load(name);
     struct sample *s = sample_new();
     s->taken_ms = taken_ms;
-    char err[300] = "";
-    int rc = probe_table[id]->parse(rs, s, err, sizeof err);
-    rowset_free(rs);
-    if (rc != 0) {
-        sample_free(s);
-        fail_msg("parsing %s: %s", name, err);
-    }
-    assert_non_null(s->sec[id]);
-    return s;
+    return fixture_parse(s, id, name);
 }
 
 static struct sample *parse(enum probe_id id, const char *name) { return parse_at(id, name, 1000); }
@@ -69,15 +38,10 @@ static struct sample *parse(enum probe_id id, const char *name) { return parse_a
 /* The parse must fail, with err holding want. */
 static void parse_fails(enum probe_id id, const char *name, const char *want)
 {
-    struct rowset *rs = load(name);
-    struct sample *s = sample_new();
-    char err[300] = "";
-    assert_int_equal(probe_table[id]->parse(rs, s, err, sizeof err), -1);
-    assert_null(s->sec[id]);
+    char err[300];
+    fixture_parse_fails(id, name, err, sizeof err);
     if (!strstr(err, want))
         fail_msg("%s: error \"%s\" does not say \"%s\"", name, err, want);
-    rowset_free(rs);
-    sample_free(s);
 }
 
 static const struct conn_count *find_count(const struct conn_group *g, const char *name)

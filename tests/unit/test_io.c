@@ -26,61 +26,10 @@
 #include "sample.h"
 #include "screen.h"
 #include "sec_io.h"
+#include "testutil.h"
 #include "util.h"
 
 /* ---- helpers ---- */
-
-static char *slurp(const char *name)
-{
-    const char *dir = getenv("PGFLEET_TESTDATA");
-    char *path = xasprintf("%s/probes/%s", dir && *dir ? dir : "tests/data", name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "cannot open fixture %s", path);
-        free(path);
-        fail_msg("%s", msg);
-    }
-    free(path);
-    struct text t;
-    text_init(&t);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        text_addn(&t, buf, n);
-    fclose(f);
-    return t.s;
-}
-
-/* Parse fixture name with probe id into s (a new sample when s is NULL). */
-static struct sample *fill(struct sample *s, enum probe_id id, const char *name)
-{
-    char *text = slurp(name);
-    const char *perr = NULL;
-    struct rowset *rs = rowset_parse_text(text, &perr);
-    free(text);
-    if (!rs)
-        fail_msg("fixture %s: %s", name, perr ? perr : "?");
-    if (!s)
-        s = sample_new();
-    char err[300] = "";
-    int rc = probe_table[id]->parse(rs, s, err, sizeof err);
-    rowset_free(rs);
-    if (rc != 0)
-        fail_msg("parsing %s: %s", name, err);
-    assert_non_null(s->sec[id]);
-    return s;
-}
-
-/* derive(prev, cur) over two fixtures of probe id; returns cur, frees prev. */
-static struct sample *pair(enum probe_id id, const char *prev_name, const char *cur_name)
-{
-    struct sample *p = fill(NULL, id, prev_name);
-    struct sample *c = fill(NULL, id, cur_name);
-    probe_table[id]->derive(p, c);
-    sample_free(p);
-    return c;
-}
 
 #define near(a, b) assert_true(fabs((double)(a) - (double)(b)) < 1e-6 * (1 + fabs((double)(b))))
 
@@ -98,7 +47,7 @@ static const struct db_stat *db_named(const struct s_databases *d, const char *n
 static void test_db_parse_skips_templates_and_shared(void **state)
 {
     (void)state;
-    struct sample *s = fill(NULL, PROBE_DATABASES, "db_pg15_t1.rows");
+    struct sample *s = fixture_parse(NULL, PROBE_DATABASES, "db_pg15_t1.rows");
     const struct s_databases *d = SAMPLE_DATABASES(s);
     assert_int_equal(d->n, 4); /* postgres, orders, reports, idle */
     assert_true(d->track_io_timing);
@@ -123,7 +72,7 @@ static void test_db_parse_skips_templates_and_shared(void **state)
 static void test_db_rates_over_interval(void **state)
 {
     (void)state;
-    struct sample *s = pair(PROBE_DATABASES, "db_pg15_t1.rows", "db_pg15_t2.rows");
+    struct sample *s = fixture_pair(PROBE_DATABASES, "db_pg15_t1.rows", "db_pg15_t2.rows");
     const struct s_databases *d = SAMPLE_DATABASES(s);
     near(d->dt, 2.0);
     const struct db_stat *o = db_named(d, "orders");
@@ -150,7 +99,7 @@ static void test_db_rates_over_interval(void **state)
 static void test_db_resets_and_new(void **state)
 {
     (void)state;
-    struct sample *s = pair(PROBE_DATABASES, "db_pg15_t1.rows", "db_pg15_t2.rows");
+    struct sample *s = fixture_pair(PROBE_DATABASES, "db_pg15_t1.rows", "db_pg15_t2.rows");
     const struct s_databases *d = SAMPLE_DATABASES(s);
     /* stats_reset moved */
     const struct db_stat *r = db_named(d, "reports");
@@ -180,8 +129,8 @@ static void test_db_total_rates(void **state)
 {
     (void)state;
     /* the same sample twice, one second apart: every rate 0, no ratio, no reset */
-    struct sample *p = fill(NULL, PROBE_DATABASES, "db_pg15_t1.rows");
-    struct sample *c = fill(NULL, PROBE_DATABASES, "db_pg15_t1.rows");
+    struct sample *p = fixture_parse(NULL, PROBE_DATABASES, "db_pg15_t1.rows");
+    struct sample *c = fixture_parse(NULL, PROBE_DATABASES, "db_pg15_t1.rows");
     ((struct s_databases *)c->sec[PROBE_DATABASES])->epoch += 1;
     struct s_databases *cd = c->sec[PROBE_DATABASES];
     cd->total.blks_hit += 300; /* 300 hits, 100 reads */
@@ -207,7 +156,7 @@ static void test_db_bad_results(void **state)
     rowset_free(rs);
     sample_free(s);
     /* a result with no rows (no statistics visible) is an empty section, not an error */
-    s = fill(NULL, PROBE_DATABASES, "db_pg12_notiming.rows");
+    s = fixture_parse(NULL, PROBE_DATABASES, "db_pg12_notiming.rows");
     assert_false(SAMPLE_DATABASES(s)->track_io_timing);
     sample_free(s);
 }
@@ -217,7 +166,7 @@ static void test_db_bad_results(void **state)
 static void test_bgwriter_pg15(void **state)
 {
     (void)state;
-    struct sample *s = pair(PROBE_BGWRITER, "io_bgwriter_pg15_t1.rows", "io_bgwriter_pg15_t2.rows");
+    struct sample *s = fixture_pair(PROBE_BGWRITER, "io_bgwriter_pg15_t1.rows", "io_bgwriter_pg15_t2.rows");
     const struct s_bgwriter *b = SAMPLE_BGWRITER(s);
     assert_string_equal(b->data_directory, "/var/lib/postgresql/15/main");
     assert_false(b->backend_from_io);
@@ -242,7 +191,7 @@ static void test_bgwriter_pg15(void **state)
 static void test_bgwriter_pg17_reset(void **state)
 {
     (void)state;
-    struct sample *s = pair(PROBE_BGWRITER, "io_bgwriter_pg17_t1.rows", "io_bgwriter_pg17_t2.rows");
+    struct sample *s = fixture_pair(PROBE_BGWRITER, "io_bgwriter_pg17_t1.rows", "io_bgwriter_pg17_t2.rows");
     const struct s_bgwriter *b = SAMPLE_BGWRITER(s);
     assert_null(b->data_directory);
     assert_true(b->backend_from_io);
@@ -251,7 +200,7 @@ static void test_bgwriter_pg17_reset(void **state)
     assert_true(isnan(b->req_pct)); /* no checkpoint since the reset */
     sample_free(s);
 
-    s = pair(PROBE_BGWRITER, "io_bgwriter_pg17_noio.rows", "io_bgwriter_pg17_noio.rows");
+    s = fixture_pair(PROBE_BGWRITER, "io_bgwriter_pg17_noio.rows", "io_bgwriter_pg17_noio.rows");
     b = SAMPLE_BGWRITER(s);
     assert_true(isnan(b->buf_backend));
     assert_true(isnan(b->buf_backend_s)); /* missing on both sides */
@@ -326,14 +275,14 @@ static void test_sql_per_version(void **state)
 static void test_wal_position_pg12(void **state)
 {
     (void)state;
-    struct sample *s = pair(PROBE_WAL, "io_wal_pg12_t1.rows", "io_wal_pg12_t2.rows");
+    struct sample *s = fixture_pair(PROBE_WAL, "io_wal_pg12_t1.rows", "io_wal_pg12_t2.rows");
     const struct s_wal *w = SAMPLE_WAL(s);
     assert_string_equal(w->source, "wal position");
     near(w->bytes_s, 3145728.0 / 2);
     assert_true(isnan(w->records_s));
     sample_free(s);
 
-    s = pair(PROBE_WAL, "io_wal_pg12_replica.rows", "io_wal_pg12_replica.rows");
+    s = fixture_pair(PROBE_WAL, "io_wal_pg12_replica.rows", "io_wal_pg12_replica.rows");
     w = SAMPLE_WAL(s);
     assert_null(w->source);
     assert_true(w->in_recovery);
@@ -344,7 +293,7 @@ static void test_wal_position_pg12(void **state)
 static void test_wal_pg15_and_reset(void **state)
 {
     (void)state;
-    struct sample *s = pair(PROBE_WAL, "io_wal_pg15_t1.rows", "io_wal_pg15_t2.rows");
+    struct sample *s = fixture_pair(PROBE_WAL, "io_wal_pg15_t1.rows", "io_wal_pg15_t2.rows");
     const struct s_wal *w = SAMPLE_WAL(s);
     assert_string_equal(w->source, "pg_stat_wal");
     near(w->bytes_s, 1048576);
@@ -357,13 +306,13 @@ static void test_wal_pg15_and_reset(void **state)
     near(w->sync_ms_s, 5);
     sample_free(s);
 
-    s = pair(PROBE_WAL, "io_wal_pg15_t1.rows", "io_wal_pg15_reset.rows");
+    s = fixture_pair(PROBE_WAL, "io_wal_pg15_t1.rows", "io_wal_pg15_reset.rows");
     w = SAMPLE_WAL(s);
     assert_true(isnan(w->bytes_s));
     assert_true(isnan(w->records_s));
     sample_free(s);
 
-    s = pair(PROBE_WAL, "io_wal_pg18.rows", "io_wal_pg18.rows");
+    s = fixture_pair(PROBE_WAL, "io_wal_pg18.rows", "io_wal_pg18.rows");
     w = SAMPLE_WAL(s);
     assert_string_equal(w->source, "pg_stat_wal");
     assert_true(isnan(w->write));
@@ -379,7 +328,7 @@ static void test_wal_for_fleet(void **state)
     memset(&srv, 0, sizeof srv);
     assert_true(isnan(io_wal_bytes_per_s(&srv)));
     assert_true(isnan(io_wal_bytes_per_s(NULL)));
-    srv.cur = pair(PROBE_WAL, "io_wal_pg15_t1.rows", "io_wal_pg15_t2.rows");
+    srv.cur = fixture_pair(PROBE_WAL, "io_wal_pg15_t1.rows", "io_wal_pg15_t2.rows");
     near(io_wal_bytes_per_s(&srv), 1048576);
     sample_free(srv.cur);
 }
@@ -398,7 +347,7 @@ static const struct io_row *io_named(const struct s_statio *s, const char *bt, c
 static void test_statio_pg16(void **state)
 {
     (void)state;
-    struct sample *s = pair(PROBE_IO, "io_statio_pg16_t1.rows", "io_statio_pg16_t2.rows");
+    struct sample *s = fixture_pair(PROBE_IO, "io_statio_pg16_t1.rows", "io_statio_pg16_t2.rows");
     const struct s_statio *io = SAMPLE_STATIO(s);
     assert_int_equal(io->n, 4);
     near(io->dt, 2);
@@ -423,7 +372,7 @@ static void test_statio_pg16(void **state)
 static void test_statio_pg18_and_empty(void **state)
 {
     (void)state;
-    struct sample *s = fill(NULL, PROBE_IO, "io_statio_pg18.rows");
+    struct sample *s = fixture_parse(NULL, PROBE_IO, "io_statio_pg18.rows");
     const struct s_statio *io = SAMPLE_STATIO(s);
     assert_int_equal(io->n, 2);
     near(io_named(io, "client backend", "normal")->read_bytes, 81920);
@@ -449,7 +398,7 @@ static void test_statio_pg18_and_empty(void **state)
 static void test_sizes_growth(void **state)
 {
     (void)state;
-    struct sample *s = pair(PROBE_SIZES, "io_sizes_t1.rows", "io_sizes_t2.rows");
+    struct sample *s = fixture_pair(PROBE_SIZES, "io_sizes_t1.rows", "io_sizes_t2.rows");
     const struct s_sizes *z = SAMPLE_SIZES(s);
     assert_int_equal(z->n, 2);
     near(z->total, 6951424.0 + 1020971520.0);
@@ -465,7 +414,7 @@ static void test_sizes_growth(void **state)
 static void test_diskstats_find(void **state)
 {
     (void)state;
-    char *text = slurp("io_diskstats.txt");
+    char *text = fixture_text("io_diskstats.txt");
     char name[64];
     struct disk_counters c;
     assert_int_equal(diskstats_find(text, 259, 2, name, sizeof name, &c), 0);
@@ -490,7 +439,7 @@ static void test_diskstats_find(void **state)
 static void test_mountinfo_source(void **state)
 {
     (void)state;
-    char *text = slurp("io_mountinfo.txt");
+    char *text = fixture_text("io_mountinfo.txt");
     char src[256], fs[64];
     assert_int_equal(mountinfo_source(text, 0, 45, src, sizeof src, fs, sizeof fs), 0);
     assert_string_equal(src, "/dev/mapper/vg-pg");
@@ -584,31 +533,15 @@ static void test_host_disk_read(void **state)
 
 /* ---- the pane's snapshot forms ---- */
 
-struct world {
-    struct config cfg;
-    struct model m;
-};
-
 /* Two servers: "shop" (PostgreSQL 15, two samples of every probe of this pane) and "old"
  * (PostgreSQL 12, first sample, track_io_timing off, a database name with control bytes). */
 static int setup(void **state)
 {
-    struct world *w = xcalloc(1, sizeof *w);
-    config_init(&w->cfg);
-    w->cfg.nservers = 2;
-    w->cfg.servers = xcalloc(2, sizeof *w->cfg.servers);
+    struct world *w = world_new(2);
     w->cfg.servers[0].name = xstrdup("shop");
     w->cfg.servers[0].conninfo = xstrdup("host=shop.example.com");
     w->cfg.servers[1].name = xstrdup("old");
     w->cfg.servers[1].conninfo = xstrdup("host=old.example.com");
-    w->m.cfg = &w->cfg;
-    w->m.n = 2;
-    w->m.servers = xcalloc(2, sizeof *w->m.servers);
-    for (int i = 0; i < 2; i++) {
-        w->m.servers[i].conf = &w->cfg.servers[i];
-        w->m.servers[i].status = SRV_UP;
-        w->m.servers[i].kind = KIND_POSTGRES;
-    }
     struct server *s = &w->m.servers[0];
     s->caps.version = 150004;
     s->prev = sample_new();
@@ -624,17 +557,17 @@ static int setup(void **state)
         {PROBE_SIZES, "io_sizes_t1.rows", "io_sizes_t2.rows"},
     };
     for (size_t i = 0; i < ARRAY_LEN(f); i++) {
-        fill(s->prev, f[i].id, f[i].t1);
-        fill(s->cur, f[i].id, f[i].t2);
+        fixture_parse(s->prev, f[i].id, f[i].t1);
+        fixture_parse(s->cur, f[i].id, f[i].t2);
         probe_table[f[i].id]->derive(s->prev, s->cur);
     }
     s->cur->err[PROBE_IO] = xstrdup("needs PostgreSQL 16 or later");
     s = &w->m.servers[1];
     s->caps.version = 120017;
     s->cur = sample_new();
-    fill(s->cur, PROBE_SERVER, "server_pg12.rows");
-    fill(s->cur, PROBE_DATABASES, "db_pg12_notiming.rows");
-    fill(s->cur, PROBE_WAL, "io_wal_pg12_replica.rows");
+    fixture_parse(s->cur, PROBE_SERVER, "server_pg12.rows");
+    fixture_parse(s->cur, PROBE_DATABASES, "db_pg12_notiming.rows");
+    fixture_parse(s->cur, PROBE_WAL, "io_wal_pg12_replica.rows");
     s->cur->err[PROBE_BGWRITER] = xstrdup("permission denied for view pg_stat_bgwriter");
     *state = w;
     return 0;
@@ -642,15 +575,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    struct world *w = *state;
-    for (size_t i = 0; i < w->m.n; i++) {
-        sample_free(w->m.servers[i].cur);
-        sample_free(w->m.servers[i].prev);
-        caps_free(&w->m.servers[i].caps);
-    }
-    free(w->m.servers);
-    config_free(&w->cfg);
-    free(w);
+    world_free(*state);
     return 0;
 }
 

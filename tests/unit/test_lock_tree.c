@@ -22,6 +22,7 @@
 #include "rowset.h"
 #include "screen.h"
 #include "sec_locks.h"
+#include "testutil.h"
 #include "util.h"
 
 /* ---- helpers ---- */
@@ -382,42 +383,6 @@ static void test_ddl(void **state)
 
 /* ---- the probe: SQL and parse ---- */
 
-static struct rowset *load(const char *name)
-{
-    const char *dir = getenv("PGFLEET_TESTDATA");
-    char *path = xasprintf("%s/probes/%s", dir && *dir ? dir : "tests/data", name);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        fail_msg("cannot open fixture %s", path);
-    free(path);
-    struct text t;
-    text_init(&t);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
-        text_addn(&t, buf, n);
-    fclose(fp);
-    const char *err = NULL;
-    struct rowset *rs = rowset_parse_text(t.s, &err);
-    text_free(&t);
-    if (!rs)
-        fail_msg("fixture %s: %s", name, err ? err : "?");
-    return rs;
-}
-
-static struct sample *parse_fixture(const char *name)
-{
-    struct rowset *rs = load(name);
-    struct sample *s = sample_new();
-    char err[300] = "";
-    int rc = probe_table[PROBE_LOCKS]->parse(rs, s, err, sizeof err);
-    rowset_free(rs);
-    if (rc != 0)
-        fail_msg("parsing %s: %s", name, err);
-    assert_non_null(s->sec[PROBE_LOCKS]);
-    return s;
-}
-
 static void test_sql_by_version(void **state)
 {
     (void)state;
@@ -444,7 +409,7 @@ static void test_sql_by_version(void **state)
 static void test_parse_pg15_scenario(void **state)
 {
     (void)state;
-    struct sample *s = parse_fixture("locks_pg15.rows");
+    struct sample *s = fixture_parse(NULL, PROBE_LOCKS, "locks_pg15.rows");
     const struct s_locks *l = SAMPLE_LOCKS(s);
     const struct lock_forest *f = &l->forest;
     assert_int_equal(l->n, 5);
@@ -475,7 +440,7 @@ static void test_parse_pg15_scenario(void **state)
 static void test_parse_pg12(void **state)
 {
     (void)state;
-    struct sample *s = parse_fixture("locks_pg12.rows");
+    struct sample *s = fixture_parse(NULL, PROBE_LOCKS, "locks_pg12.rows");
     const struct s_locks *l = SAMPLE_LOCKS(s);
     assert_shape(&l->forest, "300@0 301@1 302@1");
     const struct lock_row *root = lock_item_row(l, 0);
@@ -491,7 +456,7 @@ static void test_parse_pg12(void **state)
 static void test_parse_odd(void **state)
 {
     (void)state;
-    struct sample *s = parse_fixture("locks_odd.rows");
+    struct sample *s = fixture_parse(NULL, PROBE_LOCKS, "locks_odd.rows");
     const struct s_locks *l = SAMPLE_LOCKS(s);
     const struct lock_forest *f = &l->forest;
     assert_shape(f, "402@0 403@1 404@1 406@0 405@1 407@1 0@0 400@1 777@0 401@1");
@@ -514,18 +479,13 @@ static void test_parse_odd(void **state)
 static void test_parse_empty_and_bad(void **state)
 {
     (void)state;
-    struct sample *s = parse_fixture("locks_empty.rows");
+    struct sample *s = fixture_parse(NULL, PROBE_LOCKS, "locks_empty.rows");
     assert_int_equal(SAMPLE_LOCKS(s)->n, 0);
     assert_int_equal(SAMPLE_LOCKS(s)->forest.nitems, 0);
     sample_free(s);
-    struct rowset *rs = load("locks_missing_column.rows");
-    s = sample_new();
-    char err[300] = "";
-    assert_int_equal(probe_table[PROBE_LOCKS]->parse(rs, s, err, sizeof err), -1);
+    char err[300];
+    fixture_parse_fails(PROBE_LOCKS, "locks_missing_column.rows", err, sizeof err);
     assert_non_null(strstr(err, "blockers"));
-    assert_null(s->sec[PROBE_LOCKS]);
-    sample_free(s);
-    rowset_free(rs);
 }
 
 /* ---- the pane's snapshot forms ---- */
@@ -547,7 +507,7 @@ static void fake_model(struct fake *fk, const char *fixture)
     fk->srv.kind = KIND_POSTGRES;
     fk->srv.status = SRV_UP;
     fk->srv.caps.pg_monitor = true;
-    fk->srv.cur = parse_fixture(fixture);
+    fk->srv.cur = fixture_parse(NULL, PROBE_LOCKS, fixture);
     fk->m.cfg = &fk->cfg;
     fk->m.servers = &fk->srv;
     fk->m.n = 1;

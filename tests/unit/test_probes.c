@@ -18,78 +18,12 @@
 #include "probe.h"
 #include "rowset.h"
 #include "sample.h"
+#include "testutil.h"
 #include "util.h"
 
 /* ---- helpers ---- */
 
-static char *fixture_path(const char *name)
-{
-    const char *dir = getenv("PGFLEET_TESTDATA");
-    if (!dir || !*dir)
-        dir = "tests/data";
-    return xasprintf("%s/probes/%s", dir, name);
-}
-
-static char *slurp(const char *name)
-{
-    char *path = fixture_path(name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "cannot open fixture %s", path);
-        free(path);
-        fail_msg("%s", msg);
-    }
-    free(path);
-    struct text t;
-    text_init(&t);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        text_addn(&t, buf, n);
-    fclose(f);
-    return t.s;
-}
-
-static struct rowset *load(const char *name)
-{
-    char *text = slurp(name);
-    const char *err = NULL;
-    struct rowset *rs = rowset_parse_text(text, &err);
-    free(text);
-    if (!rs)
-        fail_msg("fixture %s: %s", name, err ? err : "?");
-    assert_null(err);
-    return rs;
-}
-
-/* A sample holding only the section that probe id parsed from the fixture. */
-static struct sample *parse_fixture(enum probe_id id, const char *name)
-{
-    struct rowset *rs = load(name);
-    struct sample *s = sample_new();
-    char err[300] = "";
-    int rc = probe_table[id]->parse(rs, s, err, sizeof err);
-    rowset_free(rs);
-    if (rc != 0) {
-        sample_free(s);
-        fail_msg("parsing %s: %s", name, err);
-    }
-    assert_non_null(s->sec[id]);
-    return s;
-}
-
 static const struct s_server *srv(const struct sample *s) { return SAMPLE_SERVER(s); }
-
-/* derive(prev, cur) over two fixtures; returns cur (prev is freed). */
-static struct sample *derive_pair(const char *prev_name, const char *cur_name)
-{
-    struct sample *p = parse_fixture(PROBE_SERVER, prev_name);
-    struct sample *c = parse_fixture(PROBE_SERVER, cur_name);
-    probe_table[PROBE_SERVER]->derive(p, c);
-    sample_free(p);
-    return c;
-}
 
 #define assert_double_near(a, b) assert_true(fabs((a) - (b)) < 1e-9)
 
@@ -98,7 +32,7 @@ static struct sample *derive_pair(const char *prev_name, const char *cur_name)
 static void test_rowset_parse_escapes(void **state)
 {
     (void)state;
-    struct rowset *rs = load("rowset_escapes.rows");
+    struct rowset *rs = fixture_rows("rowset_escapes.rows");
     assert_null(rs->error);
     assert_int_equal(rs->ncols, 5);
     assert_int_equal(rs->nrows, 2);
@@ -131,7 +65,7 @@ static void test_rowset_parse_escapes(void **state)
 static void test_rowset_parse_malformed(void **state)
 {
     (void)state;
-    char *text = slurp("rowset_bad_count.rows");
+    char *text = fixture_text("rowset_bad_count.rows");
     const char *err = NULL;
     assert_null(rowset_parse_text(text, &err));
     assert_non_null(err);
@@ -249,7 +183,7 @@ static void test_rowset_error(void **state)
 static void test_server_parse_pg15(void **state)
 {
     (void)state;
-    struct sample *s = parse_fixture(PROBE_SERVER, "server_pg15.rows");
+    struct sample *s = fixture_parse(NULL, PROBE_SERVER, "server_pg15.rows");
     const struct s_server *v = srv(s);
     assert_double_near(v->epoch, 1700000000.0);
     assert_double_near(v->started, 1699990000.5);
@@ -281,7 +215,7 @@ static void test_server_parse_pg15(void **state)
 static void test_server_parse_pg12_replica(void **state)
 {
     (void)state;
-    struct sample *s = parse_fixture(PROBE_SERVER, "server_pg12.rows");
+    struct sample *s = fixture_parse(NULL, PROBE_SERVER, "server_pg12.rows");
     const struct s_server *v = srv(s);
     assert_true(v->in_recovery);
     assert_int_equal(v->version_num, 120017);
@@ -292,7 +226,7 @@ static void test_server_parse_pg12_replica(void **state)
     assert_null(v->stats_reset);
     sample_free(s);
 
-    s = parse_fixture(PROBE_SERVER, "server_pg16.rows");
+    s = fixture_parse(NULL, PROBE_SERVER, "server_pg16.rows");
     assert_int_equal(srv(s)->version_num, 160001);
     assert_int_equal(srv(s)->waiting_lock, 3);
     assert_int_equal(srv(s)->xacts, 7000000);
@@ -301,15 +235,8 @@ static void test_server_parse_pg12_replica(void **state)
 
 static void expect_parse_error(enum probe_id id, const char *name, const char *want)
 {
-    struct rowset *rs = load(name);
-    struct sample *s = sample_new();
-    char err[300] = "";
-    int rc = probe_table[id]->parse(rs, s, err, sizeof err);
-    void *sec = s->sec[id];
-    rowset_free(rs);
-    sample_free(s);
-    assert_int_equal(rc, -1);
-    assert_null(sec);
+    char err[300];
+    fixture_parse_fails(id, name, err, sizeof err);
     assert_string_equal(err, want);
 }
 
@@ -328,7 +255,7 @@ static void test_server_derive_rates(void **state)
 {
     (void)state;
     /* Two samples 2.0 s apart by the server clock: +300 xacts, +950 hits, +50 reads. */
-    struct sample *c = derive_pair("server_pg15.rows", "server_pg15_t2.rows");
+    struct sample *c = fixture_pair(PROBE_SERVER, "server_pg15.rows", "server_pg15_t2.rows");
     assert_double_near(srv(c)->dt, 2.0);
     assert_double_near(srv(c)->tps, 300 / 2.0);
     assert_double_near(srv(c)->cache_hit_pct, 100.0 * 950 / (950 + 50));
@@ -336,7 +263,7 @@ static void test_server_derive_rates(void **state)
 
     /* A late tick: the measured 2.5 s is what counts, not the refresh interval. NULL stats_reset
      * in both samples is no reset. */
-    c = derive_pair("server_pg12.rows", "server_pg12_t2.rows");
+    c = fixture_pair(PROBE_SERVER, "server_pg12.rows", "server_pg12_t2.rows");
     assert_double_near(srv(c)->dt, 2.5);
     assert_double_near(srv(c)->tps, 50 / 2.5);
     assert_double_near(srv(c)->cache_hit_pct, 100.0 * 300 / (300 + 100));
@@ -346,7 +273,7 @@ static void test_server_derive_rates(void **state)
 static void test_server_derive_first_sample(void **state)
 {
     (void)state;
-    struct sample *c = parse_fixture(PROBE_SERVER, "server_pg15_t2.rows");
+    struct sample *c = fixture_parse(NULL, PROBE_SERVER, "server_pg15_t2.rows");
     probe_table[PROBE_SERVER]->derive(NULL, c);
     assert_true(isnan(srv(c)->tps));
     assert_true(isnan(srv(c)->cache_hit_pct));
@@ -361,7 +288,7 @@ static void test_server_derive_first_sample(void **state)
     sample_free(p);
 
     /* Nor is a current sample without them: derive must cope. */
-    p = parse_fixture(PROBE_SERVER, "server_pg15.rows");
+    p = fixture_parse(NULL, PROBE_SERVER, "server_pg15.rows");
     struct sample *empty = sample_new();
     probe_table[PROBE_SERVER]->derive(p, empty);
     assert_null(empty->sec[PROBE_SERVER]);
@@ -372,7 +299,7 @@ static void test_server_derive_first_sample(void **state)
 
 static void expect_no_rates(const char *prev, const char *cur)
 {
-    struct sample *c = derive_pair(prev, cur);
+    struct sample *c = fixture_pair(PROBE_SERVER, prev, cur);
     double tps = srv(c)->tps, hit = srv(c)->cache_hit_pct;
     sample_free(c);
     if (!isnan(tps) || !isnan(hit))
@@ -397,7 +324,7 @@ static void test_server_derive_resets(void **state)
 static void test_server_derive_no_blocks(void **state)
 {
     (void)state;
-    struct sample *c = derive_pair("server_pg15.rows", "server_pg15_no_io.rows");
+    struct sample *c = fixture_pair(PROBE_SERVER, "server_pg15.rows", "server_pg15_no_io.rows");
     assert_double_near(srv(c)->tps, 10 / 2.0);
     assert_true(isnan(srv(c)->cache_hit_pct)); /* 0 hits of 0: no ratio, not 0 % nor 100 % */
     sample_free(c);
@@ -408,8 +335,8 @@ static void test_server_derive_no_blocks(void **state)
 static void test_server_derive_own_xacts(void **state)
 {
     (void)state;
-    struct sample *p = parse_fixture(PROBE_SERVER, "server_pg15.rows");
-    struct sample *c = parse_fixture(PROBE_SERVER, "server_pg15_t2.rows");
+    struct sample *p = fixture_parse(NULL, PROBE_SERVER, "server_pg15.rows");
+    struct sample *c = fixture_parse(NULL, PROBE_SERVER, "server_pg15_t2.rows");
     /* the interval holds the PREVIOUS tick's probe transactions (flushed at its end) */
     ((struct s_server *)p->sec[PROBE_SERVER])->own_xacts = 4;
     ((struct s_server *)c->sec[PROBE_SERVER])->own_xacts = 77; /* this tick's: not yet counted */
@@ -441,7 +368,7 @@ static void test_counter_rate(void **state)
 static void test_activity_parse(void **state)
 {
     (void)state;
-    struct sample *s = parse_fixture(PROBE_ACTIVITY, "activity_pg15.rows");
+    struct sample *s = fixture_parse(NULL, PROBE_ACTIVITY, "activity_pg15.rows");
     const struct s_activity *a = SAMPLE_ACTIVITY(s);
     assert_int_equal(a->n, 7);
 
@@ -509,7 +436,7 @@ static void test_activity_parse(void **state)
 static void test_activity_parse_edges(void **state)
 {
     (void)state;
-    struct sample *s = parse_fixture(PROBE_ACTIVITY, "activity_empty.rows");
+    struct sample *s = fixture_parse(NULL, PROBE_ACTIVITY, "activity_empty.rows");
     assert_int_equal(SAMPLE_ACTIVITY(s)->n, 0);
     sample_free(s);
     expect_parse_error(PROBE_ACTIVITY, "activity_missing_column.rows",
@@ -526,7 +453,7 @@ static void test_caps(void **state)
     memset(&caps, 0, sizeof caps);
     char err[300] = "";
 
-    struct rowset *rs = load("caps_pg15_monitor.rows");
+    struct rowset *rs = fixture_rows("caps_pg15_monitor.rows");
     assert_int_equal(probe_parse_caps(rs, &caps, err, sizeof err), 0);
     rowset_free(rs);
     assert_int_equal(caps.version, 150004);
@@ -538,7 +465,7 @@ static void test_caps(void **state)
     assert_string_equal(caps.current_user, "monitor");
 
     /* Parsing again into the same caps replaces (and frees) what was there. */
-    rs = load("caps_pg16_superuser.rows");
+    rs = fixture_rows("caps_pg16_superuser.rows");
     assert_int_equal(probe_parse_caps(rs, &caps, err, sizeof err), 0);
     rowset_free(rs);
     assert_int_equal(caps.version, 160001);
@@ -549,7 +476,7 @@ static void test_caps(void **state)
     assert_true(caps.has_stat_io);
     assert_string_equal(caps.current_user, "postgres");
 
-    rs = load("caps_pg12_plain.rows");
+    rs = fixture_rows("caps_pg12_plain.rows");
     assert_int_equal(probe_parse_caps(rs, &caps, err, sizeof err), 0);
     rowset_free(rs);
     assert_int_equal(caps.version, 120017);
@@ -561,7 +488,7 @@ static void test_caps(void **state)
     assert_int_equal(caps.version, 0);
     caps_free(&caps); /* twice is harmless */
 
-    rs = load("caps_no_row.rows");
+    rs = fixture_rows("caps_no_row.rows");
     assert_int_equal(probe_parse_caps(rs, &caps, err, sizeof err), -1);
     assert_string_equal(err, "capability check returned 0 rows");
     rowset_free(rs);

@@ -18,42 +18,10 @@
 #include "model.h"
 #include "rowset.h"
 #include "sec_progress.h"
+#include "testutil.h"
 #include "util.h"
 
-static char *slurp(const char *name)
-{
-    const char *dir = getenv("PGFLEET_TESTDATA");
-    char *path = xasprintf("%s/probes/%s", dir && *dir ? dir : "tests/data", name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open fixture %s", path);
-    free(path);
-    struct text t;
-    text_init(&t);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        text_addn(&t, buf, n);
-    fclose(f);
-    return t.s;
-}
-
-static struct sample *parse(const char *name)
-{
-    char *text = slurp(name);
-    const char *err = NULL;
-    struct rowset *rs = rowset_parse_text(text, &err);
-    free(text);
-    if (!rs)
-        fail_msg("fixture %s: %s", name, err ? err : "?");
-    struct sample *s = sample_new();
-    char perr[300] = "";
-    int rc = probe_table[PROBE_PROGRESS]->parse(rs, s, perr, sizeof perr);
-    rowset_free(rs);
-    if (rc != 0)
-        fail_msg("parse %s: %s", name, perr);
-    return s;
-}
+static struct sample *parse(const char *name) { return fixture_parse(NULL, PROBE_PROGRESS, name); }
 
 static const struct progress_row *by_pid(const struct sample *s, int pid)
 {

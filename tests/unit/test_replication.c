@@ -19,51 +19,10 @@
 #include "repl_cluster.h"
 #include "rowset.h"
 #include "screen.h"
+#include "testutil.h"
 #include "util.h"
 
 /* ---- helpers ---- */
-
-static struct rowset *load(const char *name)
-{
-    const char *dir = getenv("PGFLEET_TESTDATA");
-    char *path = xasprintf("%s/probes/%s", dir && *dir ? dir : "tests/data", name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open fixture %s", path);
-    free(path);
-    struct text t;
-    text_init(&t);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        text_addn(&t, buf, n);
-    fclose(f);
-    const char *err = NULL;
-    struct rowset *rs = rowset_parse_text(t.s, &err);
-    text_free(&t);
-    if (!rs)
-        fail_msg("fixture %s: %s", name, err ? err : "?");
-    return rs;
-}
-
-/* Parse a fixture into sample s with probe id's parser (must succeed). */
-static void parse_into(struct sample *s, enum probe_id id, const char *name)
-{
-    struct rowset *rs = load(name);
-    char err[300] = "";
-    int rc = probe_table[id]->parse(rs, s, err, sizeof err);
-    rowset_free(rs);
-    if (rc != 0)
-        fail_msg("parsing %s: %s", name, err);
-    assert_non_null(s->sec[id]);
-}
-
-static struct sample *parsed(enum probe_id id, const char *name)
-{
-    struct sample *s = sample_new();
-    parse_into(s, id, name);
-    return s;
-}
 
 /* Run every derive step of our probes, as the scheduler does after a tick. */
 static void derive_all(const struct sample *prev, struct sample *cur)
@@ -150,7 +109,7 @@ static void test_lsn_hist(void **state)
 static void test_repl_parse_pg15_primary(void **state)
 {
     (void)state;
-    struct sample *s = parsed(PROBE_REPLICATION, "repl_pg15_primary.rows");
+    struct sample *s = fixture_parse(NULL, PROBE_REPLICATION, "repl_pg15_primary.rows");
     const struct s_replication *r = SAMPLE_REPL(s);
     assert_false(r->in_recovery);
     assert_string_equal(r->system_identifier, "7712662321541718662");
@@ -185,7 +144,7 @@ static void test_repl_parse_pg15_primary(void **state)
 static void test_repl_parse_pg12_and_pg16(void **state)
 {
     (void)state;
-    struct sample *s = parsed(PROBE_REPLICATION, "repl_pg12_primary.rows");
+    struct sample *s = fixture_parse(NULL, PROBE_REPLICATION, "repl_pg12_primary.rows");
     const struct s_replication *r = SAMPLE_REPL(s);
     assert_string_equal(r->cluster_name, ""); /* cluster_name unset */
     assert_int_equal(r->timeline, 3);
@@ -197,7 +156,7 @@ static void test_repl_parse_pg12_and_pg16(void **state)
     assert_true(isnan(r->senders[2].replay_lag_s));
     sample_free(s);
 
-    s = parsed(PROBE_REPLICATION, "repl_pg12_replica.rows");
+    s = fixture_parse(NULL, PROBE_REPLICATION, "repl_pg12_replica.rows");
     r = SAMPLE_REPL(s);
     assert_true(r->in_recovery);
     assert_string_equal(r->pause_state, "not paused");
@@ -206,11 +165,11 @@ static void test_repl_parse_pg12_and_pg16(void **state)
     sample_free(s);
 
     /* 16: no sender: the LEFT JOIN's NULL row is no sender */
-    s = parsed(PROBE_REPLICATION, "repl_pg16_primary.rows");
+    s = fixture_parse(NULL, PROBE_REPLICATION, "repl_pg16_primary.rows");
     assert_int_equal(SAMPLE_REPL(s)->nsenders, 0);
     sample_free(s);
 
-    s = parsed(PROBE_REPLICATION, "repl_pg16_replica_pausing.rows");
+    s = fixture_parse(NULL, PROBE_REPLICATION, "repl_pg16_replica_pausing.rows");
     r = SAMPLE_REPL(s);
     assert_true(r->replay_paused); /* requested counts: replay is about to stop */
     assert_string_equal(r->pause_state, "pause requested");
@@ -221,7 +180,7 @@ static void test_repl_parse_pg12_and_pg16(void **state)
 static void test_repl_parse_nopriv_and_errors(void **state)
 {
     (void)state;
-    struct sample *s = parsed(PROBE_REPLICATION, "repl_pg15_nopriv.rows");
+    struct sample *s = fixture_parse(NULL, PROBE_REPLICATION, "repl_pg15_nopriv.rows");
     const struct s_replication *r = SAMPLE_REPL(s);
     assert_null(r->system_identifier);
     assert_non_null(strstr(r->sysid_why, "pg_monitor"));
@@ -238,7 +197,7 @@ static void test_repl_parse_nopriv_and_errors(void **state)
     assert_int_equal(probe_table[PROBE_REPLICATION]->parse(rs, o, err, sizeof err), -1);
     assert_non_null(strstr(err, "cluster_name"));
     rowset_free(rs);
-    struct rowset *full = load("repl_pg16_primary.rows");
+    struct rowset *full = fixture_rows("repl_pg16_primary.rows");
     struct rowset *empty = rowset_new(full->ncols, (const char *const *)full->names);
     assert_int_equal(probe_table[PROBE_REPLICATION]->parse(empty, o, err, sizeof err), -1);
     assert_null(o->sec[PROBE_REPLICATION]);
@@ -290,12 +249,12 @@ static void test_repl_sql_by_version(void **state)
 static void test_repl_derive(void **state)
 {
     (void)state;
-    struct sample *p = parsed(PROBE_REPLICATION, "repl_pg15_primary.rows");
+    struct sample *p = fixture_parse(NULL, PROBE_REPLICATION, "repl_pg15_primary.rows");
     derive_all(NULL, p); /* first sample: no rate, but history starts */
     assert_true(isnan(SAMPLE_REPL(p)->wal_rate));
     assert_int_equal(SAMPLE_REPL(p)->senders[0].hist.n, 1);
     assert_int_equal(SAMPLE_REPL(p)->wal_hist.n, 1);
-    struct sample *c = parsed(PROBE_REPLICATION, "repl_pg15_primary_t2.rows");
+    struct sample *c = fixture_parse(NULL, PROBE_REPLICATION, "repl_pg15_primary_t2.rows");
     derive_all(p, c);
     const struct s_replication *r = SAMPLE_REPL(c);
     assert_near(r->wal_rate, 1048576); /* 2 MB over 2 s */
@@ -310,13 +269,13 @@ static void test_repl_derive(void **state)
     sample_free(c);
 
     /* a replica: local lag is what it received and did not replay */
-    p = parsed(PROBE_REPLICATION, "repl_pg15_replica_paused.rows");
+    p = fixture_parse(NULL, PROBE_REPLICATION, "repl_pg15_replica_paused.rows");
     derive_all(NULL, p);
     r = SAMPLE_REPL(p);
     assert_near(r->local_lag_b, 0x3CC2298 - 0x304BC70);
     assert_near(r->local_lag_s, 433.335521);
     assert_int_equal(r->hist.n, 1);
-    c = parsed(PROBE_REPLICATION, "repl_pg15_replica_idle.rows");
+    c = fixture_parse(NULL, PROBE_REPLICATION, "repl_pg15_replica_idle.rows");
     derive_all(p, c);
     r = SAMPLE_REPL(c);
     assert_near(r->local_lag_b, 0);
@@ -327,7 +286,7 @@ static void test_repl_derive(void **state)
     assert_near(v[0], 0x3CC2298 - 0x304BC70);
     assert_near(v[1], 0);
     /* a role change (promotion) starts over */
-    struct sample *q = parsed(PROBE_REPLICATION, "repl_pg15_primary.rows");
+    struct sample *q = fixture_parse(NULL, PROBE_REPLICATION, "repl_pg15_primary.rows");
     derive_all(c, q);
     assert_true(isnan(SAMPLE_REPL(q)->wal_rate));
     assert_int_equal(SAMPLE_REPL(q)->hist.n, 0);
@@ -341,7 +300,7 @@ static void test_repl_derive(void **state)
 static void test_walrcv(void **state)
 {
     (void)state;
-    struct sample *s = parsed(PROBE_WALRECEIVER, "repl_walrcv_pg15.rows");
+    struct sample *s = fixture_parse(NULL, PROBE_WALRECEIVER, "repl_walrcv_pg15.rows");
     const struct s_walreceiver *w = SAMPLE_WALRCV(s);
     assert_true(w->present);
     assert_int_equal(w->pid, 4810);
@@ -355,7 +314,7 @@ static void test_walrcv(void **state)
     assert_near(w->last_msg_age_s, 17.854673);
     sample_free(s);
 
-    s = parsed(PROBE_WALRECEIVER, "repl_walrcv_pg12.rows");
+    s = fixture_parse(NULL, PROBE_WALRECEIVER, "repl_walrcv_pg12.rows");
     w = SAMPLE_WALRCV(s);
     assert_true(w->written_lsn == 0);
     assert_true(w->flushed_lsn == lsn_parse("16/B374D848")); /* 12's received_lsn */
@@ -363,11 +322,11 @@ static void test_walrcv(void **state)
     assert_null(w->slot_name);
     sample_free(s);
 
-    s = parsed(PROBE_WALRECEIVER, "repl_walrcv_none.rows");
+    s = fixture_parse(NULL, PROBE_WALRECEIVER, "repl_walrcv_none.rows");
     assert_false(SAMPLE_WALRCV(s)->present);
     sample_free(s);
 
-    s = parsed(PROBE_WALRECEIVER, "repl_walrcv_nopriv.rows");
+    s = fixture_parse(NULL, PROBE_WALRECEIVER, "repl_walrcv_nopriv.rows");
     w = SAMPLE_WALRCV(s);
     assert_true(w->present);
     assert_null(w->status);
@@ -396,7 +355,7 @@ static void test_slots(void **state)
     (void)state;
     struct config cfg;
     config_init(&cfg);
-    struct sample *s = parsed(PROBE_SLOTS, "repl_slots_pg15.rows");
+    struct sample *s = fixture_parse(NULL, PROBE_SLOTS, "repl_slots_pg15.rows");
     const struct s_slots *sl = SAMPLE_SLOTS(s);
     assert_int_equal(sl->n, 2);
     assert_true(sl->rows[0].active);
@@ -412,7 +371,7 @@ static void test_slots(void **state)
     cfg.th.repl_lag_bytes = 16 << 20;
     sample_free(s);
 
-    s = parsed(PROBE_SLOTS, "repl_slots_pg12.rows");
+    s = fixture_parse(NULL, PROBE_SLOTS, "repl_slots_pg12.rows");
     sl = SAMPLE_SLOTS(s);
     assert_null(sl->rows[0].wal_status); /* 12 has none */
     assert_string_equal(sl->rows[0].plugin, "pgoutput");
@@ -423,7 +382,7 @@ static void test_slots(void **state)
     assert_int_equal(slot_sev(&sl->rows[1], &cfg.th), SEV_CRIT); /* 2.8 GB kept by nobody */
     sample_free(s);
 
-    s = parsed(PROBE_SLOTS, "repl_slots_pg16.rows");
+    s = fixture_parse(NULL, PROBE_SLOTS, "repl_slots_pg16.rows");
     sl = SAMPLE_SLOTS(s);
     assert_int_equal(sl->n, 5);
     assert_int_equal(slot_sev(&sl->rows[0], &cfg.th), SEV_CRIT); /* lost */
@@ -444,7 +403,7 @@ static void test_slots(void **state)
 static void test_archiver(void **state)
 {
     (void)state;
-    struct sample *p = parsed(PROBE_ARCHIVER, "repl_arch_pg15_failing.rows");
+    struct sample *p = fixture_parse(NULL, PROBE_ARCHIVER, "repl_arch_pg15_failing.rows");
     const struct s_archiver *a = SAMPLE_ARCHIVER(p);
     assert_string_equal(a->archive_mode, "on");
     assert_int_equal(a->archived_count, 10);
@@ -455,12 +414,12 @@ static void test_archiver(void **state)
     assert_true(a->failing);
     derive_all(NULL, p);
     assert_true(isnan(a->failed_rate)); /* first sample */
-    struct sample *c = parsed(PROBE_ARCHIVER, "repl_arch_pg15_failing_t2.rows");
+    struct sample *c = fixture_parse(NULL, PROBE_ARCHIVER, "repl_arch_pg15_failing_t2.rows");
     derive_all(p, c);
     a = SAMPLE_ARCHIVER(c);
     assert_near(a->failed_rate, 0.5);
     assert_near(a->archived_rate, 0);
-    struct sample *r = parsed(PROBE_ARCHIVER, "repl_arch_pg15_reset.rows");
+    struct sample *r = fixture_parse(NULL, PROBE_ARCHIVER, "repl_arch_pg15_reset.rows");
     derive_all(c, r);
     a = SAMPLE_ARCHIVER(r);
     assert_true(isnan(a->failed_rate)); /* stats reset: n/a */
@@ -470,7 +429,7 @@ static void test_archiver(void **state)
     sample_free(c);
     sample_free(r);
 
-    p = parsed(PROBE_ARCHIVER, "repl_arch_pg12_ok.rows");
+    p = fixture_parse(NULL, PROBE_ARCHIVER, "repl_arch_pg12_ok.rows");
     a = SAMPLE_ARCHIVER(p);
     assert_false(a->failing); /* archived since the last failure */
     assert_int_equal(a->ready_count, -1);
@@ -483,7 +442,7 @@ static void test_archiver(void **state)
 static void test_subscriptions(void **state)
 {
     (void)state;
-    struct sample *s = parsed(PROBE_SUBSCRIPTIONS, "repl_subs_pg15.rows");
+    struct sample *s = fixture_parse(NULL, PROBE_SUBSCRIPTIONS, "repl_subs_pg15.rows");
     const struct s_subscriptions *b = SAMPLE_SUBS(s);
     assert_int_equal(b->npubs, 2);
     assert_string_equal(b->pubs[0].name, "pub_all");
@@ -501,14 +460,14 @@ static void test_subscriptions(void **state)
     assert_near(b->subs[1].last_msg_age_s, 0.4);
     sample_free(s);
 
-    s = parsed(PROBE_SUBSCRIPTIONS, "repl_subs_pg12.rows");
+    s = fixture_parse(NULL, PROBE_SUBSCRIPTIONS, "repl_subs_pg12.rows");
     b = SAMPLE_SUBS(s);
     assert_int_equal(b->nsubs, 1);
     assert_int_equal(b->subs[0].apply_errors, -1); /* unknown before 15 */
     assert_true(isnan(b->subs[0].last_msg_age_s));
     sample_free(s);
 
-    s = parsed(PROBE_SUBSCRIPTIONS, "repl_subs_empty.rows");
+    s = fixture_parse(NULL, PROBE_SUBSCRIPTIONS, "repl_subs_empty.rows");
     assert_int_equal(SAMPLE_SUBS(s)->nsubs + SAMPLE_SUBS(s)->npubs, 0);
     sample_free(s);
 }
@@ -552,7 +511,7 @@ static size_t fake_add(struct fake *f, const char *name, enum target_kind kind, 
                                                                 : PROBE_REPLICATION;
         if (!s->cur)
             s->cur = sample_new();
-        parse_into(s->cur, id, fx);
+        fixture_parse(s->cur, id, fx);
     }
     va_end(ap);
     if (s->cur)
@@ -663,7 +622,7 @@ static void test_cluster_lab_pair(void **state)
     size_t r = fake_add(f, "replica", KIND_POSTGRES, SRV_UP, "repl_pg15_replica_paused.rows", "repl_walrcv_pg15.rows", NULL);
     /* a second primary sample: the WAL position history grows */
     struct sample *t2 = sample_new();
-    parse_into(t2, PROBE_REPLICATION, "repl_pg15_primary_t2.rows");
+    fixture_parse(t2, PROBE_REPLICATION, "repl_pg15_primary_t2.rows");
     derive_all(f->m.servers[p].cur, t2);
     sample_free(f->m.servers[p].cur);
     f->m.servers[p].cur = t2;

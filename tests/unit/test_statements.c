@@ -19,39 +19,12 @@
 #include "model.h"
 #include "rowset.h"
 #include "sec_statements.h"
+#include "testutil.h"
 #include "util.h"
 
 /* ---- helpers ---- */
 
-static char *slurp(const char *name)
-{
-    const char *dir = getenv("PGFLEET_TESTDATA");
-    char *path = xasprintf("%s/probes/%s", dir && *dir ? dir : "tests/data", name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open fixture %s", path);
-    free(path);
-    struct text t;
-    text_init(&t);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        text_addn(&t, buf, n);
-    fclose(f);
-    return t.s;
-}
-
-static struct rowset *load(const char *name)
-{
-    char *text = slurp(name);
-    const char *err = NULL;
-    struct rowset *rs = rowset_parse_text(text, &err);
-    free(text);
-    if (!rs)
-        fail_msg("fixture %s: %s", name, err ? err : "?");
-    return rs;
-}
-
+/* A new sample holding what the statements probe parsed from rs (freed here); must succeed. */
 static struct sample *parse_rs(struct rowset *rs)
 {
     struct sample *s = sample_new();
@@ -63,7 +36,7 @@ static struct sample *parse_rs(struct rowset *rs)
     return s;
 }
 
-static struct sample *parse(const char *name) { return parse_rs(load(name)); }
+static struct sample *parse(const char *name) { return fixture_parse(NULL, PROBE_STATEMENTS, name); }
 
 static struct s_statements *sec(struct sample *s) { return s->sec[PROBE_STATEMENTS]; }
 
@@ -239,11 +212,11 @@ static void test_parse_errors(void **state)
     (void)state;
     char err[300] = "";
     struct sample *s = sample_new();
-    struct rowset *rs = load("pgss_missing_column.rows");
+    struct rowset *rs = fixture_rows("pgss_missing_column.rows");
     assert_int_equal(probe_table[PROBE_STATEMENTS]->parse(rs, s, err, sizeof err), -1);
     assert_non_null(strstr(err, "max_us"));
     rowset_free(rs);
-    rs = load("pgss_no_header.rows");
+    rs = fixture_rows("pgss_no_header.rows");
     assert_int_equal(probe_table[PROBE_STATEMENTS]->parse(rs, s, err, sizeof err), -1);
     assert_non_null(strstr(err, "clock"));
     assert_null(s->sec[PROBE_STATEMENTS]);

@@ -20,55 +20,13 @@
 #include "probe.h"
 #include "rowset.h"
 #include "sample.h"
+#include "testutil.h"
 #include "util.h"
 #include "views.h"
 
 /* ---- the model ---- */
 
 enum { ALPHA, BETA, GAMMA, ACME, NSERVERS };
-
-struct world {
-    struct config cfg;
-    struct model m;
-};
-
-static char *fixture_path(const char *name)
-{
-    const char *dir = getenv("PGFLEET_TESTDATA");
-    if (!dir || !*dir)
-        dir = "tests/data";
-    return xasprintf("%s/probes/%s", dir, name);
-}
-
-/* Parse fixture NAME with probe ID into sample s. */
-static void fill(struct sample *s, enum probe_id id, const char *name)
-{
-    char *path = fixture_path(name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "cannot open fixture %s", path);
-        free(path);
-        fail_msg("%s", msg);
-    }
-    free(path);
-    struct text t;
-    text_init(&t);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        text_addn(&t, buf, n);
-    fclose(f);
-    const char *perr = NULL;
-    struct rowset *rs = rowset_parse_text(t.s, &perr);
-    text_free(&t);
-    assert_non_null(rs);
-    char err[300] = "";
-    int rc = probe_table[id]->parse(rs, s, err, sizeof err);
-    rowset_free(rs);
-    if (rc != 0)
-        fail_msg("%s: %s", name, err);
-}
 
 /* Four servers, in this index order:
  *   alpha  UP, two server samples 2 s apart (150 TPS, 95.0 % hit), activity views_alpha.rows
@@ -78,56 +36,38 @@ static void fill(struct sample *s, enum probe_id id, const char *name)
 static int setup(void **state)
 {
     static const char *const names[NSERVERS] = {"alpha", "beta", "gamma", "acme"};
-    struct world *w = xcalloc(1, sizeof *w);
-    config_init(&w->cfg);
-    w->cfg.servers = xcalloc(NSERVERS, sizeof *w->cfg.servers);
-    w->cfg.nservers = NSERVERS;
+    struct world *w = world_new(NSERVERS);
+    w->m.refresh_ms = w->cfg.refresh_ms;
     for (size_t i = 0; i < NSERVERS; i++) {
         w->cfg.servers[i].name = xstrdup(names[i]);
         w->cfg.servers[i].conninfo = xasprintf("host=%s.example.com dbname=shop", names[i]);
-    }
-    w->m.cfg = &w->cfg;
-    w->m.n = NSERVERS;
-    w->m.servers = xcalloc(NSERVERS, sizeof *w->m.servers);
-    w->m.refresh_ms = w->cfg.refresh_ms;
-    for (size_t i = 0; i < NSERVERS; i++) {
-        w->m.servers[i].conf = &w->cfg.servers[i];
-        w->m.servers[i].status = SRV_UP;
         w->m.servers[i].cur = sample_new();
     }
     struct server *s = w->m.servers;
     s[ALPHA].prev = sample_new();
-    fill(s[ALPHA].prev, PROBE_SERVER, "server_pg15.rows");
-    fill(s[ALPHA].cur, PROBE_SERVER, "server_pg15_t2.rows");
+    fixture_parse(s[ALPHA].prev, PROBE_SERVER, "server_pg15.rows");
+    fixture_parse(s[ALPHA].cur, PROBE_SERVER, "server_pg15_t2.rows");
     probe_table[PROBE_SERVER]->derive(s[ALPHA].prev, s[ALPHA].cur);
-    fill(s[ALPHA].cur, PROBE_ACTIVITY, "views_alpha.rows");
+    fixture_parse(s[ALPHA].cur, PROBE_ACTIVITY, "views_alpha.rows");
 
-    fill(s[BETA].cur, PROBE_SERVER, "server_pg16.rows");
+    fixture_parse(s[BETA].cur, PROBE_SERVER, "server_pg16.rows");
     probe_table[PROBE_SERVER]->derive(NULL, s[BETA].cur);
-    fill(s[BETA].cur, PROBE_ACTIVITY, "views_beta.rows");
+    fixture_parse(s[BETA].cur, PROBE_ACTIVITY, "views_beta.rows");
 
-    fill(s[GAMMA].cur, PROBE_SERVER, "server_pg15.rows");
-    fill(s[GAMMA].cur, PROBE_ACTIVITY, "views_gamma.rows");
+    fixture_parse(s[GAMMA].cur, PROBE_SERVER, "server_pg15.rows");
+    fixture_parse(s[GAMMA].cur, PROBE_ACTIVITY, "views_gamma.rows");
     s[GAMMA].status = SRV_DOWN;
     snprintf(s[GAMMA].reason, sizeof s[GAMMA].reason, "%s",
              "connection refused\n\x1b[2J\tIs the server running on host \"gamma\"?");
 
-    fill(s[ACME].cur, PROBE_SERVER, "server_pg12.rows");
+    fixture_parse(s[ACME].cur, PROBE_SERVER, "server_pg12.rows");
     *state = w;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct world *w = *state;
-    for (size_t i = 0; i < w->m.n; i++) {
-        sample_free(w->m.servers[i].cur);
-        sample_free(w->m.servers[i].prev);
-        caps_free(&w->m.servers[i].caps);
-    }
-    free(w->m.servers);
-    config_free(&w->cfg);
-    free(w);
+    world_free(*state);
     return 0;
 }
 
