@@ -39,14 +39,17 @@ struct conn;
 struct conn *conn_new(const char *conninfo, const char *app_name);
 void conn_free(struct conn *c);
 
-/* Begin connecting; the deadline is absolute (now_ms() clock). Host names must already be
- * resolved (conn_resolve) or the connect would block on DNS. Returns -1 on immediate failure
+/* Begin connecting; the deadline is absolute (now_ms() clock). Host names must be resolved
+ * first (conn_resolve_start/poll) or libpq would block on DNS. Returns -1 on immediate failure
  * (conn_error() says why; state CLOSED). */
 int conn_start(struct conn *c, int64_t deadline_ms);
-/* Resolve host names of the conninfo now (blocking, bounded by timeout_ms for all of them);
- * done at start-up only, outside the loop. On success the addresses are passed as hostaddr
- * and host is kept for TLS/GSS. Names that do not resolve are left to libpq to report. */
-void conn_resolve_all(struct conn **cs, int n, int64_t timeout_ms);
+/* Look the conninfo's host names up again without blocking (getaddrinfo_a), before every
+ * (re)connect: DNS-based failover moves names, so the first answer is never pinned. Returns 0
+ * when there is nothing to look up (connect now), 1 when a lookup is in flight, -1 on error.
+ * The addresses are passed to libpq as hostaddr; host is kept for TLS and GSSAPI. */
+int conn_resolve_start(struct conn *c, int64_t deadline_ms);
+/* 0 while in flight (before the deadline), 1 when done, -1 on failure (conn_error() says). */
+int conn_resolve_poll(struct conn *c, int64_t now);
 
 enum conn_state conn_state(const struct conn *c);
 /* The fd and events to poll for, or -1 when the connection has no socket to watch. */

@@ -37,6 +37,7 @@ struct server {
     unsigned tickno;
     int inflight[PROBE_MAX];  /* the probe of each statement of the batch in flight */
     int ninflight;
+    int setup_stmts;          /* statements of the connection's setup batch */
 };
 
 struct jobs;

@@ -11,8 +11,6 @@
 
 void sched_init(struct model *m, const struct config *cfg);
 void sched_free(struct model *m);
-/* Resolve host names (start-up only, bounded). */
-void sched_resolve(struct model *m);
 /* Fill pfd[] with the sockets to watch (at most max); returns the count. tag[i] is the server. */
 int sched_pollfds(struct model *m, struct pollfd *pfd, size_t *tag, int max);
 /* Act on readiness and deadlines; returns true if the model changed. */

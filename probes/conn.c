@@ -12,11 +12,13 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
+struct resolver;
+
 struct conn {
     char *conninfo;
     char *app_name;
     char *hostaddr;  /* resolved addresses, comma separated, one per host; NULL: let libpq */
-    char *resolve_error;
+    struct resolver *resolver; /* a lookup in flight (conn_resolve_start) */
     PGconn *pg;
     enum conn_state st;
     PostgresPollingStatusType poll;
@@ -90,8 +92,9 @@ void conn_free(struct conn *c)
     free_results(c);
     free(c->conninfo);
     free(c->app_name);
+    if (c->resolver) /* still in flight: cancel it (or leave it to the resolver thread) */
+        conn_resolve_poll(c, INT64_MAX);
     free(c->hostaddr);
-    free(c->resolve_error);
     forget_prepared(c);
     free(c);
 }
@@ -182,10 +185,6 @@ int conn_start(struct conn *c, int64_t deadline_ms)
     int n = 0;
     drop(c);
     c->err[0] = '\0';
-    if (c->resolve_error) {
-        snprintf(c->err, sizeof c->err, "%s", c->resolve_error);
-        return -1;
-    }
     kw[n] = "dbname", val[n++] = c->conninfo; /* expanded: a conninfo string or URI */
     if (c->hostaddr)
         kw[n] = "hostaddr", val[n++] = c->hostaddr;
@@ -570,132 +569,149 @@ char *conn_display_name(const char *conninfo)
     return name;
 }
 
-/* Resolve every named host of every connection concurrently with getaddrinfo_a, waiting at
- * most timeout_ms in total: start-up only, before the loop runs. */
-void conn_resolve_all(struct conn **cs, int n, int64_t timeout_ms)
+/* ---- name resolution, without blocking: getaddrinfo_a before each (re)connect ---- */
+
+/* One host of the conninfo's host list. */
+struct lookup {
+    struct gaicb cb;
+    struct addrinfo hints;
+    char *name;
+    bool numeric;  /* an address already: it is its own hostaddr */
+    bool socket;   /* a Unix socket directory: no hostaddr for this conn at all */
+};
+
+struct resolver {
+    struct lookup *l;
+    int n;
+    int64_t deadline;
+};
+
+static void resolver_free(struct resolver *r)
 {
-    struct job {
-        struct conn *c;
-        int idx; /* host index within the conn */
-        struct gaicb cb;
-        struct addrinfo hints;
-        char *name;
-        int numeric;
-    };
-    struct job *jobs = NULL;
-    int nj = 0;
-    for (int i = 0; i < n; i++) {
-        PQconninfoOption *o = PQconninfoParse(cs[i]->conninfo, NULL);
-        const char *host = opt(o, "host");
-        if (!host)
-            host = getenv("PGHOST");
-        if (o && host && !opt(o, "hostaddr") && !getenv("PGHOSTADDR")) {
-            char *copy = xstrdup(host), *save = NULL;
-            int idx = 0;
-            for (char *h = strtok_r(copy, ",", &save); h; h = strtok_r(NULL, ",", &save), idx++) {
-                jobs = xreallocarray(jobs, (size_t)nj + 1, sizeof *jobs);
-                struct job *j = &jobs[nj++];
-                memset(j, 0, sizeof *j);
-                j->c = cs[i];
-                j->idx = idx;
-                j->name = xstrdup(h);
-                j->hints.ai_socktype = SOCK_STREAM;
-            }
-            free(copy);
-        }
+    for (int i = 0; i < r->n; i++) {
+        if (!r->l[i].numeric && !r->l[i].socket && gai_error(&r->l[i].cb) != EAI_INPROGRESS &&
+            r->l[i].cb.ar_result)
+            freeaddrinfo(r->l[i].cb.ar_result);
+        free(r->l[i].name);
+    }
+    free(r->l);
+    free(r);
+}
+
+int conn_resolve_start(struct conn *c, int64_t deadline_ms)
+{
+    free(c->hostaddr);
+    c->hostaddr = NULL;
+    PQconninfoOption *o = PQconninfoParse(c->conninfo, NULL);
+    const char *host = opt(o, "host");
+    if (!host)
+        host = getenv("PGHOST");
+    if (!o || !host || opt(o, "hostaddr") || getenv("PGHOSTADDR")) {
         PQconninfoFree(o);
+        return 0; /* nothing to look up: libpq's defaults, sockets or given addresses */
     }
-    if (!nj)
-        return;
-    struct gaicb **list = xcalloc((size_t)nj, sizeof *list);
-    for (int i = 0; i < nj; i++) {
-        /* pointers into jobs[] only now that it no longer moves */
-        jobs[i].cb.ar_name = jobs[i].name;
-        jobs[i].cb.ar_request = &jobs[i].hints;
-        list[i] = &jobs[i].cb;
-    }
-    /* Unix socket paths need no lookup (list[i] NULL: no hostaddr for that conn); numeric
-     * addresses need no resolver thread either: they are their own hostaddr. */
-    for (int i = 0; i < nj; i++) {
+    struct resolver *r = xcalloc(1, sizeof *r);
+    r->deadline = deadline_ms;
+    char *copy = xstrdup(host), *save = NULL;
+    for (char *h = strtok_r(copy, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
+        r->l = xreallocarray(r->l, (size_t)r->n + 1, sizeof *r->l);
+        struct lookup *l = &r->l[r->n++];
+        memset(l, 0, sizeof *l);
+        l->name = xstrdup(h);
         unsigned char bin[sizeof(struct in6_addr)];
-        if (jobs[i].name[0] == '/' || jobs[i].name[0] == '@' || jobs[i].name[0] == '\0')
-            list[i] = NULL;
-        else if (inet_pton(AF_INET, jobs[i].name, bin) == 1 || inet_pton(AF_INET6, jobs[i].name, bin) == 1)
-            jobs[i].numeric = 1;
+        l->socket = h[0] == '/' || h[0] == '@' || h[0] == '\0';
+        l->numeric = !l->socket && (inet_pton(AF_INET, h, bin) == 1 || inet_pton(AF_INET6, h, bin) == 1);
     }
-    int nlookup = 0;
-    struct gaicb **lookup = xcalloc((size_t)nj, sizeof *lookup);
-    for (int i = 0; i < nj; i++)
-        if (list[i] && !jobs[i].numeric)
-            lookup[nlookup++] = list[i];
-    if (nlookup)
-        getaddrinfo_a(GAI_NOWAIT, lookup, nlookup, NULL);
-    int64_t deadline = now_ms() + timeout_ms;
-    for (;;) {
-        int pending = 0;
-        for (int i = 0; i < nlookup; i++)
-            if (gai_error(lookup[i]) == EAI_INPROGRESS)
-                pending = 1;
-        int64_t left = deadline - now_ms();
-        if (!pending || left <= 0)
-            break;
-        struct timespec ts = {left / 1000, (left % 1000) * 1000000};
-        gai_suspend((const struct gaicb *const *)lookup, nlookup, &ts);
-    }
-    free(lookup);
-    int leak = 0;
-    /* Build hostaddr lists: only when every host of a conn resolved (libpq needs one per host). */
-    for (int i = 0; i < nj; i++) {
-        struct conn *c = jobs[i].c;
-        if (c->resolve_error)
+    free(copy);
+    PQconninfoFree(o);
+    bool any = false;
+    for (int i = 0; i < r->n; i++)
+        any |= r->l[i].socket;
+    struct gaicb **list = xcalloc((size_t)r->n + 1, sizeof *list);
+    int nlist = 0;
+    for (int i = 0; i < r->n && !any; i++) {
+        struct lookup *l = &r->l[i]; /* r->l no longer moves: pointers into it are safe */
+        if (l->numeric)
             continue;
-        const char *addr = "";
+        l->hints.ai_socktype = SOCK_STREAM;
+        l->cb.ar_name = l->name;
+        l->cb.ar_request = &l->hints;
+        list[nlist++] = &l->cb;
+    }
+    if (any || nlist == 0) {
+        /* a socket in the list (no hostaddr possible), or addresses only */
+        if (!any) {
+            struct text t;
+            text_init(&t);
+            for (int i = 0; i < r->n; i++)
+                text_printf(&t, "%s%s", i ? "," : "", r->l[i].name);
+            c->hostaddr = t.s;
+        }
+        free(list);
+        resolver_free(r);
+        return 0;
+    }
+    int e = getaddrinfo_a(GAI_NOWAIT, list, nlist, NULL);
+    free(list);
+    if (e != 0) {
+        snprintf(c->err, sizeof c->err, "unknown host: cannot start the lookup: %s", gai_strerror(e));
+        resolver_free(r);
+        return -1;
+    }
+    c->resolver = r;
+    return 1;
+}
+
+int conn_resolve_poll(struct conn *c, int64_t now)
+{
+    struct resolver *r = c->resolver;
+    if (!r)
+        return 1;
+    int pending = -1;
+    for (int i = 0; i < r->n; i++)
+        if (!r->l[i].numeric && gai_error(&r->l[i].cb) == EAI_INPROGRESS)
+            pending = i;
+    if (pending >= 0 && now < r->deadline)
+        return 0;
+    c->resolver = NULL;
+    if (pending >= 0) {
+        snprintf(c->err, sizeof c->err, "unknown host: resolving %s timed out", r->l[pending].name);
+        bool stuck = false;
+        for (int i = 0; i < r->n; i++)
+            if (!r->l[i].numeric && gai_error(&r->l[i].cb) == EAI_INPROGRESS &&
+                gai_cancel(&r->l[i].cb) != EAI_CANCELED)
+                stuck = true;
+        if (!stuck)
+            resolver_free(r);
+        /* else the resolver thread still writes into r: leave it (rare, bounded by the fleet) */
+        return -1;
+    }
+    struct text t;
+    text_init(&t);
+    int rc = 1;
+    for (int i = 0; i < r->n && rc == 1; i++) {
+        struct lookup *l = &r->l[i];
         char buf[INET6_ADDRSTRLEN] = "";
-        if (!list[i]) {
-            addr = NULL; /* a socket path: no hostaddr for this conn */
-        } else if (jobs[i].numeric) {
-            addr = jobs[i].name;
-        } else {
-            int e = gai_error(list[i]);
-            if (e == EAI_INPROGRESS) {
-                if (gai_cancel(list[i]) != EAI_CANCELED)
-                    leak = 1; /* the resolver thread may still write into jobs[] */
-                c->resolve_error = xasprintf("unknown host: resolving %s timed out", jobs[i].name);
-                continue;
+        const char *addr = l->name;
+        if (!l->numeric) {
+            int e = gai_error(&l->cb);
+            struct addrinfo *ai = l->cb.ar_result;
+            if (e != 0 || !ai) {
+                snprintf(c->err, sizeof c->err, "unknown host: %s: %s", l->name, gai_strerror(e));
+                rc = -1;
+                break;
             }
-            if (e != 0 || !list[i]->ar_result) {
-                c->resolve_error = xasprintf("unknown host: %s: %s", jobs[i].name, gai_strerror(e));
-                continue;
-            }
-            struct addrinfo *ai = list[i]->ar_result;
             void *a = ai->ai_family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
                                                 : (void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
             inet_ntop(ai->ai_family, a, buf, sizeof buf);
             addr = buf;
         }
-        if (!addr) {
-            free(c->hostaddr);
-            c->hostaddr = xstrdup("-"); /* marker: do not use hostaddr for this conn */
-            continue;
-        }
-        if (c->hostaddr && strcmp(c->hostaddr, "-") == 0)
-            continue;
-        char *joined = c->hostaddr ? xasprintf("%s,%s", c->hostaddr, addr) : xstrdup(addr);
-        free(c->hostaddr);
-        c->hostaddr = joined;
+        text_printf(&t, "%s%s", i ? "," : "", addr);
     }
-    for (int i = 0; i < n; i++)
-        if (cs[i]->hostaddr && (strcmp(cs[i]->hostaddr, "-") == 0 || cs[i]->resolve_error)) {
-            free(cs[i]->hostaddr);
-            cs[i]->hostaddr = NULL;
-        }
-    if (leak)
-        return;
-    for (int i = 0; i < nj; i++) {
-        if (list[i] && !jobs[i].numeric && gai_error(list[i]) != EAI_INPROGRESS && list[i]->ar_result)
-            freeaddrinfo(list[i]->ar_result);
-        free(jobs[i].name);
-    }
-    free(list);
-    free(jobs);
+    if (rc == 1)
+        c->hostaddr = t.s;
+    else
+        text_free(&t);
+    resolver_free(r);
+    return rc;
 }

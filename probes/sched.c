@@ -1,6 +1,6 @@
 /* sched.c — the fleet engine. Each server is a small state machine over its probe connection:
  *
- *   DISCONNECTED --start--> CONNECTING --connected--> SETUP --caps--> READY <--done-- TICK
+ *   DISCONNECTED --start--> RESOLVING --> CONNECTING --connected--> SETUP --caps--> READY <-- TICK
  *        ^                      |                       |              |--due-->-----^
  *        +---- backoff <--------+-------- failure ------+--------------+---------------+
  *
@@ -18,7 +18,7 @@
 #include "conn.h"
 #include "util.h"
 
-enum phase { PH_DISCONNECTED, PH_CONNECTING, PH_SETUP, PH_READY, PH_TICK };
+enum phase { PH_DISCONNECTED, PH_RESOLVING, PH_CONNECTING, PH_SETUP, PH_READY, PH_TICK };
 
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
@@ -76,15 +76,6 @@ void sched_free(struct model *m)
     m->n = 0;
 }
 
-void sched_resolve(struct model *m)
-{
-    struct conn **cs = xcalloc(m->n + 1, sizeof *cs);
-    for (size_t i = 0; i < m->n; i++)
-        cs[i] = m->servers[i].conn;
-    conn_resolve_all(cs, (int)m->n, m->cfg->timeout_ms);
-    free(cs);
-}
-
 static void set_status(struct model *m, struct server *s, enum srv_status st, const char *reason)
 {
     if (s->status != st)
@@ -109,6 +100,23 @@ static void fail(struct model *m, struct server *s, const char *why, int64_t now
     s->ticks = 0;
 }
 
+/* How often a lookup in flight is checked: getaddrinfo_a has no descriptor to poll. */
+#define RESOLVE_POLL_MS 20
+
+static void start_connect(struct model *m, struct server *s, int64_t now);
+
+/* Every (re)connect looks the host names up again, without blocking the loop. */
+static void start_resolve(struct model *m, struct server *s, int64_t now)
+{
+    int r = conn_resolve_start(s->conn, now + m->cfg->timeout_ms);
+    if (r < 0)
+        fail(m, s, conn_error(s->conn), now);
+    else if (r == 0)
+        start_connect(m, s, now);
+    else
+        s->phase = PH_RESOLVING;
+}
+
 static void start_connect(struct model *m, struct server *s, int64_t now)
 {
     if (conn_start(s->conn, now + m->cfg->timeout_ms) < 0) {
@@ -125,6 +133,7 @@ static void send_setup(struct model *m, struct server *s, int64_t now)
      * cancelled by the server and reported before we give up on the connection. */
     long st = (long)(m->cfg->timeout_ms * 8 / 10);
     int n = probe_setup_sql(sql, 4, st > 100 ? st : 100);
+    s->setup_stmts = n;
     if (conn_send(s->conn, CONN_PIPELINE, sql, n, NULL, NULL, now + m->cfg->timeout_ms) < 0) {
         fail(m, s, conn_error(s->conn), now);
         return;
@@ -211,7 +220,8 @@ static void absorb_tick(struct model *m, struct server *s, size_t idx, struct ro
         }
     }
     if (next->sec[PROBE_SERVER])
-        ((struct s_server *)next->sec[PROBE_SERVER])->own_xacts = f->ninflight;
+        /* the first tick also carries the setup statements' transactions (flushed with it) */
+        ((struct s_server *)next->sec[PROBE_SERVER])->own_xacts = f->ninflight + (s->tickno == 1 ? s->setup_stmts : 0);
     if (next->sec[PROBE_ACTIVITY])
         ((struct s_activity *)next->sec[PROBE_ACTIVITY])->with_idle = m->opts.idle;
     for (int p = 0; p < PROBE_MAX; p++)
@@ -278,6 +288,14 @@ static void step_server(struct model *m, size_t i, short revents, int64_t now)
     struct server *s = &m->servers[i];
     if (s->phase == PH_DISCONNECTED) {
         if (now >= s->retry_at_ms)
+            start_resolve(m, s, now);
+        return;
+    }
+    if (s->phase == PH_RESOLVING) {
+        int r = conn_resolve_poll(s->conn, now);
+        if (r < 0)
+            fail(m, s, conn_error(s->conn), now);
+        else if (r > 0)
             start_connect(m, s, now);
         return;
     }
@@ -331,6 +349,7 @@ int64_t sched_next_deadline(const struct model *m)
         int64_t d = INT64_MAX;
         switch (s->phase) {
         case PH_DISCONNECTED: d = s->retry_at_ms; break;
+        case PH_RESOLVING: d = now_ms() + RESOLVE_POLL_MS; break;
         case PH_READY: d = m->paused ? INT64_MAX : s->next_tick_ms; break;
         case PH_TICK:
             d = conn_deadline(s->conn);

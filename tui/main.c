@@ -334,7 +334,6 @@ int main(int argc, char **argv)
         struct model m;
         sched_init(&m, &cfg);
         m.opts.idle = cli.idle;
-        sched_resolve(&m);
         if (cmd) {
             rc = snapshot_run(&m, stdout, cli.json);
         } else if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {

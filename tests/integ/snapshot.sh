@@ -52,6 +52,9 @@ check "silent port is DOWN by timeout" bash -c "[[ '$(j '.servers[]|select(.name
 check "version_num is reported" [ "$(j '.servers[]|select(.name=="primary")|.version_num')" -ge 120000 ]
 check "connections used/max are reported" [ "$(j '.servers[]|select(.name=="primary")|.connections.max_connections')" = 300 ]
 check "rates exist after two samples" [ "$(j '.servers[]|select(.name=="primary")|.tps|type')" = number ]
+# nobody but us works on the replica: our own probe transactions are not the users' TPS
+check "the idle replica shows no TPS of ours ($(j '.servers[]|select(.name=="replica")|.tps'))" \
+    awk -v t="$(j '.servers[]|select(.name=="replica")|.tps')" 'BEGIN{exit !(t < 0.5)}'
 check "the fleet is sorted worst first (DOWN before UP)" [ "$(j '.servers[0].status')" = DOWN ]
 age1=$(j '.servers[]|select(.name=="primary")|.activity[]|select(.application_name=="integ-sleeper")|.query_age_s')
 check "pg_sleep shows in activity with its application_name" [ -n "$age1" ]
