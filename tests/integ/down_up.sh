@@ -153,7 +153,7 @@ keys q
 expect "q: pgfleet exits" 5 pgfleet_exited
 check "exit status 0" [ "$(cat "$tmp/rc" 2>/dev/null)" = 0 ]
 check "no sanitizer report on stderr" bash -c "! grep -qE 'Sanitizer|runtime error|LeakSanitizer' '$tmp/err'"
-known_bug "nothing else on stderr: libpq notices (WARNING: terminating connection…) must not reach the terminal" \
+check "nothing else on stderr: libpq notices (WARNING: terminating connection…) must not reach the terminal" \
     bash -c "[ ! -s '$tmp/err' ]"
 [ -s "$tmp/err" ] && sed 's/^/    stderr| /' "$tmp/err" | head -5
 
