@@ -273,8 +273,10 @@ static void frame(void *p, bool changed)
     if (t->msg[0] && now_ms() >= t->msg_until)
         t->msg[0] = '\0';
     last_sec = sec;
+    bool relayout = t->need_layout;
     if (t->need_layout)
         make_layout(t);
+    changed |= relayout;
     if (!t->body) {
         werase(stdscr);
         mvwaddnstr(stdscr, 0, 0, t->cols >= 30 ? "pgfleet: terminal too small" : "too small", t->cols);
@@ -283,6 +285,13 @@ static void frame(void *p, bool changed)
         return;
     }
     draw_header(t);
+    if (!changed && !t->need_layout) {
+        /* only the clock or a message moved: the pane's figures come from the samples, which
+         * did not change, so its (costly: every cell escaped) redraw can wait */
+        draw_footer(t);
+        doupdate();
+        return;
+    }
     draw_tabs(t);
     werase(t->body);
     tags_prune(t);
