@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -85,6 +86,18 @@ static json_t *esc_str(const char *s, size_t max)
     return j ? j : json_string("?");
 }
 
+/* Who we are, looked up once before the loop runs: getpwuid may ask a network directory (NSS:
+ * LDAP, NIS), which must never stall the loop when a job finishes. */
+static char os_user[64];
+
+void audit_identity_init(void)
+{
+    if (os_user[0])
+        return;
+    struct passwd *pw = getpwuid(geteuid());
+    snprintf(os_user, sizeof os_user, "%s", pw ? pw->pw_name : "?");
+}
+
 char *audit_line(const struct job *j)
 {
     char ts[32], host[256] = "", fp[17];
@@ -93,10 +106,10 @@ char *audit_line(const struct job *j)
     gmtime_r(&t, &tm);
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
     gethostname(host, sizeof host - 1);
-    struct passwd *pw = getpwuid(geteuid());
+    audit_identity_init(); /* a no-op after jobs_init */
     json_t *o = json_object();
     json_object_set_new(o, "time", json_string(ts));
-    json_object_set_new(o, "os_user", json_string(pw ? pw->pw_name : "?"));
+    json_object_set_new(o, "os_user", esc_str(os_user, 0));
     json_object_set_new(o, "host", esc_str(host, 0));
     json_object_set_new(o, "server", esc_str(j->server, 0));
     json_object_set_new(o, "action", json_string(j->cls->name));

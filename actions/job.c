@@ -19,6 +19,7 @@ void jobs_init(struct jobs *js, const char *audit_path, int64_t timeout_ms)
     js->next_id = 1;
     js->audit_path = audit_path ? xstrdup(audit_path) : audit_default_path();
     js->timeout_ms = timeout_ms;
+    audit_identity_init();
 }
 
 void job_target_free(struct job_target *t)

@@ -8,6 +8,8 @@
 
 struct job;
 
+/* Look up who we are (OS user) once, before the loop: jobs_init calls it. */
+void audit_identity_init(void);
 /* The default path (malloc'd): $XDG_STATE_HOME/pgfleet/audit.jsonl or ~/.local/state/…. */
 char *audit_default_path(void);
 /* Append the job's line; returns 0, or -1 with the reason in err. */
