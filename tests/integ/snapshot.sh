@@ -73,6 +73,18 @@ check "text snapshot lists the query" grep -q 'pg_sleep(30)' "$tmp/s.txt"
 check "no raw ESC/BEL/CR byte in the text snapshot" bash -c "! LC_ALL=C grep -q \$'[\\033\\007\\r]' '$tmp/s.txt'"
 check "the ESC is shown escaped" grep -qF '\033[31m' "$tmp/s.txt"
 
+# Host names are looked up without blocking before each connect: a name that resolves is UP,
+# one that does not is DOWN with "unknown host", and neither holds up the snapshot.
+t0=$(ms_now)
+"$PGFLEET" snapshot --json -d 500ms "host=localhost port=$PRIMARY_PORT dbname=labdb user=postgres" \
+    "host=no-such-host.invalid dbname=labdb" >"$tmp/dns.json"
+t1=$(ms_now)
+check "a host name is looked up and the server is UP" \
+    [ "$(jq -r '.servers[]|select(.name|startswith("localhost"))|.status' "$tmp/dns.json")" = UP ]
+check "an unknown host name is DOWN: unknown host" \
+    bash -c "jq -r '.servers[]|select(.name|startswith(\"no-such-host\"))|.reason' '$tmp/dns.json' | grep -q '^unknown host'"
+check "the lookups do not hold the snapshot up ($((t1 - t0)) ms)" [ $((t1 - t0)) -le 6500 ]
+
 # Exit status and errors: a bad config is a usage error (2), nothing started.
 printf 'refresh: 2x\nservers: []\n' >"$tmp/bad.yaml"
 "$PGFLEET" snapshot -c "$tmp/bad.yaml" >/dev/null 2>"$tmp/bad.err"
