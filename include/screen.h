@@ -126,11 +126,8 @@ struct tui {
 void tui_message(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print text at (y, x) escaping nothing (callers pass escaped text), clipped to width. */
 void put_clipped(WINDOW *w, int y, int x, int width, const char *s, attr_t a);
-/* Text measures in the terminal's codeset (widget_table.c): the display width of s (a tree line
- * is three bytes, one column; an invalid byte counts as one); how many bytes of s fit in width
- * columns, never cutting a character; whether the codeset is UTF-8. */
-int text_width(const char *s);
-size_t text_fit(const char *s, int width);
+/* Whether the terminal's codeset is UTF-8 (box and tree characters, or ASCII ones). Text widths
+ * are str_cols/str_fit (util.h). */
 bool utf8_locale(void);
 void help_draw(struct tui *t, WINDOW *w);
 void joblog_draw(struct tui *t, WINDOW *w);

@@ -4,6 +4,7 @@
 #define PGFLEET_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,11 +49,29 @@ char *fmt_age(char *buf, size_t len, double seconds);     /* "3.2s", "4m05s", "2
 char *fmt_bytes(char *buf, size_t len, double bytes);     /* "512B", "3.4MB" */
 char *fmt_count(char *buf, size_t len, double n);         /* "950", "12k", "4.1M" */
 
-/* Escape untrusted text (query text, names, server messages) so no control byte reaches a
- * terminal or log: vis(3) with C-style escapes; newlines and tabs become spaces when
- * one_line is set (table cells), and are kept escaped otherwise. Always NUL-terminates. */
+/* The one escaper for untrusted text (query text, names, server messages, config values, log
+ * lines): whatever goes in, what comes out is valid UTF-8 holding only printable characters. C0
+ * controls and DEL become C escapes (\033, \n; newlines and tabs become spaces when one_line is
+ * set, for table cells), bytes that are not valid UTF-8 become \xNN, and C1 controls, Unicode
+ * format characters (bidi overrides such as U+202E, zero-width characters, the BOM), line and
+ * paragraph separators, invisible fillers and unassigned code points become \u202e or
+ * \U000e0001. Printable UTF-8 passes through. Always NUL-terminates; never cuts inside a
+ * character or an escape. */
 char *esc(const char *in, int one_line);                /* malloc'd */
 size_t esc_into(char *out, size_t outlen, const char *in, int one_line);
+/* The same, also cut to at most cols display columns; returns the bytes written. */
+size_t esc_cols(char *out, size_t outlen, const char *in, int one_line, int cols);
+/* Escape every non-ASCII character too (a terminal whose locale is not UTF-8); main sets it. */
+void esc_set_ascii_only(bool on);
+bool esc_locale_is_utf8(void);
+/* Display columns of text (wide characters count 2, combining marks 0); an invalid byte or a
+ * non-printable character counts 1. Independent of the locale. */
+int str_cols(const char *s);
+/* The bytes of the longest prefix of s that fits in cols columns, never inside a character. */
+size_t str_fit(const char *s, int cols);
+/* Print s left- or right-aligned in a field of cols display columns (cut to fit): the text
+ * snapshot's columns, aligned by width rather than bytes. */
+void text_pad(struct text *t, const char *s, int cols, int right);
 
 /* The nearest candidate to word by edit distance (for "did you mean"), or NULL if none is close. */
 const char *nearest_word(const char *word, const char *const *candidates, size_t n);

@@ -1,5 +1,5 @@
 /* util.c — allocation, text buffers, clocks, duration/size parsing and formatting, and the
- * escaping of untrusted text (vis(3) from libbsd) shared by every part of pgfleet. */
+ * "did you mean" shared by every part of pgfleet (the escaper is in escape.c). */
 #include "util.h"
 
 #include <ctype.h>
@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#define LIBBSD_NETBSD_VIS 1 /* the NetBSD strnvis argument order */
-#include <vis.h>
 
 static void (*fatal_hook)(void);
 
@@ -261,65 +259,6 @@ char *fmt_count(char *buf, size_t len, double n)
         return buf;
     }
     return fmt_scaled(buf, len, n, 1000, sfx, 5, 1);
-}
-
-size_t esc_into(char *out, size_t outlen, const char *in, int one_line)
-{
-    /* vis(3) never emits more than 4 output bytes per input byte. Work per byte so that a
-     * too-small output is cut on a whole escape, never in the middle of one. */
-    size_t o = 0;
-    if (!outlen)
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p; p++) {
-        char tmp[8];
-        unsigned char c = *p;
-        if (one_line && (c == '\n' || c == '\t' || c == '\r')) {
-            tmp[0] = ' ';
-            tmp[1] = '\0';
-        } else if (c >= 0x80) {
-            /* Pass UTF-8 bytes through only as part of a valid sequence; vis would escape them
-             * all and make non-ASCII names unreadable. */
-            int n = (c >= 0xf0 && c < 0xf5) ? 4 : (c >= 0xe0) ? 3 : (c >= 0xc2 && c < 0xe0) ? 2 : 0;
-            int ok = n > 0 && c < 0xf5;
-            for (int k = 1; ok && k < n; k++)
-                ok = (p[k] & 0xc0) == 0x80;
-            /* C1 controls (U+0080..U+009F) are encoded as 0xc2 0x80..0x9f: escape them too. */
-            if (ok && c == 0xc2 && p[1] < 0xa0)
-                ok = 0;
-            /* overlong forms (a lenient decoder would read a hidden C1 control), surrogates,
-             * and code points past U+10FFFF */
-            if (ok && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
-                       (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f)))
-                ok = 0;
-            if (ok) {
-                if (o + (size_t)n >= outlen)
-                    break;
-                memcpy(out + o, p, (size_t)n);
-                o += (size_t)n;
-                p += n - 1;
-                continue;
-            }
-            snprintf(tmp, sizeof tmp, "\\x%02x", c);
-        } else {
-            char src[2] = {(char)c, 0};
-            strsvis(tmp, src, VIS_CSTYLE | VIS_OCTAL | VIS_TAB | VIS_NL, "");
-        }
-        size_t tl = strlen(tmp);
-        if (o + tl >= outlen)
-            break;
-        memcpy(out + o, tmp, tl);
-        o += tl;
-    }
-    out[o] = '\0';
-    return o;
-}
-
-char *esc(const char *in, int one_line)
-{
-    size_t n = strlen(in ? in : "") * 4 + 1;
-    char *out = xmalloc(n);
-    esc_into(out, n, in, one_line);
-    return out;
 }
 
 static size_t edit_distance(const char *a, const char *b)

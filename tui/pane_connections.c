@@ -47,7 +47,7 @@ struct doc {
 /* ------------------------------------------------------------------------------ the document */
 
 /* A copy of s cut to at most w columns, never inside a character. */
-static char *clip(const char *s, int w) { return xstrndup(s, text_fit(s, w)); }
+static char *clip(const char *s, int w) { return xstrndup(s, str_fit(s, w)); }
 
 static struct dline *line_at(struct doc *d, size_t y)
 {
@@ -78,7 +78,7 @@ static void put(struct doc *d, size_t y, int x, int w, int style, const char *s)
 
 static void put_r(struct doc *d, size_t y, int x, int w, int style, const char *s)
 {
-    int sw = text_width(s);
+    int sw = str_cols(s);
     put(d, y, sw < w ? x + w - sw : x, w, style, s);
 }
 
@@ -93,7 +93,7 @@ static int add(struct doc *d, size_t y, int x, int style, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     put(d, y, x, d->width - x, style, buf);
-    return x + text_width(buf);
+    return x + str_cols(buf);
 }
 
 static void doc_free(struct doc *d)
@@ -738,7 +738,7 @@ static void conn_text(const struct model *m, FILE *out)
             if (best < 0)
                 break;
             text_printf(&t, "%*s%s", l->seg[best].x - col, "", l->seg[best].s);
-            col = l->seg[best].x + text_width(l->seg[best].s);
+            col = l->seg[best].x + str_cols(l->seg[best].s);
         }
         while (t.len && t.s[t.len - 1] == ' ')
             t.s[--t.len] = '\0';

@@ -442,7 +442,7 @@ static void layout(const struct model *m, const struct lview *lv, bool utf8, int
         struct node_cells nc;
         node_cells(m, server_locks(&m->servers[lv->v[i].server]), lv->v[i].item, utf8, &nc);
         for (int c = K_FLAG; c < K_QUERY; c++) {
-            int w = text_width(nc.c[c]);
+            int w = str_cols(nc.c[c]);
             if (w > nat[c])
                 nat[c] = w;
         }
@@ -468,7 +468,7 @@ static void draw_node(WINDOW *w, int y, const struct node_cells *nc, const int *
             continue;
         int vx = x[c];
         if (lcols[c].right) {
-            int l = text_width(nc->c[c]);
+            int l = str_cols(nc->c[c]);
             if (l < wd[c])
                 vx += wd[c] - l;
         }

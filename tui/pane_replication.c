@@ -459,7 +459,7 @@ static void layout(const struct lines *L, int width, int *x, int *wd, bool cappe
         for (size_t i = 0; i < L->n; i++) {
             if (L->l[i].kind != LK_ROW)
                 continue;
-            int w = text_width(L->l[i].cell[c]);
+            int w = str_cols(L->l[i].cell[c]);
             if (w > wd[c])
                 wd[c] = w;
         }
@@ -487,7 +487,7 @@ static void draw_cells(WINDOW *w, int y, const struct rline *l, const int *x, co
         }
         int vx = x[c];
         if (cols[c].right && l->kind == LK_ROW) {
-            int tw = text_width(l->cell[c]);
+            int tw = str_cols(l->cell[c]);
             if (tw < wd[c])
                 vx += wd[c] - tw;
         }
@@ -503,7 +503,7 @@ static void draw_text(WINDOW *w, int y, int width, const struct rline *l, bool s
         if (l->title && l->seg[i].sev == SEV_NONE && !sel)
             a = theme(TH_HEADER);
         put_clipped(w, y, x, width - x, l->seg[i].s, a);
-        x += text_width(l->seg[i].s);
+        x += str_cols(l->seg[i].s);
     }
 }
 

@@ -13,53 +13,12 @@
 
 #include "screen.h"
 
-bool utf8_locale(void) { return strcmp(nl_langinfo(CODESET), "UTF-8") == 0; }
-
-/* Walks s a character at a time (an invalid byte counts as one column) until the next one would
- * pass width columns; returns the bytes walked and, in cols, the columns they take. */
-static size_t text_walk(const char *s, int width, int *cols)
-{
-    mbstate_t st;
-    memset(&st, 0, sizeof st);
-    int used = 0;
-    size_t i = 0, len = strlen(s);
-    while (i < len) {
-        wchar_t wc;
-        size_t k = mbrtowc(&wc, s + i, len - i, &st);
-        if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
-            k = 1;
-            wc = '?';
-            memset(&st, 0, sizeof st);
-        }
-        int cw = wcwidth(wc);
-        if (cw < 0)
-            cw = 1;
-        if (used + cw > width)
-            break;
-        used += cw;
-        i += k;
-    }
-    *cols = used;
-    return i;
-}
-
-int text_width(const char *s)
-{
-    int w;
-    text_walk(s, INT_MAX, &w);
-    return w;
-}
-
-size_t text_fit(const char *s, int width)
-{
-    int w;
-    return text_walk(s, width, &w);
-}
+bool utf8_locale(void) { return esc_locale_is_utf8(); }
 
 void put_clipped(WINDOW *w, int y, int x, int width, const char *s, attr_t a)
 {
     /* Clip by display width, never inside a multibyte character. */
-    size_t bytes = text_fit(s, width);
+    size_t bytes = str_fit(s, width);
     wattrset(w, a);
     mvwaddnstr(w, y, x, s, (int)bytes);
     wattrset(w, A_NORMAL);
@@ -129,7 +88,7 @@ void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *
     for (int c = 0; c < ncols; c++) {
         wd[c] = (int)strlen(cols[c].title) + (show_sort && c == st->sort_col);
         for (size_t i = 0; i < nrows && wd[c] < cols[c].width; i++) {
-            int l = text_width(cells[i * (size_t)ncols + (size_t)c]);
+            int l = str_cols(cells[i * (size_t)ncols + (size_t)c]);
             if (l > wd[c])
                 wd[c] = l;
         }

@@ -599,6 +599,65 @@ static void test_conninfo_has_password(void **state)
     assert_false(conn_has_password("host=a bogus=1")); /* unparsable: nothing to hide */
 }
 
+
+/* Characters that draw nothing or reorder the line: a user could hide a session's name or
+ * disguise a query with them. They are escaped, never passed through. */
+static void test_esc_format_characters(void **state)
+{
+    (void)state;
+    expect_esc("abc\xe2\x80\xae" "def", 1, "abc\\u202edef");        /* RIGHT-TO-LEFT OVERRIDE */
+    expect_esc("\xe2\x81\xa6x\xe2\x81\xa9", 1, "\\u2066x\\u2069"); /* isolates */
+    expect_esc("a\xe2\x80\x8b" "b", 1, "a\\u200bb");                  /* ZERO WIDTH SPACE */
+    expect_esc("\xef\xbb\xbfSELECT", 1, "\\ufeffSELECT");          /* BOM */
+    expect_esc("x\xe2\x80\xa8y", 0, "x\\u2028y");                  /* LINE SEPARATOR */
+    expect_esc("soft\xc2\xadhyphen", 1, "soft\\u00adhyphen");
+    expect_esc("\xe3\x85\xa4", 1, "\\u3164");                       /* HANGUL FILLER: a blank name */
+    expect_esc("tag\xf3\xa0\x80\x81", 1, "tag\\U000e0001");        /* LANGUAGE TAG */
+    expect_esc("\xef\xbf\xbf", 1, "\\uffff");                       /* a noncharacter */
+    /* printable text of other scripts still passes */
+    expect_esc("\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d", 1, "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d"); /* Hebrew */
+    expect_esc("e\xcc\x81", 1, "e\xcc\x81");                        /* e + combining acute */
+    esc_set_ascii_only(true);
+    expect_esc("caf\xc3\xa9", 1, "caf\\u00e9");
+    esc_set_ascii_only(false);
+}
+
+/* Widths by display columns, not bytes: a CJK character takes two, a combining mark none. */
+static void test_str_cols(void **state)
+{
+    (void)state;
+    assert_int_equal(str_cols("abc"), 3);
+    assert_int_equal(str_cols("caf\xc3\xa9"), 4);
+    assert_int_equal(str_cols("\xe6\x97\xa5\xe6\x9c\xac"), 4);     /* 日本 */
+    assert_int_equal(str_cols("e\xcc\x81"), 1);
+    assert_int_equal(str_cols("\xff"), 1);
+    assert_int_equal(str_cols(""), 0);
+    assert_int_equal(str_fit("\xe6\x97\xa5\xe6\x9c\xac", 3), 3); /* one wide character */
+    assert_int_equal(str_fit("\xe6\x97\xa5\xe6\x9c\xac", 1), 0);
+    assert_int_equal(str_fit("ab\xc3\xa9" "cd", 3), 4);
+
+    char buf[64];
+    /* esc_cols: cut on columns, never inside an escape or a character */
+    assert_int_equal(esc_cols(buf, sizeof buf, "\xe6\x97\xa5\xe6\x9c\xac", 1, 3), 3);
+    assert_string_equal(buf, "\xe6\x97\xa5");
+    esc_cols(buf, sizeof buf, "ab\x1b[2J", 1, 5);
+    assert_string_equal(buf, "ab"); /* \033 needs 4 columns */
+    esc_cols(buf, sizeof buf, "ab\x1b[2J", 1, 6);
+    assert_string_equal(buf, "ab\\033");
+    esc_cols(buf, sizeof buf, "anything", 1, 0);
+    assert_string_equal(buf, "");
+
+    struct text t;
+    text_init(&t);
+    text_pad(&t, "\xe6\x97\xa5x", 5, 0);
+    text_add(&t, "|");
+    text_pad(&t, "\xe6\x97\xa5x", 5, 1);
+    text_add(&t, "|");
+    text_pad(&t, "abcdef", 3, 0);
+    assert_string_equal(t.s, "\xe6\x97\xa5x  |  \xe6\x97\xa5x|abc");
+    text_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -615,6 +674,8 @@ int main(void)
         cmocka_unit_test(test_esc_rejects_overlong_and_surrogates),
         cmocka_unit_test(test_esc_one_line),
         cmocka_unit_test(test_esc_into_truncation),
+        cmocka_unit_test(test_esc_format_characters),
+        cmocka_unit_test(test_str_cols),
         cmocka_unit_test(test_nearest_word),
         cmocka_unit_test(test_conninfo_check),
         cmocka_unit_test(test_conninfo_display_name),
