@@ -14,6 +14,7 @@
 
 enum conn_state {
     CONN_CLOSED,     /* no connection; conn_start() begins one */
+    CONN_RESOLVING,  /* the host names are being looked up (no socket yet) */
     CONN_CONNECTING, /* PQconnectPoll in progress */
     CONN_READY,      /* connected, nothing in flight */
     CONN_BUSY,       /* a batch is in flight */
@@ -39,17 +40,20 @@ struct conn;
 struct conn *conn_new(const char *conninfo, const char *app_name);
 void conn_free(struct conn *c);
 
-/* Begin connecting; the deadline is absolute (now_ms() clock). Host names must be resolved
- * first (conn_resolve_start/poll) or libpq would block on DNS. Returns -1 on immediate failure
- * (conn_error() says why; state CLOSED). */
+/* Settings every session of this connection has (e.g. statement_timeout): sent as the startup
+ * packet's options, so none sticks to a pooled server connection; when a pooler refuses those
+ * (pgBouncer), set transaction-locally in front of each statement instead. Names and values
+ * are pgfleet's own (identifiers, numbers), never user text. Before conn_start. */
+void conn_set_settings(struct conn *c, const char *const *names, const char *const *values, int n);
+
+/* Begin connecting; the deadline (absolute, now_ms() clock) covers the whole connect. The host
+ * names are looked up first without blocking (getaddrinfo_a), again before every connect (DNS
+ * failover moves names), and each address found is tried in turn with a share of the deadline;
+ * the addresses go to libpq as hostaddr, the name is kept for TLS and GSSAPI. Returns -1 on
+ * immediate failure (conn_error() says why; state CLOSED). */
 int conn_start(struct conn *c, int64_t deadline_ms);
-/* Look the conninfo's host names up again without blocking (getaddrinfo_a), before every
- * (re)connect: DNS-based failover moves names, so the first answer is never pinned. Returns 0
- * when there is nothing to look up (connect now), 1 when a lookup is in flight, -1 on error.
- * The addresses are passed to libpq as hostaddr; host is kept for TLS and GSSAPI. */
-int conn_resolve_start(struct conn *c, int64_t deadline_ms);
-/* 0 while in flight (before the deadline), 1 when done, -1 on failure (conn_error() says). */
-int conn_resolve_poll(struct conn *c, int64_t now);
+/* At exit: free the lookups a resolver thread held on to, waiting up to wait_ms for them. */
+void conn_cleanup(int wait_ms);
 
 enum conn_state conn_state(const struct conn *c);
 /* The fd and events to poll for, or -1 when the connection has no socket to watch. */

@@ -24,5 +24,8 @@ struct loop_hooks {
 int loop_run(struct model *m, const struct loop_hooks *h);
 /* Ask the loop to stop at its next pass (signal-safe). */
 void loop_stop(void);
+/* An async-signal-safe function that puts the terminal back (the TUI's), run when a quit signal
+ * comes twice or the loop has not ended one second after one: then pgfleet exits at once. */
+void loop_set_emergency(void (*restore)(void));
 
 #endif

@@ -9,6 +9,11 @@
 
 #include "rowset.h"
 
+/* A timestamp column as epoch microseconds (an int8): how sessions are identified and guarded.
+ * Never the timestamp's text, whose form depends on the session's DateStyle and time zone (an
+ * ambiguous zone abbreviation would not even read back). */
+#define SQL_EPOCH_US(col) "(extract(epoch FROM " col ") * 1000000)::int8"
+
 /* What a connection can do, detected once per connection. */
 struct server_caps {
     int version;          /* PQserverVersion form, e.g. 150004 */
@@ -66,8 +71,11 @@ struct probe_class {
 
 extern const struct probe_class *const probe_table[PROBE_MAX];
 
-/* The setup statements sent once after connecting: session settings and capability detection. */
-int probe_setup_sql(const char **sql, int max, long statement_timeout_ms);
+/* The settings of every probe session (sent with the connection: conn_set_settings); returns
+ * how many of max were filled. */
+int probe_settings(const char **names, char values[][32], int max, long statement_timeout_ms);
+/* The setup statement sent once after connecting: capability detection. */
+const char *probe_caps_sql(void);
 int probe_parse_caps(const struct rowset *rs, struct server_caps *caps, char *err, size_t errlen);
 void caps_free(struct server_caps *caps);
 

@@ -4,6 +4,8 @@
  * blocking. Probes and actions both use it; nothing else in pgfleet touches libpq. */
 #include "conn.h"
 
+#include "conn_addr.h"
+
 #include <libpq-fe.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -12,13 +14,22 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
-struct resolver;
-
 struct conn {
     char *conninfo;
     char *app_name;
-    char *hostaddr;  /* resolved addresses, comma separated, one per host; NULL: let libpq */
-    struct resolver *resolver; /* a lookup in flight (conn_resolve_start) */
+    /* Session settings (conn_set_settings): sent as the startup packet's options, or, when a
+     * pooler refuses those, set transaction-locally in front of every statement, so that nothing
+     * sticks to a server connection a transaction pooler hands to an application next. */
+    char *options;     /* "-c name=value ..." (the conninfo's own options first) */
+    char *local_set;   /* "SELECT set_config(name, value, true), ..." */
+    bool options_refused;
+    /* Where to connect: the conninfo's hosts looked up again before every connect, one attempt
+     * per address, each with a share of the deadline. */
+    struct addr_lookup *lookup;
+    struct conn_target *targets;
+    int ntargets, cur_target;
+    int64_t attempt_deadline;
+    char first_err[512];
     PGconn *pg;
     enum conn_state st;
     PostgresPollingStatusType poll;
@@ -38,10 +49,20 @@ struct conn {
     bool no_prepare;   /* the server refused them (e.g. behind a transaction pooler) */
     char **prep_sql;   /* texts prepared on this connection; the name is pgfleet_<index> */
     int nprep;
-    bool *skip_prepare_result; /* per statement of the batch: a Prepare was sent before it */
+    int *skip;         /* per statement of the batch: results of our own to pass over first (the
+                        * transaction-local settings, a Prepare) */
+    bool *prep_new;    /* per statement: a Prepare was sent for it in this batch */
     int *prep_index;   /* per statement: its prep_sql index, or -1 */
     int version, pid;
 };
+
+static const char *opt(PQconninfoOption *o, const char *key)
+{
+    for (; o && o->keyword; o++)
+        if (strcmp(o->keyword, key) == 0 && o->val && *o->val)
+            return o->val;
+    return NULL;
+}
 
 struct conn *conn_new(const char *conninfo, const char *app_name)
 {
@@ -63,8 +84,10 @@ static void free_simple(struct conn *c)
 static void free_results(struct conn *c)
 {
     free_simple(c);
-    free(c->skip_prepare_result);
-    c->skip_prepare_result = NULL;
+    free(c->skip);
+    c->skip = NULL;
+    free(c->prep_new);
+    c->prep_new = NULL;
     free(c->prep_index);
     c->prep_index = NULL;
     for (int i = 0; i < c->nstmt; i++)
@@ -92,14 +115,44 @@ void conn_free(struct conn *c)
     free_results(c);
     free(c->conninfo);
     free(c->app_name);
-    if (c->resolver) /* still in flight: cancel it (or leave it to the resolver thread) */
-        conn_resolve_poll(c, INT64_MAX);
-    free(c->hostaddr);
+    free(c->options);
+    free(c->local_set);
+    addr_lookup_free(c->lookup);
+    conn_targets_free(c->targets, c->ntargets);
     forget_prepared(c);
     free(c);
 }
 
 void conn_use_prepared(struct conn *c, bool on) { c->use_prepare = on; }
+
+void conn_set_settings(struct conn *c, const char *const *names, const char *const *values, int n)
+{
+    free(c->options);
+    free(c->local_set);
+    c->options = c->local_set = NULL;
+    c->options_refused = false;
+    if (n <= 0)
+        return;
+    struct text o, l;
+    text_init(&o);
+    text_init(&l);
+    /* the conninfo's own options come first: ours are added, not a replacement */
+    PQconninfoOption *co = PQconninfoParse(c->conninfo, NULL);
+    const char *theirs = opt(co, "options");
+    if (!theirs)
+        theirs = getenv("PGOPTIONS");
+    if (theirs && *theirs)
+        text_printf(&o, "%s ", theirs);
+    PQconninfoFree(co);
+    text_add(&l, "SELECT ");
+    for (int i = 0; i < n; i++) {
+        /* names and values are ours (identifiers and numbers), never user text */
+        text_printf(&o, "%s-c %s=%s", i ? " " : "", names[i], values[i]);
+        text_printf(&l, "%sset_config('%s', '%s', true)", i ? ", " : "", names[i], values[i]);
+    }
+    c->options = o.s;
+    c->local_set = l.s;
+}
 
 /* First line of a libpq message, without the trailing newline. */
 static void first_line(char *dst, size_t len, const char *msg)
@@ -132,12 +185,19 @@ static const char *classify(const char *msg)
         {"terminating connection", "connection terminated"},
         {"Network is unreachable", "network unreachable"},
         {"No route to host", "no route to host"},
+        {"lost synchronization with server", "protocol error"},
+        {"unexpected message type", "protocol error"},
+        {"message contents do not agree with length", "protocol error"},
+        {"unexpected response from server", "protocol error"},
+        {"invalid message", "protocol error"},
+        {"server sent data", "protocol error"},
+        {"unsupported startup parameter", "rejected by the server or pooler"},
         {"SSL", "TLS error"},
     };
     for (size_t i = 0; i < ARRAY_LEN(kinds); i++)
         if (msg && strstr(msg, kinds[i].needle))
             return kinds[i].what;
-    return "error";
+    return NULL;
 }
 
 static void set_error(struct conn *c, const char *what, const char *detail)
@@ -150,6 +210,8 @@ static void set_error(struct conn *c, const char *what, const char *detail)
     const char *d = tail ? tail + 8 : line;
     if (!what)
         what = classify(detail);
+    if (!what)
+        what = "error";
     if (*d && strcasecmp(d, what) != 0)
         snprintf(c->err, sizeof c->err, "%s: %s", what, d);
     else
@@ -161,6 +223,8 @@ static void drop(struct conn *c)
     if (c->pg)
         PQfinish(c->pg); /* nonblocking: the Terminate message is sent only if it fits */
     c->pg = NULL;
+    addr_lookup_free(c->lookup);
+    c->lookup = NULL;
     forget_prepared(c); /* they lived in the server session that just ended */
     c->st = CONN_CLOSED;
     c->deadline = INT64_MAX;
@@ -179,18 +243,27 @@ static void ignore_notice(void *arg, const char *message)
     (void)arg, (void)message;
 }
 
-int conn_start(struct conn *c, int64_t deadline_ms)
+/* Start libpq on the current target (or the conninfo as it is when there is none). */
+static int start_attempt(struct conn *c, int64_t now)
 {
-    const char *kw[8], *val[8];
+    const char *kw[10], *val[10];
     int n = 0;
-    drop(c);
-    c->err[0] = '\0';
+    const struct conn_target *t = c->targets && c->cur_target < c->ntargets ? &c->targets[c->cur_target] : NULL;
     kw[n] = "dbname", val[n++] = c->conninfo; /* expanded: a conninfo string or URI */
-    if (c->hostaddr)
-        kw[n] = "hostaddr", val[n++] = c->hostaddr;
+    if (t && t->host)
+        kw[n] = "host", val[n++] = t->host;
+    if (t && t->hostaddr)
+        kw[n] = "hostaddr", val[n++] = t->hostaddr;
+    if (t && t->port)
+        kw[n] = "port", val[n++] = t->port;
     if (c->app_name)
         kw[n] = "application_name", val[n++] = c->app_name;
+    if (c->options && !c->options_refused)
+        kw[n] = "options", val[n++] = c->options;
+    kw[n] = "client_encoding", val[n++] = "UTF8"; /* server text arrives as UTF-8 (or escaped) */
     kw[n] = NULL, val[n] = NULL;
+    if (c->pg)
+        PQfinish(c->pg);
     c->pg = PQconnectStartParams(kw, val, 1);
     if (!c->pg) {
         snprintf(c->err, sizeof c->err, "out of memory");
@@ -198,7 +271,6 @@ int conn_start(struct conn *c, int64_t deadline_ms)
     }
     if (PQstatus(c->pg) == CONNECTION_BAD) {
         set_error(c, NULL, PQerrorMessage(c->pg));
-        drop(c);
         return -1;
     }
     /* libpq prints notices (e.g. "terminating connection due to immediate shutdown") on
@@ -206,20 +278,93 @@ int conn_start(struct conn *c, int64_t deadline_ms)
     PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
     c->st = CONN_CONNECTING;
     c->poll = PGRES_POLLING_WRITING;
+    /* each address gets a share of what is left, so a black-holed first one leaves time for
+     * the next */
+    int left = c->ntargets - c->cur_target;
+    int64_t share = left > 1 ? (c->deadline - now) / left : c->deadline - now;
+    int64_t floor_ms = c->deadline - now < 2000 ? c->deadline - now : 2000;
+    c->attempt_deadline = now + (share > floor_ms ? share : floor_ms);
+    return 0;
+}
+
+/* The conninfo's host and port lists (or the environment's), for the lookup. */
+static void host_and_port(const char *conninfo, char **host, char **port, bool *given_addr)
+{
+    PQconninfoOption *o = PQconninfoParse(conninfo, NULL);
+    const char *h = opt(o, "host"), *p = opt(o, "port");
+    *given_addr = opt(o, "hostaddr") || (getenv("PGHOSTADDR") && *getenv("PGHOSTADDR"));
+    if (!h)
+        h = getenv("PGHOST");
+    if (!p)
+        p = getenv("PGPORT");
+    *host = h && *h ? xstrdup(h) : NULL;
+    *port = p && *p ? xstrdup(p) : NULL;
+    PQconninfoFree(o);
+}
+
+int conn_start(struct conn *c, int64_t deadline_ms)
+{
+    drop(c);
+    c->err[0] = c->first_err[0] = '\0';
     c->deadline = deadline_ms;
     c->started = now_ms();
+    conn_targets_free(c->targets, c->ntargets);
+    c->targets = NULL;
+    c->ntargets = c->cur_target = 0;
+    addr_lookup_free(c->lookup);
+    c->lookup = NULL;
+    char *host, *port;
+    bool given_addr;
+    host_and_port(c->conninfo, &host, &port, &given_addr);
+    /* Names are looked up again before every connect (DNS-based failover moves them) without
+     * blocking; addresses given by the user (hostaddr) and libpq's defaults need no lookup. */
+    bool plain = !host || given_addr || strstr(host, ",,") || host[0] == ',' || host[strlen(host) - 1] == ',';
+    if (!plain) {
+        c->lookup = addr_lookup_start(host, port, deadline_ms, c->err, sizeof c->err);
+        if (!c->lookup) {
+            free(host);
+            free(port);
+            return -1;
+        }
+    }
+    free(host);
+    free(port);
+    if (c->lookup) {
+        c->st = CONN_RESOLVING;
+        return 0;
+    }
+    if (start_attempt(c, c->started) < 0) {
+        drop(c);
+        return -1;
+    }
     return 0;
 }
 
 enum conn_state conn_state(const struct conn *c) { return c->st; }
-int64_t conn_deadline(const struct conn *c) { return c->st == CONN_CLOSED || c->st == CONN_READY ? INT64_MAX : c->deadline; }
+/* How often a lookup in flight is checked: getaddrinfo_a has no descriptor to poll. */
+#define RESOLVE_POLL_MS 20
+
+int64_t conn_deadline(const struct conn *c)
+{
+    switch (c->st) {
+    case CONN_CLOSED:
+    case CONN_READY: return INT64_MAX;
+    case CONN_RESOLVING: {
+        int64_t soon = now_ms() + RESOLVE_POLL_MS;
+        return soon < c->deadline ? soon : c->deadline;
+    }
+    case CONN_CONNECTING: return c->attempt_deadline < c->deadline ? c->attempt_deadline : c->deadline;
+    case CONN_BUSY: break;
+    }
+    return c->deadline;
+}
 int conn_server_version(const struct conn *c) { return c->version; }
 int conn_backend_pid(const struct conn *c) { return c->pid; }
 const char *conn_error(const struct conn *c) { return c->err[0] ? c->err : "not connected"; }
 
 int conn_pollfd(const struct conn *c, short *events)
 {
-    if (!c->pg || c->st == CONN_CLOSED)
+    if (!c->pg || c->st == CONN_CLOSED || c->st == CONN_RESOLVING)
         return -1;
     int fd = PQsocket(c->pg);
     if (fd < 0)
@@ -286,39 +431,55 @@ static int prepared_index(struct conn *c, const char *sql, bool *is_new)
     return free_slot;
 }
 
-/* Read what has arrived; returns 1 when the batch is complete, -1 on a broken connection. */
+/* Read what has arrived; returns 1 when the batch is complete, 0 to wait for more, -1 on a
+ * broken connection (libpq says why), -2 past the deadline, -3 on a protocol error (c->err). Every pass of the loop checks
+ * the connection and the deadline: a server that sends a malformed message makes libpq drop the
+ * connection, after which PQgetResult() returns NULL forever; that must end the batch, never
+ * spin. */
 static int read_results(struct conn *c)
 {
-    if (!PQconsumeInput(c->pg))
+    if (!PQconsumeInput(c->pg) || PQstatus(c->pg) == CONNECTION_BAD)
         return -1;
-    while (c->ndone < c->nstmt && !PQisBusy(c->pg)) {
+    int nulls = 0;
+    while (c->ndone < c->nstmt) {
+        if (PQstatus(c->pg) == CONNECTION_BAD)
+            return -1;
+        if (now_ms() >= c->deadline)
+            return -2;
+        if (PQisBusy(c->pg))
+            return 0;
         PGresult *r = PQgetResult(c->pg);
-        if (c->mode == CONN_SIMPLE) {
-            if (r) {
-                store(c, rowset_from_pg(r));
-                PQclear(r);
+        if (!r) {
+            if (c->mode == CONN_SIMPLE) {
+                /* this statement is finished; send the next one on the same connection */
+                if (!c->res[c->ndone])
+                    c->res[c->ndone] = rowset_new_error("", "no result");
+                if (++c->ndone < c->nstmt && send_simple(c) < 0)
+                    return -1;
                 continue;
             }
-            /* NULL: this statement is finished; send the next one on the same connection. */
-            if (!c->res[c->ndone])
-                c->res[c->ndone] = rowset_new_error("", "no result");
-            if (++c->ndone < c->nstmt && send_simple(c) < 0)
-                return -1;
+            /* The end of one statement's results in the pipeline (its sync follows). Twice in a
+             * row means libpq has nothing left to give: the server broke the protocol. */
+            if (++nulls > 1) {
+                snprintf(c->err, sizeof c->err, "protocol error: the server ended the batch early");
+                return -3;
+            }
             continue;
         }
-        if (!r)
-            continue; /* end of one statement's results in the pipeline; its sync follows */
+        nulls = 0;
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_PIPELINE_SYNC) {
             if (!c->res[c->ndone])
                 c->res[c->ndone] = rowset_new_error("", "no result");
             c->ndone++;
-        } else if (c->skip_prepare_result && c->skip_prepare_result[c->ndone]) {
-            /* the Prepare's own result: nothing to keep unless it failed */
-            c->skip_prepare_result[c->ndone] = false;
-            if (st != PGRES_COMMAND_OK) {
+        } else if (c->mode == CONN_PIPELINE && c->skip && c->skip[c->ndone] > 0) {
+            /* our own result in front of the statement's (settings, a Prepare): nothing to keep
+             * unless it failed */
+            c->skip[c->ndone]--;
+            if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
                 store(c, rowset_from_pg(r));
-                unprepare(c, c->ndone);
+                if (c->prep_new[c->ndone])
+                    unprepare(c, c->ndone);
             }
         } else {
             const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
@@ -332,42 +493,84 @@ static int read_results(struct conn *c)
         }
         PQclear(r);
     }
-    if (c->ndone < c->nstmt)
-        return 0;
     if (c->mode == CONN_PIPELINE && PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF)
         PQexitPipelineMode(c->pg);
     return 1;
+}
+
+/* A connection attempt failed: try the next address, or give up with the first real error. */
+static enum conn_event attempt_failed(struct conn *c, const char *why, int64_t now)
+{
+    if (!c->first_err[0])
+        snprintf(c->first_err, sizeof c->first_err, "%s", why);
+    /* a pooler that does not take startup options: the same address again, without them (the
+     * settings are then made transaction-local in front of each statement) */
+    if (c->options && !c->options_refused && strstr(why, "unsupported startup parameter")) {
+        c->options_refused = true;
+        c->first_err[0] = '\0';
+        if (now < c->deadline && start_attempt(c, now) == 0)
+            return CONN_EV_NONE;
+    } else if (c->cur_target + 1 < c->ntargets && now < c->deadline) {
+        c->cur_target++;
+        if (start_attempt(c, now) == 0)
+            return CONN_EV_NONE;
+    }
+    if (c->ntargets > 1) {
+        char tail[64];
+        snprintf(tail, sizeof tail, " (%d addresses tried)", c->ntargets);
+        snprintf(c->err, sizeof c->err, "%.*s%s", (int)(sizeof c->err - sizeof tail), c->first_err, tail);
+    } else {
+        snprintf(c->err, sizeof c->err, "%s", c->first_err);
+    }
+    drop(c);
+    return CONN_EV_FAILED;
+}
+
+static enum conn_event step_connecting(struct conn *c, short revents, int64_t now)
+{
+    if (c->st == CONN_RESOLVING) {
+        int r = addr_lookup_poll(c->lookup, now, &c->targets, &c->ntargets, c->err, sizeof c->err);
+        if (r == 0)
+            return CONN_EV_NONE;
+        addr_lookup_free(c->lookup);
+        c->lookup = NULL;
+        if (r < 0 || start_attempt(c, now) < 0) {
+            drop(c);
+            return CONN_EV_FAILED;
+        }
+        return CONN_EV_NONE;
+    }
+    if (revents || c->poll == PGRES_POLLING_WRITING) {
+        c->poll = PQconnectPoll(c->pg);
+        if (c->poll == PGRES_POLLING_FAILED) {
+            set_error(c, NULL, PQerrorMessage(c->pg));
+            char why[sizeof c->err];
+            snprintf(why, sizeof why, "%s", c->err);
+            return attempt_failed(c, why, now);
+        }
+        if (c->poll == PGRES_POLLING_OK) {
+            PQsetnonblocking(c->pg, 1);
+            c->version = PQserverVersion(c->pg);
+            c->pid = PQbackendPID(c->pg);
+            c->st = CONN_READY;
+            c->deadline = INT64_MAX;
+            return CONN_EV_CONNECTED;
+        }
+    }
+    if (now >= c->attempt_deadline || now >= c->deadline) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "timeout after %.1fs connecting", (double)(now - c->started) / 1000);
+        return attempt_failed(c, msg, now);
+    }
+    return CONN_EV_NONE;
 }
 
 enum conn_event conn_step(struct conn *c, short revents, int64_t now)
 {
     if (c->st == CONN_CLOSED)
         return CONN_EV_NONE;
-    if (c->st == CONN_CONNECTING) {
-        if (revents || c->poll == PGRES_POLLING_WRITING) {
-            c->poll = PQconnectPoll(c->pg);
-            if (c->poll == PGRES_POLLING_FAILED) {
-                set_error(c, NULL, PQerrorMessage(c->pg));
-                drop(c);
-                return CONN_EV_FAILED;
-            }
-            if (c->poll == PGRES_POLLING_OK) {
-                PQsetnonblocking(c->pg, 1);
-                c->version = PQserverVersion(c->pg);
-                c->pid = PQbackendPID(c->pg);
-                c->st = CONN_READY;
-                c->deadline = INT64_MAX;
-                return CONN_EV_CONNECTED;
-            }
-        }
-        if (now >= c->deadline) {
-            char msg[64];
-            snprintf(msg, sizeof msg, "timeout after %.1fs connecting", (double)(now - c->started) / 1000);
-            conn_close(c, msg);
-            return CONN_EV_FAILED;
-        }
-        return CONN_EV_NONE;
-    }
+    if (c->st == CONN_RESOLVING || c->st == CONN_CONNECTING)
+        return step_connecting(c, revents, now);
     if (revents & (POLLERR | POLLHUP | POLLNVAL)) {
         /* Let libpq read the final error message first, if any. */
         revents |= POLLIN;
@@ -381,7 +584,7 @@ enum conn_event conn_step(struct conn *c, short revents, int64_t now)
     if (revents & POLLIN) {
         if (c->st == CONN_READY) {
             /* Nothing was asked: the server sent a notice or closed the connection. */
-            if (!PQconsumeInput(c->pg))
+            if (!PQconsumeInput(c->pg) || PQstatus(c->pg) == CONNECTION_BAD)
                 goto broken;
             PGnotify *nt;
             while ((nt = PQnotifies(c->pg)))
@@ -389,6 +592,12 @@ enum conn_event conn_step(struct conn *c, short revents, int64_t now)
             return CONN_EV_NONE;
         }
         int r = read_results(c);
+        if (r == -2)
+            goto timeout;
+        if (r == -3) {
+            drop(c);
+            return CONN_EV_FAILED;
+        }
         if (r < 0)
             goto broken;
         if (r == 1) {
@@ -397,17 +606,22 @@ enum conn_event conn_step(struct conn *c, short revents, int64_t now)
             return CONN_EV_DONE;
         }
     }
-    if (c->st == CONN_BUSY && now >= c->deadline) {
-        char msg[64];
-        snprintf(msg, sizeof msg, "timeout: no answer after %.1fs", (double)(now - c->started) / 1000);
-        conn_close(c, msg);
-        return CONN_EV_FAILED;
-    }
+    if (c->st == CONN_BUSY && now >= c->deadline)
+        goto timeout;
     return CONN_EV_NONE;
-broken:
-    set_error(c, "connection lost", PQerrorMessage(c->pg));
+timeout: {
+    char msg[64];
+    snprintf(msg, sizeof msg, "timeout: no answer after %.1fs", (double)(now - c->started) / 1000);
+    conn_close(c, msg);
+    return CONN_EV_FAILED;
+}
+broken: {
+    const char *msg = PQerrorMessage(c->pg);
+    const char *what = classify(msg);
+    set_error(c, what ? what : "connection lost", msg);
     drop(c);
     return CONN_EV_FAILED;
+}
 }
 
 int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n,
@@ -428,12 +642,18 @@ int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n
         ok = PQsendQuery(c->pg, c->simple_sql[0]);
     } else {
         ok = PQenterPipelineMode(c->pg);
-        c->skip_prepare_result = xcalloc((size_t)n, sizeof *c->skip_prepare_result);
+        c->skip = xcalloc((size_t)n, sizeof *c->skip);
+        c->prep_new = xcalloc((size_t)n, sizeof *c->prep_new);
         c->prep_index = xcalloc((size_t)n, sizeof *c->prep_index);
         for (int i = 0; ok && i < n; i++) {
             int np = nparams ? nparams[i] : 0;
             c->prep_index[i] = -1;
-            if (c->use_prepare && !c->no_prepare && np == 0) {
+            if (c->options_refused && c->local_set) {
+                /* in the same implicit transaction as the statement: gone at its end */
+                ok = PQsendQueryParams(c->pg, c->local_set, 0, NULL, NULL, NULL, NULL, 0);
+                c->skip[i]++;
+            }
+            if (ok && c->use_prepare && !c->no_prepare && np == 0) {
                 bool is_new;
                 int k = prepared_index(c, sql[i], &is_new);
                 char name[32];
@@ -445,7 +665,8 @@ int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n
                     char *text = tagged ? xstrdup(sql[i]) : xasprintf("/* pgfleet */ %s", sql[i]);
                     ok = PQsendPrepare(c->pg, name, text, 0, NULL);
                     free(text);
-                    c->skip_prepare_result[i] = true;
+                    c->skip[i]++;
+                    c->prep_new[i] = true;
                 }
                 ok = ok && PQsendQueryPrepared(c->pg, name, 0, NULL, NULL, NULL, 0) && PQpipelineSync(c->pg);
                 continue;
@@ -510,14 +731,6 @@ int conn_check_conninfo(const char *conninfo, char **err)
     return 0;
 }
 
-static const char *opt(PQconninfoOption *o, const char *key)
-{
-    for (; o && o->keyword; o++)
-        if (strcmp(o->keyword, key) == 0 && o->val && *o->val)
-            return o->val;
-    return NULL;
-}
-
 bool conn_has_password(const char *conninfo)
 {
     PQconninfoOption *o = PQconninfoParse(conninfo ? conninfo : "", NULL);
@@ -569,149 +782,4 @@ char *conn_display_name(const char *conninfo)
     return name;
 }
 
-/* ---- name resolution, without blocking: getaddrinfo_a before each (re)connect ---- */
-
-/* One host of the conninfo's host list. */
-struct lookup {
-    struct gaicb cb;
-    struct addrinfo hints;
-    char *name;
-    bool numeric;  /* an address already: it is its own hostaddr */
-    bool socket;   /* a Unix socket directory: no hostaddr for this conn at all */
-};
-
-struct resolver {
-    struct lookup *l;
-    int n;
-    int64_t deadline;
-};
-
-static void resolver_free(struct resolver *r)
-{
-    for (int i = 0; i < r->n; i++) {
-        if (!r->l[i].numeric && !r->l[i].socket && gai_error(&r->l[i].cb) != EAI_INPROGRESS &&
-            r->l[i].cb.ar_result)
-            freeaddrinfo(r->l[i].cb.ar_result);
-        free(r->l[i].name);
-    }
-    free(r->l);
-    free(r);
-}
-
-int conn_resolve_start(struct conn *c, int64_t deadline_ms)
-{
-    free(c->hostaddr);
-    c->hostaddr = NULL;
-    PQconninfoOption *o = PQconninfoParse(c->conninfo, NULL);
-    const char *host = opt(o, "host");
-    if (!host)
-        host = getenv("PGHOST");
-    if (!o || !host || opt(o, "hostaddr") || getenv("PGHOSTADDR")) {
-        PQconninfoFree(o);
-        return 0; /* nothing to look up: libpq's defaults, sockets or given addresses */
-    }
-    struct resolver *r = xcalloc(1, sizeof *r);
-    r->deadline = deadline_ms;
-    char *copy = xstrdup(host), *save = NULL;
-    for (char *h = strtok_r(copy, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
-        r->l = xreallocarray(r->l, (size_t)r->n + 1, sizeof *r->l);
-        struct lookup *l = &r->l[r->n++];
-        memset(l, 0, sizeof *l);
-        l->name = xstrdup(h);
-        unsigned char bin[sizeof(struct in6_addr)];
-        l->socket = h[0] == '/' || h[0] == '@' || h[0] == '\0';
-        l->numeric = !l->socket && (inet_pton(AF_INET, h, bin) == 1 || inet_pton(AF_INET6, h, bin) == 1);
-    }
-    free(copy);
-    PQconninfoFree(o);
-    bool any = false;
-    for (int i = 0; i < r->n; i++)
-        any |= r->l[i].socket;
-    struct gaicb **list = xcalloc((size_t)r->n + 1, sizeof *list);
-    int nlist = 0;
-    for (int i = 0; i < r->n && !any; i++) {
-        struct lookup *l = &r->l[i]; /* r->l no longer moves: pointers into it are safe */
-        if (l->numeric)
-            continue;
-        l->hints.ai_socktype = SOCK_STREAM;
-        l->cb.ar_name = l->name;
-        l->cb.ar_request = &l->hints;
-        list[nlist++] = &l->cb;
-    }
-    if (any || nlist == 0) {
-        /* a socket in the list (no hostaddr possible), or addresses only */
-        if (!any) {
-            struct text t;
-            text_init(&t);
-            for (int i = 0; i < r->n; i++)
-                text_printf(&t, "%s%s", i ? "," : "", r->l[i].name);
-            c->hostaddr = t.s;
-        }
-        free(list);
-        resolver_free(r);
-        return 0;
-    }
-    int e = getaddrinfo_a(GAI_NOWAIT, list, nlist, NULL);
-    free(list);
-    if (e != 0) {
-        snprintf(c->err, sizeof c->err, "unknown host: cannot start the lookup: %s", gai_strerror(e));
-        resolver_free(r);
-        return -1;
-    }
-    c->resolver = r;
-    return 1;
-}
-
-int conn_resolve_poll(struct conn *c, int64_t now)
-{
-    struct resolver *r = c->resolver;
-    if (!r)
-        return 1;
-    int pending = -1;
-    for (int i = 0; i < r->n; i++)
-        if (!r->l[i].numeric && gai_error(&r->l[i].cb) == EAI_INPROGRESS)
-            pending = i;
-    if (pending >= 0 && now < r->deadline)
-        return 0;
-    c->resolver = NULL;
-    if (pending >= 0) {
-        snprintf(c->err, sizeof c->err, "unknown host: resolving %s timed out", r->l[pending].name);
-        bool stuck = false;
-        for (int i = 0; i < r->n; i++)
-            if (!r->l[i].numeric && gai_error(&r->l[i].cb) == EAI_INPROGRESS &&
-                gai_cancel(&r->l[i].cb) != EAI_CANCELED)
-                stuck = true;
-        if (!stuck)
-            resolver_free(r);
-        /* else the resolver thread still writes into r: leave it (rare, bounded by the fleet) */
-        return -1;
-    }
-    struct text t;
-    text_init(&t);
-    int rc = 1;
-    for (int i = 0; i < r->n && rc == 1; i++) {
-        struct lookup *l = &r->l[i];
-        char buf[INET6_ADDRSTRLEN] = "";
-        const char *addr = l->name;
-        if (!l->numeric) {
-            int e = gai_error(&l->cb);
-            struct addrinfo *ai = l->cb.ar_result;
-            if (e != 0 || !ai) {
-                snprintf(c->err, sizeof c->err, "unknown host: %s: %s", l->name, gai_strerror(e));
-                rc = -1;
-                break;
-            }
-            void *a = ai->ai_family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
-                                                : (void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
-            inet_ntop(ai->ai_family, a, buf, sizeof buf);
-            addr = buf;
-        }
-        text_printf(&t, "%s%s", i ? "," : "", addr);
-    }
-    if (rc == 1)
-        c->hostaddr = t.s;
-    else
-        text_free(&t);
-    resolver_free(r);
-    return rc;
-}
+void conn_cleanup(int wait_ms) { addr_lookup_reap(wait_ms); }

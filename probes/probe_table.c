@@ -34,29 +34,34 @@ const struct probe_class *const probe_table[PROBE_MAX] = {
     [PROBE_FLUSH] = &probe_flush,
 };
 
-/* statement_timeout bounds every probe on the server side too; lock_timeout keeps a probe from
- * queueing behind an AccessExclusiveLock (a migration) and so from blocking others. */
-int probe_setup_sql(const char **sql, int max, long statement_timeout_ms)
+/* The settings of every probe session, sent with the connection (conn_set_settings), never
+ * as a session-level SET that a transaction pooler would leave on a server connection for an
+ * application: statement_timeout bounds every probe on the server side too; lock_timeout keeps a
+ * probe from queueing behind an AccessExclusiveLock (a migration) and so from blocking others. */
+int probe_settings(const char **names, char values[][32], int max, long statement_timeout_ms)
 {
-    static char settings[400];
-    if (max < 2)
+    static const char *const n[] = {"statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"};
+    if (max < 3)
         return 0;
-    snprintf(settings, sizeof settings,
-             "SELECT set_config('statement_timeout', '%ld', false),"
-             " set_config('lock_timeout', '1000', false),"
-             " set_config('idle_in_transaction_session_timeout', '60000', false)",
-             statement_timeout_ms);
-    sql[0] = settings;
-    sql[1] = "SELECT current_setting('server_version_num')::int AS version,"
-             " r.rolsuper AS superuser,"
-             " pg_has_role(current_user, 'pg_monitor', 'MEMBER') AS pg_monitor,"
-             " pg_has_role(current_user, 'pg_signal_backend', 'MEMBER') AS signal_backend,"
-             " EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS has_pgss,"
-             " (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements') AS pgss_version,"
-             " to_regclass('pg_catalog.pg_stat_io') IS NOT NULL AS has_stat_io,"
-             " current_user AS current_user"
-             " FROM pg_roles r WHERE r.rolname = current_user";
-    return 2;
+    for (int i = 0; i < 3; i++)
+        names[i] = n[i];
+    snprintf(values[0], 32, "%ld", statement_timeout_ms);
+    snprintf(values[1], 32, "1000");
+    snprintf(values[2], 32, "60000");
+    return 3;
+}
+
+const char *probe_caps_sql(void)
+{
+    return "SELECT current_setting('server_version_num')::int AS version,"
+           " r.rolsuper AS superuser,"
+           " pg_has_role(current_user, 'pg_monitor', 'MEMBER') AS pg_monitor,"
+           " pg_has_role(current_user, 'pg_signal_backend', 'MEMBER') AS signal_backend,"
+           " EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS has_pgss,"
+           " (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements') AS pgss_version,"
+           " to_regclass('pg_catalog.pg_stat_io') IS NOT NULL AS has_stat_io,"
+           " current_user AS current_user"
+           " FROM pg_roles r WHERE r.rolname = current_user";
 }
 
 static bool truthy(const char *v) { return v && (v[0] == 't' || v[0] == '1'); }

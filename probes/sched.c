@@ -1,8 +1,9 @@
 /* sched.c — the fleet engine. Each server is a small state machine over its probe connection:
  *
- *   DISCONNECTED --start--> RESOLVING --> CONNECTING --connected--> SETUP --caps--> READY <-- TICK
- *        ^                      |                       |              |--due-->-----^
- *        +---- backoff <--------+-------- failure ------+--------------+---------------+
+ *   DISCONNECTED --start--> CONNECTING --connected--> SETUP --caps--> READY <-- TICK
+ *        ^                      |  (lookup, then        |              |--due-->-----^
+ *        |                      |   each address)       |              |             |
+ *        +---- backoff <--------+-------- failure ------+--------------+-------------+
  *
  * A tick sends every due probe in one round trip (conn.c's pipeline mode). A tick that is still
  * unanswered when the next one is due marks the server STALE; its deadline (the config's timeout)
@@ -18,7 +19,7 @@
 #include "conn.h"
 #include "util.h"
 
-enum phase { PH_DISCONNECTED, PH_RESOLVING, PH_CONNECTING, PH_SETUP, PH_READY, PH_TICK };
+enum phase { PH_DISCONNECTED, PH_CONNECTING, PH_SETUP, PH_READY, PH_TICK };
 
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
@@ -52,6 +53,17 @@ void sched_init(struct model *m, const struct config *cfg)
         s->local = conn_is_local(s->conf->conninfo);
         s->conn = conn_new(s->conf->conninfo, "pgfleet");
         conn_use_prepared(s->conn, true);
+        if (s->kind == KIND_POSTGRES) {
+            /* The server-side statement timeout is a little under our deadline, so a slow probe
+             * is cancelled by the server and reported before we give up on the connection. */
+            const char *names[4], *values[4];
+            char buf[4][32];
+            long st = (long)(cfg->timeout_ms * 8 / 10);
+            int ns = probe_settings(names, buf, 4, st > 100 ? st : 100);
+            for (int k = 0; k < ns; k++)
+                values[k] = buf[k];
+            conn_set_settings(s->conn, names, values, ns);
+        }
         s->status = SRV_CONNECTING;
         s->status_since_ms = now;
         s->retry_at_ms = now;
@@ -100,23 +112,6 @@ static void fail(struct model *m, struct server *s, const char *why, int64_t now
     s->ticks = 0;
 }
 
-/* How often a lookup in flight is checked: getaddrinfo_a has no descriptor to poll. */
-#define RESOLVE_POLL_MS 20
-
-static void start_connect(struct model *m, struct server *s, int64_t now);
-
-/* Every (re)connect looks the host names up again, without blocking the loop. */
-static void start_resolve(struct model *m, struct server *s, int64_t now)
-{
-    int r = conn_resolve_start(s->conn, now + m->cfg->timeout_ms);
-    if (r < 0)
-        fail(m, s, conn_error(s->conn), now);
-    else if (r == 0)
-        start_connect(m, s, now);
-    else
-        s->phase = PH_RESOLVING;
-}
-
 static void start_connect(struct model *m, struct server *s, int64_t now)
 {
     if (conn_start(s->conn, now + m->cfg->timeout_ms) < 0) {
@@ -128,13 +123,9 @@ static void start_connect(struct model *m, struct server *s, int64_t now)
 
 static void send_setup(struct model *m, struct server *s, int64_t now)
 {
-    const char *sql[4];
-    /* The server-side statement timeout is a little under our deadline, so a slow probe is
-     * cancelled by the server and reported before we give up on the connection. */
-    long st = (long)(m->cfg->timeout_ms * 8 / 10);
-    int n = probe_setup_sql(sql, 4, st > 100 ? st : 100);
-    s->setup_stmts = n;
-    if (conn_send(s->conn, CONN_PIPELINE, sql, n, NULL, NULL, now + m->cfg->timeout_ms) < 0) {
+    const char *sql[1] = {probe_caps_sql()};
+    s->setup_stmts = 1;
+    if (conn_send(s->conn, CONN_PIPELINE, sql, 1, NULL, NULL, now + m->cfg->timeout_ms) < 0) {
         fail(m, s, conn_error(s->conn), now);
         return;
     }
@@ -248,10 +239,8 @@ static void on_done(struct model *m, struct server *s, size_t idx, int64_t now)
     struct rowset **rs = conn_take_results(s->conn, &n);
     if (s->phase == PH_SETUP) {
         char err[300];
-        if (n < 2 || probe_parse_caps(rs[1], &s->caps, err, sizeof err) < 0) {
-            snprintf(err, sizeof err, "setup failed: %s", n >= 2 && rs[1]->error ? rs[1]->error
-                                                         : n >= 1 && rs[0]->error ? rs[0]->error
-                                                                                  : "no result");
+        if (n < 1 || probe_parse_caps(rs[0], &s->caps, err, sizeof err) < 0) {
+            snprintf(err, sizeof err, "setup failed: %s", n >= 1 && rs[0]->error ? rs[0]->error : "no result");
             fail(m, s, err, now);
         } else {
             s->phase = PH_READY;
@@ -288,14 +277,6 @@ static void step_server(struct model *m, size_t i, short revents, int64_t now)
     struct server *s = &m->servers[i];
     if (s->phase == PH_DISCONNECTED) {
         if (now >= s->retry_at_ms)
-            start_resolve(m, s, now);
-        return;
-    }
-    if (s->phase == PH_RESOLVING) {
-        int r = conn_resolve_poll(s->conn, now);
-        if (r < 0)
-            fail(m, s, conn_error(s->conn), now);
-        else if (r > 0)
             start_connect(m, s, now);
         return;
     }
@@ -349,7 +330,6 @@ int64_t sched_next_deadline(const struct model *m)
         int64_t d = INT64_MAX;
         switch (s->phase) {
         case PH_DISCONNECTED: d = s->retry_at_ms; break;
-        case PH_RESOLVING: d = now_ms() + RESOLVE_POLL_MS; break;
         case PH_READY: d = m->paused ? INT64_MAX : s->next_tick_ms; break;
         case PH_TICK:
             d = conn_deadline(s->conn);

@@ -1,6 +1,9 @@
 /* loop.c — the only poll() in pgfleet. Each pass: gather the server sockets, the terminal and
  * the signal self-pipe; wait until the nearest deadline; step the engine; let the hooks react;
- * draw once. Signals only write a byte to the self-pipe: their work happens here, in order. */
+ * draw once. Signals only write a byte to the self-pipe: their work happens here, in order.
+ * SIGINT/SIGTERM/SIGHUP also arm a one-second watchdog: if the loop has not ended by then (a
+ * defect that keeps it busy), or the signal comes twice, the terminal is restored from the
+ * signal handler and pgfleet exits at once. Quitting never depends on the loop being healthy. */
 #include "loop.h"
 
 #include <errno.h>
@@ -15,12 +18,36 @@
 #include "util.h"
 
 static int sigpipe_fd[2] = {-1, -1};
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, quit_signal;
+static void (*emergency_hook)(void);
+
+void loop_set_emergency(void (*restore)(void)) { emergency_hook = restore; }
+
+/* Async-signal-safe: restore the terminal and leave now. */
+static void emergency_exit(int sig)
+{
+    if (emergency_hook)
+        emergency_hook();
+    _exit(128 + sig);
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    emergency_exit(quit_signal ? quit_signal : SIGTERM);
+}
 
 static void on_sig(int sig)
 {
     int saved = errno;
     unsigned char b = (unsigned char)sig;
+    if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+        if (quit_signal)
+            emergency_exit(sig); /* the second one: no more waiting */
+        quit_signal = sig;
+        stop_requested = 1;
+        alarm(1);
+    }
     if (sigpipe_fd[1] >= 0 && write(sigpipe_fd[1], &b, 1) < 0) {
         /* pipe full: the loop will wake for the earlier byte anyway */
     }
@@ -44,11 +71,16 @@ static void setup_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGWINCH, &sa, NULL);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
 static void close_signals(void)
 {
+    /* The loop ended in time: the rest of the shutdown is bounded by pgfleet's own code. */
+    alarm(0);
+    signal(SIGALRM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
@@ -71,6 +103,7 @@ int loop_run(struct model *m, const struct loop_hooks *h)
     bool changed = true;
     setup_signals();
     stop_requested = 0;
+    quit_signal = 0;
     sched_step(m, NULL, NULL, 0, now_ms()); /* start connecting at once */
     for (;;) {
         if (h->frame)

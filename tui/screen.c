@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,34 @@ const char pane_keys[] = "12345679"; /* 8 is kept for the batch-migration pane *
 const int pane_count = (int)ARRAY_LEN(pane_list);
 
 static bool curses_on;
+
+/* What the signal watchdog writes to put the terminal back without curses (async-signal-safe:
+ * prepared in advance, then write() and tcsetattr() only). */
+static struct termios saved_tty;
+static bool have_saved_tty;
+static char reset_seq[256];
+static size_t reset_len;
+
+static void add_cap(const char *name)
+{
+    char *cap = tigetstr(name);
+    if (!cap || cap == (char *)-1)
+        return;
+    size_t n = strlen(cap);
+    if (reset_len + n < sizeof reset_seq) {
+        memcpy(reset_seq + reset_len, cap, n);
+        reset_len += n;
+    }
+}
+
+static void emergency_restore(void)
+{
+    if (reset_len && write(STDOUT_FILENO, reset_seq, reset_len) < 0) {
+        /* nothing more can be done from a signal handler */
+    }
+    if (have_saved_tty)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+}
 
 static void restore_terminal(void)
 {
@@ -461,9 +490,16 @@ int tui_run(struct model *m, const struct tui_opts *o)
     t.npanes = pane_count;
     t.scope = -1;
     set_escdelay(25);
+    have_saved_tty = tcgetattr(STDIN_FILENO, &saved_tty) == 0;
     if (!initscr())
         fatal("cannot initialise the terminal");
     curses_on = true;
+    reset_len = 0;
+    add_cap("sgr0");
+    add_cap("cnorm");
+    add_cap("rmkx");
+    add_cap("rmcup");
+    loop_set_emergency(emergency_restore);
     fatal_set_hook(restore_terminal);
     cbreak();
     noecho();
@@ -490,6 +526,7 @@ int tui_run(struct model *m, const struct tui_opts *o)
     free(t.tags);
     del_windows(&t);
     restore_terminal();
+    loop_set_emergency(NULL);
     fatal_set_hook(NULL);
     return rc;
 }

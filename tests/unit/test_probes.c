@@ -524,14 +524,30 @@ static void test_probe_table(void **state)
     assert_string_not_equal(q_busy, q_all); /* idle sessions are shipped only when shown */
     assert_non_null(probe_table[PROBE_SERVER]->sql(&caps, &busy, &why));
 
-    const char *sql[4];
-    int n = probe_setup_sql(sql, 4, 5000);
-    assert_int_equal(n, 2);
-    assert_non_null(strstr(sql[0], "'statement_timeout', '5000'"));
-    assert_non_null(strstr(sql[0], "lock_timeout"));
-    assert_non_null(strstr(sql[0], "idle_in_transaction_session_timeout"));
-    assert_non_null(strstr(sql[1], "pg_monitor"));
-    assert_int_equal(probe_setup_sql(sql, 1, 5000), 0);
+    /* Our own sessions are left out by pid (pg_backend_pid()), never by application_name: a
+     * session anyone names "pgfleet" must stay visible. Every probe, every variant. */
+    struct server_caps vers[] = {{.version = 120000, .pg_monitor = true, .has_pgss = true},
+                                 {.version = 180000, .pg_monitor = true, .has_pgss = true, .has_stat_io = true}};
+    for (int p = 0; p < PROBE_MAX; p++)
+        for (size_t v = 0; v < ARRAY_LEN(vers); v++)
+            for (int idle = 0; idle < 2; idle++) {
+                struct probe_opts po = {.idle = idle};
+                const char *w = NULL, *text = probe_table[p]->sql ? probe_table[p]->sql(&vers[v], &po, &w) : NULL;
+                if (text && strstr(text, "'pgfleet"))
+                    fail_msg("probe %s leaves sessions out by their name", probe_table[p]->name);
+            }
+
+    /* settings go with the connection (startup options), never as a session-level SET */
+    const char *names[4];
+    char values[4][32];
+    int n = probe_settings(names, values, 4, 5000);
+    assert_int_equal(n, 3);
+    assert_string_equal(names[0], "statement_timeout");
+    assert_string_equal(values[0], "5000");
+    assert_string_equal(names[1], "lock_timeout");
+    assert_string_equal(names[2], "idle_in_transaction_session_timeout");
+    assert_non_null(strstr(probe_caps_sql(), "pg_monitor"));
+    assert_int_equal(probe_settings(names, values, 2, 5000), 0);
 }
 
 int main(void)
