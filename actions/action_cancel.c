@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "action_signal.h"
+#include "probe.h"
 
 static void absorb(struct job_target *t, const struct rowset *r)
 {
@@ -48,14 +49,15 @@ static const struct signal_kind kind = {
            " CASE WHEN a.same_query AND a.running THEN pg_cancel_backend($1::int) END AS sent,"
            " a.running"
            " FROM (SELECT count(*) > 0 AS alive,"
-           "   coalesce(bool_or(query_start IS NOT DISTINCT FROM $3::timestamptz), false) AS same_query,"
+           "   coalesce(bool_or(" SQL_EPOCH_US("query_start") " IS NOT DISTINCT FROM $3::int8), false) AS same_query,"
            "   coalesce(bool_or(state IN ('active', 'fastpath function call')), false) AS running"
-           "   FROM pg_stat_activity WHERE pid = $1::int AND backend_start = $2::timestamptz) a",
+           "   FROM pg_stat_activity WHERE pid = $1::int AND " SQL_EPOCH_US("backend_start") " = $2::int8"
+           "   AND pid <> pg_backend_pid()) a",
     .guard_query = true,
     .absorb = absorb,
     .verify_sql = "SELECT count(*) > 0 FROM pg_stat_activity WHERE pid = $1::int"
-                  " AND backend_start = $2::timestamptz"
-                  " AND query_start IS NOT DISTINCT FROM $3::timestamptz AND state = 'active'",
+                  " AND " SQL_EPOCH_US("backend_start") " = $2::int8"
+                  " AND " SQL_EPOCH_US("query_start") " IS NOT DISTINCT FROM $3::int8 AND state = 'active'",
     .verify_delay_ms = 500,
     .verify_tries = 4,
     .verified = verified,

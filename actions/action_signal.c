@@ -3,7 +3,11 @@
  * refuse the ones that may never be signalled, then act with the guard in the same statement
  * (pid AND backend_start [AND query_start]: zero rows means nothing was sent), then verify.
  *
- *   START → connect → [LOOKUP] → ACT → VERIFY (polled, bounded) → done */
+ *   START → connect → [LOOKUP → CONFIRM] → ACT → VERIFY (polled, bounded) → done
+ *
+ * The acting statement goes out only after its intent record is on disk (job_act). Once it
+ * has gone out, any failure (a lost connection, a timeout, an abort) leaves the result unknown:
+ * the session may have been signalled, and the audit says so. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,11 +16,12 @@
 
 #include "action_signal.h"
 #include "conn.h"
+#include "probe.h"
 
-enum { P_CONNECT, P_LOOKUP, P_ACT, P_VERIFY };
 
 static const char LOOKUP_SQL[] =
-    "SELECT pid, backend_start::text, query_start::text, usename, datname, application_name,"
+    "SELECT pid, " SQL_EPOCH_US("backend_start") ", " SQL_EPOCH_US("query_start") ","
+    " usename, datname, application_name,"
     " coalesce(host(client_addr), 'local') AS client, state, backend_type, left(query, 16384),"
     " (SELECT rolsuper FROM pg_roles r WHERE r.oid = usesysid),"
     " extract(epoch FROM now() - query_start)"
@@ -39,9 +44,10 @@ static bool pending(const struct job_target *t) { return t->result == NULL; }
 
 static char *pid_text(const struct job_target *t) { return xasprintf("%d", t->pid); }
 
-/* Send one statement per still-pending target, parameters from fill(). */
+/* Send one statement per still-pending target, parameters from fill(); acting statements are
+ * audited first. Returns the count, -1 when the send failed, -2 when the audit refused it. */
 static int send_per_target(struct job *j, const char *sql, int np,
-                           void (*fill)(const struct job_target *, char **params))
+                           void (*fill)(const struct job_target *, char **params), bool acting)
 {
     size_t n = 0;
     const char **sqls = xcalloc(j->ntargets + 1, sizeof *sqls);
@@ -56,7 +62,8 @@ static int send_per_target(struct job *j, const char *sql, int np,
         fill(&j->targets[i], params[n]);
         n++;
     }
-    int rc = n ? job_send(j, sqls, (int)n, nps, (const char *const *const *)params) : 0;
+    const char *const *const *p = (const char *const *const *)params;
+    int rc = !n ? 0 : acting ? job_act(j, sqls, (int)n, nps, p) : job_query(j, sqls, (int)n, nps, p);
     for (size_t i = 0; i < n; i++) {
         for (int k = 0; k < 4; k++)
             free(params[i][k]);
@@ -65,7 +72,7 @@ static int send_per_target(struct job *j, const char *sql, int np,
     free(params);
     free(nps);
     free(sqls);
-    return rc < 0 ? -1 : (int)n;
+    return rc < 0 ? rc : (int)n;
 }
 
 static void fill_pid(const struct job_target *t, char **p) { p[0] = pid_text(t); }
@@ -87,13 +94,8 @@ static size_t pending_list(struct job *j, struct job_target **out)
     return n;
 }
 
-/* What a never-target session is, for the message: its backend type, or ours. */
-static const char *system_kind(const struct job_target *t)
-{
-    if (t->backend_type && strcmp(t->backend_type, "client backend") != 0)
-        return t->backend_type;
-    return "pgfleet's own session";
-}
+/* What a never-target session is, for the message: its backend type. */
+static const char *system_kind(const struct job_target *t) { return t->backend_type ? t->backend_type : "?"; }
 
 static void refuse_forbidden(struct job *j)
 {
@@ -161,10 +163,44 @@ static int act(struct job *j, const struct signal_kind *k)
     refuse_forbidden(j);
     int v = conn_server_version(j->conn);
     const char *sql = v >= 140000 || !k->sql_old ? k->sql : k->sql_old;
-    int n = send_per_target(j, sql, k->guard_query ? 3 : 2, fill_guard);
+    int n = send_per_target(j, sql, k->guard_query ? 3 : 2, fill_guard, true);
     if (n > 0)
         job_log(j, "%s: sent the guarded statement for %d session%s", k->verb, n, n == 1 ? "" : "s");
     return n;
+}
+
+/* Every target still pending gets the same result. */
+static void set_pending(struct job *j, const char *why)
+{
+    for (size_t i = 0; i < j->ntargets; i++)
+        if (pending(&j->targets[i]))
+            set_result(&j->targets[i], false, "%s", why);
+}
+
+/* After the acting statement may have left: nothing is known of the pending targets. */
+static enum job_state unknown_after_send(struct job *j, const struct signal_kind *k, const char *why)
+{
+    char res[300];
+    snprintf(res, sizeof res, "unknown (may have been signalled): %s after the statement was sent", why);
+    set_pending(j, res);
+    job_log(j, "%s", res);
+    enum job_state st = summary(j, k->past);
+    snprintf(j->outcome, sizeof j->outcome, "outcome unknown (may have been signalled): %s after the statement was sent", why);
+    return st;
+}
+
+/* Send the acting statement; what its failure means depends on whether the audit let it go. */
+static enum job_state do_act(struct job *j, const struct signal_kind *k)
+{
+    j->phase = P_ACT;
+    int n = act(j, k);
+    if (n == -2) { /* the intent could not be recorded: nothing was sent */
+        set_pending(j, "not sent: the audit log cannot be written");
+        return JOB_FAILED;
+    }
+    if (n < 0)
+        return unknown_after_send(j, k, conn_error(j->conn));
+    return n ? JOB_RUNNING : summary(j, k->past);
 }
 
 enum job_state signal_step(struct job *j, const struct job_event *ev, const struct signal_kind *k)
@@ -175,51 +211,62 @@ enum job_state signal_step(struct job *j, const struct job_event *ev, const stru
         j->phase = P_CONNECT;
         if (job_connect(j) < 0) {
             snprintf(j->outcome, sizeof j->outcome, "cannot connect: %s", conn_error(j->conn));
+            set_pending(j, "not sent: no connection");
             return JOB_FAILED;
         }
         job_log(j, "connecting to %s (own connection)", j->server);
         return JOB_RUNNING;
     case JEV_FAILED:
+        if (j->phase == P_ACT)
+            return unknown_after_send(j, k, ev->error);
+        if (j->phase == P_VERIFY) {
+            job_log(j, "verification stopped: %s", ev->error);
+            return summary(j, k->past);
+        }
         snprintf(j->outcome, sizeof j->outcome, "connection failed: %s", ev->error);
         for (size_t i = 0; i < j->ntargets; i++)
             if (pending(&j->targets[i]))
                 set_result(&j->targets[i], false, "not sent: %s", ev->error);
-        return j->phase == P_VERIFY ? summary(j, k->past) : JOB_FAILED;
+        return JOB_FAILED;
     case JEV_ABORT:
         /* The audit must not say "not attempted" for a signal that may have been delivered. */
-        for (size_t i = 0; i < j->ntargets; i++)
-            if (pending(&j->targets[i]))
-                set_result(&j->targets[i], false, j->phase == P_ACT
-                               ? "unknown: aborted after the statement was sent (it may have been signalled)"
-                               : "not sent: aborted");
+        set_pending(j, j->phase == P_ACT ? "unknown (may have been signalled): aborted after the statement was sent"
+                                         : "not sent: aborted");
         snprintf(j->outcome, sizeof j->outcome, "aborted by the user%s",
-                 j->phase == P_ACT ? " while the signal statement was in flight" : "");
+                 j->phase == P_ACT ? " while the signal statement was in flight: outcome unknown" : "");
         return JOB_ABORTED;
+    case JEV_CONFIRMED:
+        if (j->phase != P_CONFIRM)
+            return JOB_RUNNING;
+        j->awaiting_confirm = false;
+        return do_act(j, k);
     case JEV_CONNECTED: {
-        bool need_lookup = false;
+        bool need_lookup = j->confirm_after_lookup;
         for (size_t i = 0; i < j->ntargets; i++)
             need_lookup |= !j->targets[i].backend_start;
         if (need_lookup) {
             j->phase = P_LOOKUP;
             job_log(j, "looking the session%s up", j->ntargets == 1 ? "" : "s");
-            if (send_per_target(j, LOOKUP_SQL, 1, fill_pid) < 0)
+            if (send_per_target(j, LOOKUP_SQL, 1, fill_pid, false) < 0)
                 goto send_failed;
             return JOB_RUNNING;
         }
-        j->phase = P_ACT;
-        int n = act(j, k);
-        if (n < 0)
-            goto send_failed;
-        return n ? JOB_RUNNING : summary(j, k->past);
+        return do_act(j, k);
     }
     case JEV_RESULTS:
         if (j->phase == P_LOOKUP) {
             absorb_lookup(j, ev->rs, ev->nrs);
-            j->phase = P_ACT;
-            int n = act(j, k);
-            if (n < 0)
-                goto send_failed;
-            return n ? JOB_RUNNING : summary(j, k->past);
+            refuse_forbidden(j);
+            bool any = false;
+            for (size_t i = 0; i < j->ntargets; i++)
+                any |= pending(&j->targets[i]);
+            if (any && j->confirm_after_lookup) {
+                /* the shell shows what was found and asks; job_confirm() goes on */
+                j->phase = P_CONFIRM;
+                j->awaiting_confirm = true;
+                return JOB_RUNNING;
+            }
+            return any ? do_act(j, k) : summary(j, k->past);
         }
         if (j->phase == P_ACT) {
             size_t n = pending_list(j, list);
@@ -262,7 +309,7 @@ enum job_state signal_step(struct job *j, const struct job_event *ev, const stru
         }
         return JOB_RUNNING;
     case JEV_TIMER: {
-        /* verify the targets the action reached */
+        /* verify the targets the action reached: a read, not an action (not audited) */
         j->tries++;
         size_t n = 0;
         const char **sqls = xcalloc(j->ntargets + 1, sizeof *sqls);
@@ -277,25 +324,24 @@ enum job_state signal_step(struct job *j, const struct job_event *ev, const stru
             fill_guard(&j->targets[i], params[n]);
             n++;
         }
-        /* verification statements are not actions: keep them out of the audit's SQL */
-        size_t keep = j->nsql;
-        int rc = n ? job_send(j, sqls, (int)n, nps, (const char *const *const *)params) : 0;
-        while (j->nsql > keep)
-            free(j->sql[--j->nsql]);
+        int rc = n ? job_query(j, sqls, (int)n, nps, (const char *const *const *)params) : 0;
         for (size_t i = 0; i < n; i++) {
             for (int q = 0; q < 4; q++)
                 free(params[i][q]);
             free(params[i]);
         }
         free(params), free(nps), free(sqls);
-        if (rc < 0)
-            goto send_failed;
+        if (rc < 0) {
+            job_log(j, "verification stopped: %s", conn_error(j->conn));
+            return summary(j, k->past);
+        }
         return n ? JOB_RUNNING : summary(j, k->past);
     }
     }
     return JOB_RUNNING;
 send_failed:
     snprintf(j->outcome, sizeof j->outcome, "send failed: %s", conn_error(j->conn));
+    set_pending(j, "not sent: the look-up failed");
     return JOB_FAILED;
 }
 

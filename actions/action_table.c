@@ -18,11 +18,12 @@ const struct action_class *action_find(const char *name)
     return NULL;
 }
 
-/* Background processes (autovacuum, walsenders, the checkpointer…) and our own sessions. */
+/* Background processes (autovacuum, walsenders, the checkpointer…). */
 bool target_is_system(const struct job_target *t)
 {
-    if (t->application && (strcmp(t->application, "pgfleet") == 0 || strcmp(t->application, "pgfleet-action") == 0))
-        return true;
+    /* Never by application_name: anyone can call a session "pgfleet" to hide from us. Our own
+     * sessions are left out by their pids (the probes' and the acting statement's
+     * pg_backend_pid()). */
     return t->backend_type && strcmp(t->backend_type, "client backend") != 0;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "action_signal.h"
+#include "probe.h"
 
 static void absorb(struct job_target *t, const struct rowset *r)
 {
@@ -36,14 +37,14 @@ static const struct signal_kind kind = {
     /* 14+: wait up to 5 s for the backend to exit, in the same statement */
     .sql = "SELECT a.alive, CASE WHEN a.alive THEN pg_terminate_backend($1::int, 5000) END AS exited"
            " FROM (SELECT count(*) > 0 AS alive FROM pg_stat_activity"
-           "   WHERE pid = $1::int AND backend_start = $2::timestamptz) a",
+           "   WHERE pid = $1::int AND " SQL_EPOCH_US("backend_start") " = $2::int8 AND pid <> pg_backend_pid()) a",
     .sql_old = "SELECT a.alive, CASE WHEN a.alive THEN pg_terminate_backend($1::int) AND false END AS exited"
                " FROM (SELECT count(*) > 0 AS alive FROM pg_stat_activity"
-               "   WHERE pid = $1::int AND backend_start = $2::timestamptz) a",
+               "   WHERE pid = $1::int AND " SQL_EPOCH_US("backend_start") " = $2::int8 AND pid <> pg_backend_pid()) a",
     .guard_query = false,
     .absorb = absorb,
     .verify_sql = "SELECT count(*) > 0 FROM pg_stat_activity WHERE pid = $1::int"
-                  " AND backend_start = $2::timestamptz",
+                  " AND " SQL_EPOCH_US("backend_start") " = $2::int8",
     .verify_delay_ms = 200,
     .verify_tries = 25,
     .verified = verified,

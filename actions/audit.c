@@ -1,6 +1,9 @@
-/* audit.c — the audit log: one JSON line per action (who, where, what, the SQL sent, the
- * outcome), appended with O_APPEND to a 0600 file and flushed to disk before the result is
- * shown; and `pgfleet audit`, which prints it readably. Server text is escaped with vis. */
+/* audit.c — the audit log: JSON lines, two per action: an intent record (who, where, the
+ * targets, the statements) flushed to disk before anything is sent, and an outcome record
+ * flushed before the result is shown, tied by an id. The file is the user's own regular file,
+ * 0600, opened without following symbolic links and appended with O_APPEND; a line is never
+ * left half written for the next record to corrupt. `pgfleet audit` prints it readably, every
+ * string escaped again (the file may have been edited). */
 #include "audit.h"
 
 #include <ctype.h>
@@ -25,10 +28,13 @@ char *audit_default_path(void)
     if (state && state[0] == '/')
         return xasprintf("%s/pgfleet/audit.jsonl", state);
     const char *home = getenv("HOME");
-    if (!home || !*home) {
+    if (!home || home[0] != '/') {
         struct passwd *pw = getpwuid(getuid());
-        home = pw ? pw->pw_dir : "/tmp";
+        home = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
     }
+    /* never a shared directory such as /tmp: anyone could plant the file there first */
+    if (!home)
+        return NULL;
     return xasprintf("%s/.local/state/pgfleet/audit.jsonl", home);
 }
 
@@ -98,7 +104,7 @@ void audit_identity_init(void)
     snprintf(os_user, sizeof os_user, "%s", pw ? pw->pw_name : "?");
 }
 
-char *audit_line(const struct job *j)
+char *audit_line(const struct job *j, const char *record)
 {
     char ts[32], host[256] = "", fp[17];
     struct tm tm;
@@ -107,7 +113,15 @@ char *audit_line(const struct job *j)
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
     gethostname(host, sizeof host - 1);
     audit_identity_init(); /* a no-op after jobs_init */
+    bool intent = strcmp(record, "intent") == 0;
     json_t *o = json_object();
+    json_object_set_new(o, "record", json_string(record));
+    json_object_set_new(o, "id", esc_str(j->audit_id, 0));
+    if (intent) {
+        time_t now = time(NULL);
+        gmtime_r(&now, &tm);
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
     json_object_set_new(o, "time", json_string(ts));
     json_object_set_new(o, "os_user", esc_str(os_user, 0));
     json_object_set_new(o, "host", esc_str(host, 0));
@@ -121,11 +135,12 @@ char *audit_line(const struct job *j)
         json_object_set_new(x, "user", esc_str(tg->user, 0));
         json_object_set_new(x, "database", esc_str(tg->database, 0));
         json_object_set_new(x, "application", esc_str(tg->application, 0));
-        json_object_set_new(x, "backend_start", esc_str(tg->backend_start, 0));
+        json_object_set_new(x, "backend_start_us", esc_str(tg->backend_start, 0));
         query_fingerprint(tg->query, fp);
         json_object_set_new(x, "query_fingerprint", json_string(fp));
         json_object_set_new(x, "query", esc_str(tg->query, 200));
-        json_object_set_new(x, "result", esc_str(tg->result ? tg->result : "not attempted", 0));
+        if (!intent)
+            json_object_set_new(x, "result", esc_str(tg->result ? tg->result : "not attempted", 0));
         json_array_append_new(targets, x);
     }
     json_object_set_new(o, "targets", targets);
@@ -133,9 +148,11 @@ char *audit_line(const struct job *j)
     for (size_t i = 0; i < j->nsql; i++)
         json_array_append_new(sql, esc_str(j->sql[i], 0));
     json_object_set_new(o, "sql", sql);
-    json_object_set_new(o, "state", json_string(job_state_name(j->state)));
-    json_object_set_new(o, "outcome", esc_str(j->outcome, 0));
-    json_object_set_new(o, "duration_ms", json_integer(j->ended_ms > j->started_ms ? j->ended_ms - j->started_ms : 0));
+    if (!intent) {
+        json_object_set_new(o, "state", json_string(job_state_name(j->state)));
+        json_object_set_new(o, "outcome", esc_str(j->outcome, 0));
+        json_object_set_new(o, "duration_ms", json_integer(j->ended_ms > j->started_ms ? j->ended_ms - j->started_ms : 0));
+    }
     char *line = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return line;
@@ -159,34 +176,119 @@ static int make_dirs(const char *path)
     return 0;
 }
 
-int audit_append(const char *path, const struct job *j, char *err, size_t errlen)
+/* Make a new file's name durable: fsync the directory that holds it. */
+static int sync_dir_of(const char *path)
 {
-    char *line = audit_line(j);
+    char *d = xstrdup(path);
+    char *slash = strrchr(d, '/');
+    if (slash)
+        *(slash == d ? slash + 1 : slash) = '\0';
+    int fd = open(slash ? d : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(d);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* Open the log for appending, refusing what an attacker or an accident could put at the path:
+ * a symbolic link, a file that is not regular, or someone else's file. An existing file that
+ * others can read is made 0600. */
+static int open_log(const char *path, char *err, size_t errlen)
+{
+    const int flags = O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
+    bool created = false;
+    int fd = open(path, flags);
+    if (fd < 0 && errno == ENOENT) {
+        if (make_dirs(path) < 0) {
+            snprintf(err, errlen, "%s: cannot create its directory: %s", path, strerror(errno));
+            return -1;
+        }
+        fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+        created = fd >= 0;
+        if (fd < 0 && errno == EEXIST) /* another pgfleet made it just now */
+            fd = open(path, flags);
+    }
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, errno == ELOOP ? "is a symbolic link: refused" : strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+        snprintf(err, errlen, "%s: %s", path, !S_ISREG(st.st_mode) ? "not a regular file: refused"
+                                                                    : "owned by another user: refused");
+        close(fd);
+        return -1;
+    }
+    if ((st.st_mode & 077) && fchmod(fd, 0600) < 0) {
+        snprintf(err, errlen, "%s: cannot make it private (0600): %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (created && sync_dir_of(path) < 0) {
+        snprintf(err, errlen, "%s: cannot sync its directory: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* write() all of buf, retrying short writes and interruptions. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = ENOSPC;
+            return -1;
+        }
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int audit_append(const char *path, const struct job *j, const char *record, char *err, size_t errlen)
+{
+    char *line = audit_line(j, record);
     if (!line) {
-        snprintf(err, errlen, "cannot encode the audit line");
+        snprintf(err, errlen, "cannot encode the audit record");
         return -1;
     }
     int rc = -1;
-    int fd = -1;
-    if (make_dirs(path) < 0) {
-        snprintf(err, errlen, "%s: cannot create its directory: %s", path, strerror(errno));
+    int fd = open_log(path, err, errlen);
+    if (fd < 0)
         goto out;
+    /* A line left without its newline (a disk that filled up mid-write, a crash) must not
+     * swallow this record: start on a line of our own. */
+    struct stat st;
+    char last = '\n';
+    if (fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
+        last = '\n';
+    struct text t;
+    text_init(&t);
+    if (last != '\n')
+        text_add(&t, "\n");
+    text_add(&t, line);
+    text_add(&t, "\n");
+    /* One write() of the whole line when it fits (O_APPEND keeps concurrent pgfleets from
+     * interleaving); a short one is continued, and a failure ends the line if it can. */
+    if (write_all(fd, t.s, t.len) < 0) {
+        int e = errno;
+        if (write(fd, "\n", 1) < 0) {
+            /* nothing more to do: the next record starts with a newline */
+        }
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+    } else if (fdatasync(fd) < 0) {
+        snprintf(err, errlen, "%s: cannot flush to disk: %s", path, strerror(errno));
+    } else {
+        rc = 0;
     }
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    /* One write() of the whole line: O_APPEND keeps concurrent pgfleets from interleaving. */
-    size_t len = strlen(line);
-    line[len] = '\n';
-    ssize_t w = write(fd, line, len + 1);
-    line[len] = '\0';
-    if (w != (ssize_t)len + 1 || fdatasync(fd) < 0) {
-        snprintf(err, errlen, "%s: %s", path, w < 0 ? strerror(errno) : "short write");
-        goto out;
-    }
-    rc = 0;
+    text_free(&t);
 out:
     if (fd >= 0)
         close(fd);
@@ -238,15 +340,45 @@ static void cut_text(char *s, size_t max)
     s[n] = '\0';
 }
 
+/* One action as `pgfleet audit` prints it: the intent (or an old one-line record) and, when it
+ * was recorded, the outcome with each target's result. */
+static void print_action(FILE *out, json_t *first, json_t *outcome)
+{
+    json_t *o = outcome ? outcome : first;
+    bool lost = !outcome;
+    char *when = reesc(jstr_or(first, "time", "?"));
+    char *who = reesc(jstr_or(first, "os_user", "?")), *host = reesc(jstr_or(first, "host", "?"));
+    char *srv = reesc(jstr_or(first, "server", "?")), *act = reesc(jstr_or(first, "action", "?"));
+    char *outc = reesc(lost ? "NO OUTCOME RECORDED: the statement may have been sent (pgfleet stopped, or the log could not be written)"
+                            : jstr_or(o, "outcome", ""));
+    fprintf(out, "%s  %s@%s  %s  %s: %s\n", when, who, host, srv, act, outc);
+    free(when), free(who), free(host), free(srv), free(act), free(outc);
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(o, "targets"), i, t) {
+        char *u = reesc(jstr_or(t, "user", "?")), *d = reesc(jstr_or(t, "database", "?"));
+        char *a = reesc(jstr_or(t, "application", "")), *r = reesc(jstr_or(t, "result", lost ? "?" : ""));
+        char *q = reesc(jstr_or(t, "query", ""));
+        cut_text(q, 100);
+        fprintf(out, "    pid %lld  %s@%s  %s  -> %s\n      %s\n",
+                (long long)json_integer_value(json_object_get(t, "pid")), u, d, a, r, q);
+        free(u), free(d), free(a), free(r), free(q);
+    }
+}
+
 int audit_print(const char *path, int64_t since_ms, FILE *out)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
         if (errno == ENOENT) {
-            fprintf(out, "no actions recorded yet (%s does not exist)\n", path);
+            char *p = esc(path, 1);
+            fprintf(out, "no actions recorded yet (%s does not exist)\n", p);
+            free(p);
             return 0;
         }
-        fprintf(stderr, "pgfleet: %s: %s\n", path, strerror(errno));
+        char *p = esc(path, 1);
+        fprintf(stderr, "pgfleet: %s: %s\n", p, strerror(errno));
+        free(p);
         return 1;
     }
     char cutoff[32] = "";
@@ -256,46 +388,55 @@ int audit_print(const char *path, int64_t since_ms, FILE *out)
         gmtime_r(&t, &tm);
         strftime(cutoff, sizeof cutoff, "%Y-%m-%dT%H:%M:%SZ", &tm);
     }
-    char *buf = NULL;
+    /* Read every record first: an intent is printed with its outcome, found later by id. */
+    json_t **recs = NULL;
+    size_t n = 0;
+    char *buf = NULL, *epath = esc(path, 1);
     size_t cap = 0;
-    ssize_t n;
     int lineno = 0, shown = 0;
-    while ((n = getline(&buf, &cap, f)) > 0) {
+    while (getline(&buf, &cap, f) > 0) {
         lineno++;
+        if (buf[strspn(buf, " \t\r\n")] == '\0')
+            continue; /* the empty line that ends a record cut short */
         json_error_t jerr;
         json_t *o = json_loads(buf, 0, &jerr);
-        if (!o) {
-            fprintf(out, "%s:%d: not a JSON line: %s\n", path, lineno, jerr.text);
-            continue;
-        }
-        const char *ts = jstr_or(o, "time", "?");
-        if (cutoff[0] && strcmp(ts, cutoff) < 0) {
+        if (!o || !json_is_object(o)) {
+            char *e = esc(o ? "not an object" : jerr.text, 1);
+            fprintf(out, "%s:%d: not a JSON record: %s\n", epath, lineno, e);
+            free(e);
             json_decref(o);
             continue;
         }
-        /* Everything printed is escaped again: the file could have been edited by anyone. */
-        char *when = reesc(ts);
-        char *who = reesc(jstr_or(o, "os_user", "?")), *host = reesc(jstr_or(o, "host", "?"));
-        char *srv = reesc(jstr_or(o, "server", "?")), *act = reesc(jstr_or(o, "action", "?"));
-        char *outc = reesc(jstr_or(o, "outcome", ""));
-        fprintf(out, "%s  %s@%s  %s  %s: %s\n", when, who, host, srv, act, outc);
-        free(when), free(who), free(host), free(srv), free(act), free(outc);
-        size_t i;
-        json_t *t;
-        json_array_foreach(json_object_get(o, "targets"), i, t) {
-            char *u = reesc(jstr_or(t, "user", "?")), *d = reesc(jstr_or(t, "database", "?"));
-            char *a = reesc(jstr_or(t, "application", "")), *r = reesc(jstr_or(t, "result", ""));
-            char *q = reesc(jstr_or(t, "query", ""));
-            cut_text(q, 100);
-            fprintf(out, "    pid %lld  %s@%s  %s  -> %s\n      %s\n",
-                    (long long)json_integer_value(json_object_get(t, "pid")), u, d, a, r, q);
-            free(u), free(d), free(a), free(r), free(q);
-        }
-        shown++;
-        json_decref(o);
+        recs = xreallocarray(recs, n + 1, sizeof *recs);
+        recs[n++] = o;
     }
     free(buf);
     fclose(f);
+    for (size_t i = 0; i < n; i++) {
+        const char *kind = jstr_or(recs[i], "record", "");
+        const char *id = jstr_or(recs[i], "id", NULL);
+        if (strcmp(kind, "outcome") == 0 && id) {
+            bool had_intent = false; /* printed with it */
+            for (size_t k = 0; k < i && !had_intent; k++)
+                had_intent = strcmp(jstr_or(recs[k], "record", ""), "intent") == 0 && jstr_or(recs[k], "id", NULL) &&
+                             strcmp(jstr_or(recs[k], "id", ""), id) == 0;
+            if (had_intent)
+                continue;
+        }
+        json_t *outcome = NULL;
+        if (strcmp(kind, "intent") == 0 && id)
+            for (size_t k = i + 1; k < n && !outcome; k++)
+                if (strcmp(jstr_or(recs[k], "record", ""), "outcome") == 0 && strcmp(jstr_or(recs[k], "id", ""), id) == 0)
+                    outcome = recs[k];
+        if (cutoff[0] && strcmp(jstr_or(recs[i], "time", "?"), cutoff) < 0)
+            continue;
+        print_action(out, recs[i], strcmp(kind, "intent") == 0 ? outcome : recs[i]);
+        shown++;
+    }
+    for (size_t i = 0; i < n; i++)
+        json_decref(recs[i]);
+    free(recs);
+    free(epath);
     if (!shown)
         fprintf(out, "no actions recorded%s\n", cutoff[0] ? " in that period" : "");
     return 0;

@@ -1,12 +1,14 @@
 /* job.c — the job list and the life of one job: its own connection driven by the loop, the
- * events handed to its action's step function, timers, abort, and the audit line written the
- * moment it ends (before anyone is shown the result). */
+ * events handed to its action's step function, timers, abort, and the audit: an intent record
+ * on disk before anything that acts is sent, an outcome record the moment it ends (before
+ * anyone is shown the result). */
 #include "job.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "action.h"
 #include "audit.h"
@@ -18,6 +20,9 @@ void jobs_init(struct jobs *js, const char *audit_path, int64_t timeout_ms)
     TAILQ_INIT(&js->list);
     js->next_id = 1;
     js->audit_path = audit_path ? xstrdup(audit_path) : audit_default_path();
+    if (!js->audit_path)
+        snprintf(js->audit_error, sizeof js->audit_error,
+                 "no audit log: HOME is not set and no home directory is known; set actions.audit_log");
     js->timeout_ms = timeout_ms;
     audit_identity_init();
 }
@@ -79,6 +84,11 @@ struct job *job_new(struct jobs *js, const struct action_class *cls, const char 
 {
     struct job *j = xcalloc(1, sizeof *j);
     j->id = js->next_id++;
+    j->owner = js;
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    host[strcspn(host, ".")] = '\0';
+    snprintf(j->audit_id, sizeof j->audit_id, "%.20s-%ld-%lld-%u", host, (long)getpid(), (long long)time(NULL), j->id);
     j->cls = cls;
     j->server = xstrdup(server);
     j->conninfo = xstrdup(conninfo ? conninfo : "");
@@ -137,15 +147,26 @@ void job_set_timer(struct job *j, int64_t at_ms) { j->timer_ms = at_ms; }
 
 int job_connect(struct job *j)
 {
-    if (!j->conn)
+    if (!j->conn) {
         j->conn = conn_new(j->conninfo, "pgfleet-action");
+        /* a role's statement_timeout must not interrupt pg_terminate_backend(pid, timeout)
+         * after the signal went out: the job bounds its own waits */
+        const char *names[] = {"statement_timeout"}, *values[] = {"0"};
+        conn_set_settings(j->conn, names, values, 1);
+    }
     if (conn_start(j->conn, now_ms() + j->timeout_ms) < 0)
         return -1;
     return 0;
 }
 
-int job_send(struct job *j, const char *const *sql, int n, const int *nparams,
-             const char *const *const *params)
+int job_query(struct job *j, const char *const *sql, int n, const int *nparams,
+              const char *const *const *params)
+{
+    return conn_send(j->conn, CONN_PIPELINE, sql, n, nparams, params, now_ms() + j->timeout_ms);
+}
+
+int job_act(struct job *j, const char *const *sql, int n, const int *nparams,
+            const char *const *const *params)
 {
     for (int i = 0; i < n; i++) {
         struct text t;
@@ -160,6 +181,19 @@ int job_send(struct job *j, const char *const *sql, int n, const int *nparams,
         j->sql = xreallocarray(j->sql, j->nsql + 1, sizeof *j->sql);
         j->sql[j->nsql++] = t.s;
     }
+    /* No record, no action: the intent is on disk before the statement leaves. */
+    char err[256];
+    const char *path = j->owner ? j->owner->audit_path : NULL;
+    if (!path || audit_append(path, j, "intent", err, sizeof err) < 0) {
+        if (!path)
+            snprintf(err, sizeof err, "%s", j->owner ? j->owner->audit_error : "no audit log");
+        if (j->owner)
+            snprintf(j->owner->audit_error, sizeof j->owner->audit_error, "%s", err);
+        job_log(j, "AUDIT LOG NOT WRITTEN: %s: nothing sent", err);
+        snprintf(j->outcome, sizeof j->outcome, "refused, nothing sent: the audit log cannot be written (%.180s)", err);
+        return -2;
+    }
+    j->intent_written = true;
     return conn_send(j->conn, CONN_PIPELINE, sql, n, nparams, params, now_ms() + j->timeout_ms);
 }
 
@@ -174,9 +208,13 @@ static void finish(struct jobs *js, struct job *j, enum job_state st)
     if (!j->outcome[0])
         snprintf(j->outcome, sizeof j->outcome, "%s", job_state_name(st));
     char err[256];
-    if (audit_append(js->audit_path, j, err, sizeof err) < 0) {
+    if (!js->audit_path) {
+        job_log(j, "AUDIT LOG NOT WRITTEN: %s", js->audit_error);
+        j->audit_failed = true;
+    } else if (audit_append(js->audit_path, j, "outcome", err, sizeof err) < 0) {
         snprintf(js->audit_error, sizeof js->audit_error, "%s", err);
         job_log(j, "AUDIT LOG NOT WRITTEN: %s", err);
+        j->audit_failed = true;
     }
     job_log(j, "%s: %s", job_state_name(st), j->outcome);
 }
@@ -196,6 +234,15 @@ void job_start(struct jobs *js, struct job *j)
     j->started_wall = time(NULL);
     job_log(j, "%s on %s: %zu target%s", j->cls->title, j->server, j->ntargets, j->ntargets == 1 ? "" : "s");
     struct job_event ev = {.kind = JEV_START};
+    dispatch(js, j, &ev);
+}
+
+void job_confirm(struct jobs *js, struct job *j)
+{
+    if (j->state != JOB_RUNNING || !j->awaiting_confirm)
+        return;
+    job_log(j, "confirmed by the user");
+    struct job_event ev = {.kind = JEV_CONFIRMED};
     dispatch(js, j, &ev);
 }
 

@@ -5,6 +5,9 @@
 
 #include "action.h"
 
+/* The steps of a signal job (job->phase). */
+enum signal_phase { P_CONNECT, P_LOOKUP, P_CONFIRM, P_ACT, P_VERIFY };
+
 struct signal_kind {
     const char *verb, *past;   /* "cancel", "cancelled" */
     const char *sql;           /* guarded act: $1 pid, $2 backend_start [, $3 query_start] */

@@ -1,6 +1,8 @@
 /* job.h — running actions. A job is one action on one server with its targets; the poll() loop
  * steps it on its events (connection ready, results, failure, timer, abort). Jobs use their own
- * connections, never the probe connection, keep a live log, and end with one audit line. */
+ * connections, never the probe connection, and keep a live log. The audit log gets an intent
+ * record, on disk, before any statement that acts is sent (no record, no action), and an
+ * outcome record when the job ends. */
 #ifndef PGFLEET_JOB_H
 #define PGFLEET_JOB_H
 
@@ -31,7 +33,7 @@ struct job_target {
     bool ok;          /* the action did what was asked for this target */
 };
 
-enum job_event_kind { JEV_START, JEV_CONNECTED, JEV_RESULTS, JEV_FAILED, JEV_TIMER, JEV_ABORT };
+enum job_event_kind { JEV_START, JEV_CONNECTED, JEV_RESULTS, JEV_FAILED, JEV_TIMER, JEV_ABORT, JEV_CONFIRMED };
 
 struct job_event {
     enum job_event_kind kind;
@@ -42,6 +44,8 @@ struct job_event {
 
 struct job {
     unsigned id;
+    char audit_id[48];   /* ties the intent and outcome records: host, pid, time, id */
+    struct jobs *owner;
     const struct action_class *cls;
     char *server;        /* the server's name */
     char *conninfo;      /* never shown: may hold a password */
@@ -58,6 +62,10 @@ struct job {
     char **sql;          /* every statement sent, for the audit */
     size_t nsql;
     char outcome[256];   /* one line summary when done */
+    bool intent_written; /* an intent record is on disk: something may have been sent */
+    bool confirm_after_lookup; /* the shell: look the targets up, then wait for job_confirm() */
+    bool awaiting_confirm;     /* looked up; waiting for the user's answer */
+    bool audit_failed;   /* the outcome record could not be written */
     int64_t started_ms, ended_ms;
     time_t started_wall;
     TAILQ_ENTRY(job) entry;
@@ -68,7 +76,8 @@ struct jobs {
     struct job_list list;
     unsigned next_id;
     size_t n;
-    char *audit_path;    /* where each finished job appends its line */
+    char *audit_path;    /* where jobs append their records; NULL: none could be chosen (no home),
+                          * so every action is refused */
     int64_t timeout_ms;
     bool allow_system;   /* config actions.allow_system_backends, copied into each job */
     unsigned generation; /* bumped when any job changed: the Jobs pane redraws */
@@ -84,6 +93,8 @@ struct job *job_new(struct jobs *js, const struct action_class *cls, const char 
 void job_add_target(struct job *j, const struct job_target *t);
 void job_start(struct jobs *js, struct job *j);
 void job_abort(struct jobs *js, struct job *j);
+/* The user confirmed a job that was awaiting it (confirm_after_lookup): go on and act. */
+void job_confirm(struct jobs *js, struct job *j);
 /* Remove a job that was never started (the user backed out of the dialog). */
 void job_discard(struct jobs *js, struct job *j);
 
@@ -96,10 +107,16 @@ bool jobs_busy(const struct jobs *js);
 void job_log(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Open the job's own connection (async); JEV_CONNECTED or JEV_FAILED follows. */
 int job_connect(struct job *j);
-/* Send statements on the job's connection (pipeline, one sync each); JEV_RESULTS follows.
- * Each statement is recorded for the audit with its parameters. */
-int job_send(struct job *j, const char *const *sql, int n, const int *nparams,
-             const char *const *const *params);
+/* Send statements that act (signal a session, …) on the job's connection (pipeline, one sync
+ * each); JEV_RESULTS follows. First the intent record (who, where, the targets, these statements
+ * with their parameters) is appended to the audit log and flushed to disk: when that fails,
+ * nothing is sent and it returns -2 with the reason in j->outcome. -1: the send failed (part
+ * of it may have gone out). */
+int job_act(struct job *j, const char *const *sql, int n, const int *nparams,
+            const char *const *const *params);
+/* Send statements that only read (look-ups, verification): not audited. */
+int job_query(struct job *j, const char *const *sql, int n, const int *nparams,
+              const char *const *const *params);
 void job_set_timer(struct job *j, int64_t at_ms);
 void job_target_free(struct job_target *t);
 const char *job_state_name(enum job_state s);

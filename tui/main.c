@@ -136,10 +136,35 @@ static int load_config_quiet(const struct cli *cli, struct config *cfg)
     return rc;
 }
 
+struct cli_job {
+    struct jobs *js;
+    struct job *j;
+};
+
+/* The loop of a shell action ends when the job does, or when it waits for the user's answer. */
 static bool job_done(void *p, int64_t now)
 {
     (void)now;
-    return !jobs_busy(p);
+    struct cli_job *c = p;
+    return !jobs_busy(c->js) || (c->j && c->j->awaiting_confirm);
+}
+
+/* Show what the look-up found (escaped) and ask; true to go on. --yes answers for the user. */
+static bool confirm_cli(const struct cli *cli, const struct job *j)
+{
+    struct text d;
+    text_init(&d);
+    j->cls->describe(j, &d);
+    fputs(d.s, stderr);
+    text_free(&d);
+    if (cli->yes)
+        return true;
+    bool word = j->cls->confirm(j) != CONFIRM_YN || j->cls == &action_terminate;
+    fprintf(stderr, word ? "Type yes to go on: " : "Go on? [y/N] ");
+    char line[32] = "";
+    if (!fgets(line, sizeof line, stdin))
+        return false;
+    return word ? strcmp(line, "yes\n") == 0 : (line[0] == 'y' || line[0] == 'Y') && line[1] == '\n';
 }
 
 /* `pgfleet cancel|terminate SERVER PID`: the same guarded job the TUI runs, from the shell. */
@@ -184,18 +209,9 @@ static int run_signal(const struct cli *cli, const char *cmd, int argc, char **a
         }
     }
     const struct action_class *cls = action_find(cmd);
-    if (rc == 0 && cls == &action_terminate && !cli->yes) {
-        if (!isatty(STDIN_FILENO)) {
-            fprintf(stderr, "pgfleet: terminate asks for confirmation; give --yes when not at a terminal\n");
-            rc = 2;
-        } else {
-            char line[32] = "";
-            fprintf(stderr, "Terminate session %ld on %s? Its transaction is rolled back. Type yes: ", pid, name);
-            if (!fgets(line, sizeof line, stdin) || strcmp(line, "yes\n") != 0) {
-                fprintf(stderr, "pgfleet: not confirmed; nothing sent\n");
-                rc = 2;
-            }
-        }
+    if (rc == 0 && !cli->yes && !isatty(STDIN_FILENO)) {
+        fprintf(stderr, "pgfleet: %s asks for confirmation; give --yes when not at a terminal\n", cmd);
+        rc = 2;
     }
     if (rc) {
         free(name);
@@ -208,13 +224,28 @@ static int run_signal(const struct cli *cli, const char *cmd, int argc, char **a
     struct job *j = job_new(&js, cls, name, conninfo);
     struct job_target t = {.pid = (int)pid};
     job_add_target(j, &t);
+    /* look the session up first, show it, ask, then act (the acting statement re-checks it) */
+    j->confirm_after_lookup = true;
     struct model m;
     memset(&m, 0, sizeof m);
     m.cfg = &cfg;
     m.jobs = &js;
     job_start(&js, j);
-    struct loop_hooks h = {.input_fd = -1, .done = job_done, .ctx = &js};
+    struct cli_job cj = {&js, j};
+    struct loop_hooks h = {.input_fd = -1, .done = job_done, .ctx = &cj};
     rc = loop_run(&m, &h);
+    if (!rc && j->awaiting_confirm) {
+        if (confirm_cli(cli, j)) {
+            job_confirm(&js, j);
+            rc = loop_run(&m, &h);
+        } else {
+            fprintf(stderr, "pgfleet: not confirmed; nothing sent\n");
+            jobs_free(&js);
+            free(name);
+            config_free(&cfg);
+            return 2;
+        }
+    }
     /* the log, each line escaped: it holds server text */
     for (const char *p = j->log.s; *p;) {
         size_t len = strcspn(p, "\n");
@@ -224,10 +255,14 @@ static int run_signal(const struct cli *cli, const char *cmd, int argc, char **a
         free(line);
         p += len + (p[len] == '\n');
     }
-    if (js.audit_error[0])
-        fprintf(stderr, "pgfleet: warning: the audit log was not written: %s\n", js.audit_error);
+    if (js.audit_error[0]) {
+        char *e = esc(js.audit_error, 1);
+        fprintf(stderr, "pgfleet: the audit log was not written: %s\n", e);
+        free(e);
+    }
+    /* an outcome that is not on record is a failure, whatever the outcome */
     if (!rc)
-        rc = j->state == JOB_DONE ? 0 : 1;
+        rc = j->state == JOB_DONE && !j->audit_failed ? 0 : 1;
     jobs_free(&js);
     free(name);
     config_free(&cfg);

@@ -29,6 +29,7 @@
 #include "action.h"
 #include "action_signal.h"
 #include "audit.h"
+#include "conn.h"
 #include "job.h"
 #include "probe.h"
 #include "rowset.h"
@@ -412,7 +413,7 @@ static void test_audit_failure_reported(void **state)
     char err[256] = "";
     jobs_init(&js, bad, 1000);
     j = job_new(&js, &failing, "primary", "");
-    assert_int_equal(audit_append(bad, j, err, sizeof err), -1);
+    assert_int_equal(audit_append(bad, j, "outcome", err, sizeof err), -1);
     assert_true(err[0] != '\0');
     jobs_free(&js);
     free(bad);
@@ -448,7 +449,7 @@ static void test_audit_line_format(void **state)
     j->ended_ms = 1250;
     snprintf(j->outcome, sizeof j->outcome, "terminated 1 of 2\033[0m");
 
-    char *line = audit_line(j);
+    char *line = audit_line(j, "outcome");
     assert_non_null(line);
     for (const unsigned char *p = (const unsigned char *)line; *p; p++)
         if (*p < 0x20 || *p == 0x7f)
@@ -518,7 +519,7 @@ static json_t *line_for_query(struct fx *f, const char *q)
     struct job_target t = plain_target(1);
     t.query = (char *)q;
     job_add_target(j, &t);
-    char *line = audit_line(j);
+    char *line = audit_line(j, "outcome");
     assert_non_null(line);
     json_t *o = parse_line(line);
     free(line);
@@ -679,7 +680,7 @@ static void test_audit_print(void **state)
     j->started_wall = time(NULL);
     snprintf(j->outcome, sizeof j->outcome, "pid 4711: sent");
     char err[256];
-    assert_int_equal(audit_append(f->audit, j, err, sizeof err), 0);
+    assert_int_equal(audit_append(f->audit, j, "outcome", err, sizeof err), 0);
     /* an old line, a hand-edited one with raw controls in JSON escapes, and garbage */
     FILE *fp = fopen(f->audit, "a");
     fputs("{\"time\":\"2001-01-01T00:00:00Z\",\"os_user\":\"old\",\"host\":\"h\",\"server\":\"ancient\","
@@ -705,7 +706,7 @@ static void test_audit_print(void **state)
     assert_non_null(strstr(s, "pid 4711"));
     assert_non_null(strstr(s, "ancient"));
     assert_non_null(strstr(s, "edited"));
-    assert_non_null(strstr(s, "not a JSON line"));
+    assert_non_null(strstr(s, "not a JSON record"));
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         if ((*p < 0x20 && *p != '\n') || *p == 0x7f)
             fail_msg("raw control byte 0x%02x in `pgfleet audit` output:\n%s", *p, s);
@@ -798,13 +799,12 @@ static void test_target_is_system(void **state)
         if (!target_is_system(&t))
             fail_msg("%s is not treated as a system backend", system_types[i]);
     }
-    /* our own sessions: the probes' and the actions' */
+    /* A name is not an identity: anyone can call a session "pgfleet" to hide from the monitor
+     * and its actions. Our own sessions are left out by pid, in the statements. */
     t = plain_target(1);
     t.application = "pgfleet";
-    assert_true(target_is_system(&t));
+    assert_false(target_is_system(&t));
     t.application = "pgfleet-action";
-    assert_true(target_is_system(&t));
-    t.application = "pgfleet-lookalike";
     assert_false(target_is_system(&t));
     /* nothing known (not looked up yet) is not a system backend by itself */
     struct job_target u = {.pid = 5};
@@ -936,7 +936,6 @@ static void test_describe_escaped(void **state)
 /* ---- the signal engine's reading of results (no server: results made by hand) ---- */
 
 /* The phases of actions/action_signal.c, which the result events below belong to. */
-enum { P_CONNECT, P_LOOKUP, P_ACT, P_VERIFY };
 
 static struct rowset *row3(const char *a, const char *b, const char *c)
 {
@@ -1125,10 +1124,163 @@ static void test_signal_abort_and_failure(void **state)
     job_discard(&f->js, j);
 }
 
+
+/* ---- no record, no action ---- */
+
+/* The intent record is on disk before the acting statement is sent; when it cannot be written
+ * nothing is sent at all. */
+static void test_intent_before_send(void **state)
+{
+    struct fx *f = *state;
+    const char *sql[] = {"SELECT pg_cancel_backend($1::int)"};
+    const int np[] = {1};
+    const char *p0[] = {"4242"};
+    const char *const *params[] = {p0};
+
+    struct job *j = acting_job(f, &action_cancel, 1);
+    j->conn = conn_new("host=/nonexistent", NULL); /* never connected: the send itself fails */
+    assert_int_equal(job_act(j, sql, 1, np, params), -1);
+    assert_true(j->intent_written);
+    char **lines;
+    size_t n = read_lines(f->audit, &lines);
+    assert_int_equal(n, 1);
+    json_t *o = parse_line(lines[0]);
+    assert_string_equal(jstr(o, "record"), "intent");
+    assert_string_equal(jstr(o, "id"), j->audit_id);
+    const char *sent = json_string_value(json_array_get(json_object_get(o, "sql"), 0));
+    assert_non_null(sent);
+    assert_non_null(strstr(sent, "pg_cancel_backend"));
+    assert_non_null(strstr(sent, "$1='4242'"));
+    assert_null(json_object_get(json_array_get(json_object_get(o, "targets"), 0), "result"));
+    json_decref(o);
+    free_lines(lines, n);
+    job_discard(&f->js, j);
+
+    /* an audit log that cannot be written: refused, nothing sent, the reason said */
+    struct jobs js;
+    jobs_init(&js, "/dev/full", 1000);
+    j = job_new(&js, &action_cancel, "primary", "");
+    struct job_target t = plain_target(7);
+    job_add_target(j, &t);
+    j->conn = conn_new("host=/nonexistent", NULL);
+    assert_int_equal(job_act(j, sql, 1, np, params), -2);
+    assert_false(j->intent_written);
+    assert_non_null(strstr(j->outcome, "nothing sent"));
+    assert_true(js.audit_error[0] != '\0');
+    jobs_free(&js);
+}
+
+/* An outcome that cannot be recorded is flagged: the shell exits non-zero on it. */
+static void test_outcome_not_recorded(void **state)
+{
+    struct fx *f = *state;
+    struct jobs js;
+    jobs_init(&js, f->audit, 1000);
+    struct job *j = job_new(&js, &failing, "primary", "");
+    free(js.audit_path);
+    js.audit_path = xstrdup("/dev/full");
+    job_start(&js, j);
+    assert_true(j->audit_failed);
+    assert_non_null(strstr(j->log.s, "AUDIT LOG NOT WRITTEN"));
+    jobs_free(&js);
+}
+
+/* What may sit at the audit path: a symbolic link, a directory, a FIFO, a file others can read,
+ * a line left unfinished by a full disk. */
+static void test_audit_file_handling(void **state)
+{
+    struct fx *f = *state;
+    struct job *j = job_new(&f->js, &action_cancel, "primary", "");
+    char err[256];
+    char *dir = xasprintf("%s/h", f->dir), *target = xasprintf("%s/h/target", f->dir);
+    char *link = xasprintf("%s/h/link.jsonl", f->dir), *fifo = xasprintf("%s/h/fifo", f->dir);
+    char *plain = xasprintf("%s/h/plain.jsonl", f->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    FILE *fp = fopen(target, "w");
+    fclose(fp);
+    assert_int_equal(symlink(target, link), 0);
+    assert_int_equal(audit_append(link, j, "outcome", err, sizeof err), -1);
+    assert_non_null(strstr(err, "symbolic link"));
+    struct stat st;
+    assert_int_equal(stat(target, &st), 0);
+    assert_int_equal(st.st_size, 0); /* nothing written through the link */
+
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(audit_append(fifo, j, "outcome", err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a regular file"));
+    assert_int_equal(audit_append(dir, j, "outcome", err, sizeof err), -1);
+
+    /* a file others can read is made private; a line without its newline does not swallow
+     * the next record */
+    fp = fopen(plain, "w");
+    fputs("{\"record\":\"intent\",\"id\":\"cut", fp);
+    fclose(fp);
+    assert_int_equal(chmod(plain, 0644), 0);
+    assert_int_equal(audit_append(plain, j, "outcome", err, sizeof err), 0);
+    assert_int_equal(stat(plain, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    char **lines;
+    size_t n = read_lines(plain, &lines);
+    assert_int_equal(n, 2);
+    json_t *o = parse_line(lines[1]);
+    assert_string_equal(jstr(o, "record"), "outcome");
+    json_decref(o);
+    free_lines(lines, n);
+
+    /* a new file's directory is created private */
+    char *deep = xasprintf("%s/h/a/b/audit.jsonl", f->dir), *deepdir = xasprintf("%s/h/a/b", f->dir);
+    assert_int_equal(audit_append(deep, j, "outcome", err, sizeof err), 0);
+    assert_int_equal(stat(deepdir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(stat(deep, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    job_discard(&f->js, j);
+    free(deep), free(deepdir), free(dir), free(target), free(link), free(fifo), free(plain);
+}
+
+/* `pgfleet audit` pairs an intent with its outcome, and says so loudly when the outcome is
+ * missing: the statement may have been sent. */
+static void test_audit_print_pairs(void **state)
+{
+    struct fx *f = *state;
+    struct job *j = job_new(&f->js, &action_cancel, "primary", "");
+    struct job_target t = plain_target(4711);
+    job_add_target(j, &t);
+    char err[256];
+    assert_int_equal(audit_append(f->audit, j, "intent", err, sizeof err), 0);
+    struct job *k = job_new(&f->js, &action_terminate, "replica", "");
+    struct job_target u = plain_target(99);
+    job_add_target(k, &u);
+    assert_int_equal(audit_append(f->audit, k, "intent", err, sizeof err), 0);
+    free(j->targets[0].result);
+    j->targets[0].result = xstrdup("sent; the query ended");
+    j->state = JOB_DONE;
+    snprintf(j->outcome, sizeof j->outcome, "pid 4711: sent; the query ended");
+    assert_int_equal(audit_append(f->audit, j, "outcome", err, sizeof err), 0);
+    int rc;
+    char *s = print_log(f->audit, 0, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(s, "primary  cancel: pid 4711: sent; the query ended"));
+    assert_non_null(strstr(s, "replica  terminate: NO OUTCOME RECORDED"));
+    /* one entry per action, not per record */
+    const char *p = s;
+    int entries = 0;
+    while ((p = strstr(p, "  cancel: ")))
+        entries++, p++;
+    assert_int_equal(entries, 1);
+    free(s);
+    job_discard(&f->js, j);
+    job_discard(&f->js, k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_job_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_intent_before_send, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outcome_not_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_file_handling, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_print_pairs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs_one_line_each, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_fails_at_start, setup, teardown),
