@@ -39,7 +39,7 @@ struct activity_row {
     char *datname, *usename, *application_name, *client, *backend_type, *state;
     char *wait_event_type, *wait_event;
     char *query;
-    char *backend_start, *query_start; /* exact text, for the action guard */
+    char *backend_start, *query_start; /* epoch microseconds (SQL_EPOCH_US), for the guard */
     double xact_age, query_age, state_age; /* seconds; NAN if NULL */
     int blocked_by;                        /* number of pids blocking it (0 unless waiting) */
     bool superuser;                        /* the session's role is a superuser */

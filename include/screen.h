@@ -51,6 +51,9 @@ void text_table(FILE *out, const struct colspec *cols, int ncols, const cell_t *
 /* JSON helpers: NAN/inf and NULL become null. */
 json_t *jnum(double v);
 json_t *jstr(const char *s);
+/* key: the ISO 8601 UTC time of epoch microseconds (text, as the probes give it); key_us: the
+ * number itself, what actions are guarded by. Both null when unknown. */
+void jtime_us(json_t *o, const char *key, const char *us);
 void table_move(struct table_state *st, enum command cmd, size_t nrows, int page);
 /* Fit a row of columns to width: wd[c] holds column c's width. While the columns left, each with
  * a space after it, are wider than width, the one of lowest priority goes (the first of equals),

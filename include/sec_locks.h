@@ -16,7 +16,7 @@ struct lock_row {
     bool known;                 /* it had a pg_stat_activity row (false: ended since, or pid 0,
                                  * which pg_blocking_pids uses for a prepared transaction) */
     char *state, *usename, *datname, *application_name, *backend_type;
-    char *backend_start;        /* exact text, for the action guard */
+    char *backend_start;        /* epoch microseconds (SQL_EPOCH_US), for the guard */
     char *query;
     double xact_age, state_age; /* seconds; NAN if NULL */
     /* the lock it waits for: NULL when it does not wait */

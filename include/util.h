@@ -48,6 +48,9 @@ int parse_size_bytes(const char *s, int64_t *bytes);
 char *fmt_age(char *buf, size_t len, double seconds);     /* "3.2s", "4m05s", "2h10m", "3d04h" */
 char *fmt_bytes(char *buf, size_t len, double bytes);     /* "512B", "3.4MB" */
 char *fmt_count(char *buf, size_t len, double n);         /* "950", "12k", "4.1M" */
+/* Epoch microseconds (decimal text, as the probes give session start times) as ISO 8601 UTC,
+ * "2026-12-05T08:42:46.123456Z"; "-" for NULL or garbage. */
+char *fmt_epoch_us(char *buf, size_t len, const char *us);
 
 /* The one escaper for untrusted text (query text, names, server messages, config values, log
  * lines): whatever goes in, what comes out is valid UTF-8 holding only printable characters. C0

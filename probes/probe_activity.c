@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "probe.h"
 #include "sample.h"
 #include "sec_locks.h"
 #include "util.h"
@@ -17,13 +18,15 @@
     " extract(epoch FROM now() - xact_start) AS xact_age,"                                         \
     " extract(epoch FROM now() - query_start) AS query_age,"                                       \
     " extract(epoch FROM now() - state_change) AS state_age,"                                      \
-    " backend_start::text AS backend_start, query_start::text AS query_start,"                     \
+    " " SQL_EPOCH_US("backend_start") " AS backend_start,"                                          \
+    " " SQL_EPOCH_US("query_start") " AS query_start,"                                              \
     " 0 AS blocked_by," /* from the locks probe: pg_blocking_pids() is cubic in a queue */      \
     " left(query, 16384) AS query,"                                                                \
     /* one lookup of the superusers, not one per row */                                         \
     " usesysid IN (SELECT oid FROM pg_roles WHERE rolsuper) AS superuser"                         \
     " FROM pg_stat_activity"                                                                       \
-    " WHERE pid <> pg_backend_pid() AND application_name IS DISTINCT FROM 'pgfleet'"               \
+    /* our own probe session, by its pid: never by a name anyone can set */                     \
+    " WHERE pid <> pg_backend_pid()"                                                               \
     " AND backend_type IN ('client backend', 'autovacuum worker', 'parallel worker',"             \
     "   'background worker')"
 

@@ -24,7 +24,7 @@ static const char SQL[] =
     " SELECT pid, state, datname::text AS datname, usename::text AS usename, application_name,"
     "  coalesce(host(client_addr), CASE WHEN client_port = -1 THEN 'local' END) AS client,"
     "  wait_event_type, state_change, xact_start, backend_xmin, backend_xid,"
-    "  (pid = pg_backend_pid() OR application_name = 'pgfleet') AS mine"
+    "  pid = pg_backend_pid() AS mine"
     " FROM pg_stat_activity"
     " WHERE backend_type = 'client backend' OR (backend_type IS NULL AND datname IS NOT NULL)),"
     "g AS ("

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "probe.h"
 #include "sec_locks.h"
 #include "util.h"
 
@@ -43,7 +44,6 @@
     "WITH a0 AS MATERIALIZED ("                                                                    \
     " SELECT pid, state_change FROM pg_stat_activity"                                              \
     " WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"                                  \
-    " AND application_name IS DISTINCT FROM 'pgfleet'"                                             \
     "), lk AS MATERIALIZED ("                                                                      \
     " SELECT l.pid, l.locktype, l.mode, l.granted, " WAITSTART " AS waitstart, l.database,"        \
     " l.relation, l.classid, l.objid, concat_ws('/', l.locktype, l.database, l.relation, l.page,"  \
@@ -96,7 +96,7 @@
     " a.application_name, a.backend_type,"                                                         \
     " extract(epoch FROM now() - a.xact_start) AS xact_age,"                                       \
     " extract(epoch FROM now() - a.state_change) AS state_age,"                                    \
-    " a.backend_start::text AS backend_start,"                                                     \
+    " " SQL_EPOCH_US("a.backend_start") " AS backend_start,"                                        \
     " array_to_string(w.blockers, ',') AS blockers, coalesce(w.inferred, false) AS inferred,"      \
     " wl.locktype, wl.mode::text AS mode,"                                                         \
     " " LT_RELNAME("coalesce(wl.database, tl.database)", "coalesce(wl.relation, tl.relation)")     \

@@ -9,7 +9,7 @@
 #include "sample.h"
 #include "util.h"
 
-/* One statement, one row. Our own sessions (application_name pgfleet) are left out of the
+/* One statement, one row. Our own session (by its pid, never by a name) is left out of the
  * activity figures but still counted as connections: they use a slot like anyone else. */
 static const char SQL[] =
     "SELECT extract(epoch FROM now()) AS epoch,"
@@ -31,7 +31,7 @@ static const char SQL[] =
     "     AND backend_type = 'client backend') AS longest_query,"
     "   max(extract(epoch FROM now() - xact_start)) FILTER (WHERE NOT mine"
     "     AND backend_type = 'client backend') AS longest_xact"
-    "  FROM (SELECT *, (pid = pg_backend_pid() OR application_name = 'pgfleet') AS mine"
+    "  FROM (SELECT *, pid = pg_backend_pid() AS mine"
     "        FROM pg_stat_activity) s) a,"
     " (SELECT max(age(datfrozenxid)) AS xid_age FROM pg_database) x,"
     " (SELECT sum(xact_commit + xact_rollback) AS xacts, sum(blks_hit) AS blks_hit,"

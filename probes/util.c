@@ -207,6 +207,26 @@ int parse_size_bytes(const char *s, int64_t *bytes)
     return 0;
 }
 
+char *fmt_epoch_us(char *buf, size_t len, const char *us)
+{
+    char *end;
+    long long v = us ? strtoll(us, &end, 10) : 0;
+    if (!us || !*us || *end) {
+        snprintf(buf, len, "-");
+        return buf;
+    }
+    time_t secs = (time_t)(v / 1000000);
+    long frac = (long)(v % 1000000);
+    if (frac < 0)
+        secs--, frac += 1000000;
+    struct tm tm;
+    char day[32];
+    gmtime_r(&secs, &tm);
+    strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%06ldZ", day, frac);
+    return buf;
+}
+
 char *fmt_age(char *buf, size_t len, double s)
 {
     if (!isfinite(s) || s < 0)

@@ -130,8 +130,9 @@ void detail_draw(struct tui *t, WINDOW *w)
     age_field(&l, "transaction age", r->xact_age);
     age_field(&l, "query age", r->query_age);
     age_field(&l, "state age", r->state_age);
-    field(&l, "backend start", r->backend_start);
-    field(&l, "query start", r->query_start);
+    char ts[48];
+    field(&l, "backend start", fmt_epoch_us(ts, sizeof ts, r->backend_start));
+    field(&l, "query start", fmt_epoch_us(ts, sizeof ts, r->query_start));
     char prog[300];
     if (progress_describe(&t->m->servers[t->detail_server], r->pid, prog, sizeof prog))
         field(&l, "progress", prog);

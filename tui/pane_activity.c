@@ -144,8 +144,8 @@ static void act_json(const struct model *m, const struct server *s, json_t *o)
         json_object_set_new(j, "query_age_s", jnum(r->query_age));
         json_object_set_new(j, "state_age_s", jnum(r->state_age));
         json_object_set_new(j, "blocked_by", json_integer(r->blocked_by));
-        json_object_set_new(j, "backend_start", jstr(r->backend_start));
-        json_object_set_new(j, "query_start", jstr(r->query_start));
+        jtime_us(j, "backend_start", r->backend_start);
+        jtime_us(j, "query_start", r->query_start);
         json_object_set_new(j, "query", jstr(r->query));
         json_array_append_new(arr, j);
     }

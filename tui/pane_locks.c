@@ -682,7 +682,7 @@ static json_t *root_json(const struct s_locks *l, size_t item)
         json_object_set_new(j, "also_blocked_by", pid_array(r, -1));
     }
     json_object_set_new(j, "query", jstr(r ? r->query : NULL));
-    json_object_set_new(j, "backend_start", jstr(r ? r->backend_start : NULL));
+    jtime_us(j, "backend_start", r ? r->backend_start : NULL);
     json_object_set_new(j, "waiters", json_array());
     return j;
 }
@@ -707,7 +707,7 @@ static json_t *waiter_json(const struct s_locks *l, size_t item)
     json_object_set_new(j, "database", jstr(r ? r->datname : NULL));
     json_object_set_new(j, "application_name", jstr(r ? r->application_name : NULL));
     json_object_set_new(j, "query", jstr(r ? r->query : NULL));
-    json_object_set_new(j, "backend_start", jstr(r ? r->backend_start : NULL));
+    jtime_us(j, "backend_start", r ? r->backend_start : NULL);
     json_object_set_new(j, "waiters", json_array());
     return j;
 }

@@ -191,3 +191,11 @@ void text_table(FILE *out, const struct colspec *cols, int ncols, const cell_t *
 
 json_t *jnum(double v) { return isnan(v) || isinf(v) ? json_null() : json_real(v); }
 json_t *jstr(const char *s) { return s ? json_string(s) : json_null(); }
+
+void jtime_us(json_t *o, const char *key, const char *us)
+{
+    char ts[48], k[64];
+    json_object_set_new(o, key, us ? json_string(fmt_epoch_us(ts, sizeof ts, us)) : json_null());
+    snprintf(k, sizeof k, "%s_us", key);
+    json_object_set_new(o, k, us ? json_integer(cell_i64(us)) : json_null());
+}

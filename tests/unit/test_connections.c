@@ -363,7 +363,7 @@ static void test_probe_classes(void **state)
      * before 16 */
     assert_null(strchr(q, ';'));
     assert_non_null(strstr(q, "pg_backend_pid()"));
-    assert_non_null(strstr(q, "'pgfleet'"));
+    assert_null(strstr(q, "'pgfleet'")); /* by pid, never by a name anyone can set */
     assert_non_null(strstr(q, "'reserved_connections', true"));
     struct server_caps none = {0};
     assert_int_equal(probe_table[PROBE_POOLS]->kind, KIND_PGBOUNCER);
