@@ -48,6 +48,8 @@ struct table_state {
 void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *cells,
                 const enum sev *sev, size_t nrows, struct table_state *st, bool show_sort);
 void text_table(FILE *out, const struct colspec *cols, int ncols, const cell_t *cells, size_t nrows);
+/* s in a field of cols display columns, cut to fit (never half a character). */
+void fput_pad(FILE *out, const char *s, int cols, bool right);
 /* JSON helpers: NAN/inf and NULL become null. */
 json_t *jnum(double v);
 json_t *jstr(const char *s);

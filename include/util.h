@@ -64,6 +64,11 @@ char *esc(const char *in, int one_line);                /* malloc'd */
 size_t esc_into(char *out, size_t outlen, const char *in, int one_line);
 /* The same, also cut to at most cols display columns; returns the bytes written. */
 size_t esc_cols(char *out, size_t outlen, const char *in, int one_line, int cols);
+/* Last line of defence for text about to reach a terminal or a text snapshot, already escaped or
+ * not: the same escapes, except that backslashes stay as they are (escaped text passes through
+ * unchanged). cols < 0: no cut. */
+size_t esc_safe_cols(char *out, size_t outlen, const char *in, int cols);
+char *esc_safe(const char *in); /* malloc'd, no cut */
 /* Escape every non-ASCII character too (a terminal whose locale is not UTF-8); main sets it. */
 void esc_set_ascii_only(bool on);
 bool esc_locale_is_utf8(void);
@@ -75,6 +80,8 @@ size_t str_fit(const char *s, int cols);
 /* Print s left- or right-aligned in a field of cols display columns (cut to fit): the text
  * snapshot's columns, aligned by width rather than bytes. */
 void text_pad(struct text *t, const char *s, int cols, int right);
+/* The same into buf (cut on a character boundary if buf is too small); returns buf. */
+char *str_pad(char *buf, size_t len, const char *s, int cols, int right);
 
 /* The nearest candidate to word by edit distance (for "did you mean"), or NULL if none is close. */
 const char *nearest_word(const char *word, const char *const *candidates, size_t n);

@@ -95,7 +95,7 @@ bool esc_locale_is_utf8(void) { return strcmp(nl_langinfo(CODESET), "UTF-8") == 
 
 /* The escape for one character (or one invalid byte) at p into tmp; returns the bytes of input
  * it stands for, and sets *w to its display width. Printable characters are copied as they are. */
-static size_t esc_one(const unsigned char *p, size_t n, int one_line, char tmp[16], int *w)
+static size_t esc_one(const unsigned char *p, size_t n, int one_line, bool keep_bs, char tmp[16], int *w)
 {
     unsigned c;
     int len = utf8_decode(p, n, &c);
@@ -117,7 +117,7 @@ static size_t esc_one(const unsigned char *p, size_t n, int one_line, char tmp[1
         *w = (int)strlen(tmp);
         return 1;
     }
-    if (c == '\\') {
+    if (c == '\\' && !keep_bs) {
         snprintf(tmp, 16, "\\\\");
         *w = 2;
         return 1;
@@ -144,7 +144,7 @@ static size_t esc_one(const unsigned char *p, size_t n, int one_line, char tmp[1
     return (size_t)len;
 }
 
-size_t esc_cols(char *out, size_t outlen, const char *in, int one_line, int cols)
+static size_t esc_core(char *out, size_t outlen, const char *in, int one_line, bool keep_bs, int cols)
 {
     size_t o = 0;
     int used = 0;
@@ -155,7 +155,7 @@ size_t esc_cols(char *out, size_t outlen, const char *in, int one_line, int cols
     while (n) {
         char tmp[16];
         int w;
-        size_t k = esc_one(p, n, one_line, tmp, &w);
+        size_t k = esc_one(p, n, one_line, keep_bs, tmp, &w);
         size_t tl = strlen(tmp);
         if (o + tl >= outlen || (cols >= 0 && used + w > cols))
             break;
@@ -169,9 +169,27 @@ size_t esc_cols(char *out, size_t outlen, const char *in, int one_line, int cols
     return o;
 }
 
+size_t esc_cols(char *out, size_t outlen, const char *in, int one_line, int cols)
+{
+    return esc_core(out, outlen, in, one_line, false, cols);
+}
+
 size_t esc_into(char *out, size_t outlen, const char *in, int one_line)
 {
-    return esc_cols(out, outlen, in, one_line, -1);
+    return esc_core(out, outlen, in, one_line, false, -1);
+}
+
+size_t esc_safe_cols(char *out, size_t outlen, const char *in, int cols)
+{
+    return esc_core(out, outlen, in, 0, true, cols);
+}
+
+char *esc_safe(const char *in)
+{
+    size_t n = strlen(in ? in : "") * 4 + 1;
+    char *out = xmalloc(n);
+    esc_core(out, n, in, 0, true, -1);
+    return out;
 }
 
 char *esc(const char *in, int one_line)
@@ -218,6 +236,20 @@ size_t str_fit(const char *s, int cols)
 {
     int w;
     return walk(s ? s : "", cols, &w);
+}
+
+char *str_pad(char *buf, size_t len, const char *s, int cols, int right)
+{
+    struct text t;
+    text_init(&t);
+    text_pad(&t, s ? s : "", cols, right);
+    size_t n = t.len < len ? t.len : len - 1;
+    while (n > 0 && n < t.len && ((unsigned char)t.s[n] & 0xc0) == 0x80)
+        n--; /* never half a character */
+    memcpy(buf, t.s, n);
+    buf[n] = '\0';
+    text_free(&t);
+    return buf;
 }
 
 void text_pad(struct text *t, const char *s, int cols, int right)

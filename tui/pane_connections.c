@@ -813,7 +813,7 @@ static void server_json(const struct model *m, const struct server *s, json_t *o
     json_t *pl = json_array();
     for (size_t k = 0; k < m->n; k++)
         if (m->servers[k].kind == KIND_PGBOUNCER && serves(&m->servers[k], s->conf->name))
-            json_array_append_new(pl, json_string(m->servers[k].conf->name));
+            json_array_append_new(pl, jstr(m->servers[k].conf->name));
     json_object_set_new(j, "poolers", pl);
 }
 
@@ -870,7 +870,7 @@ static void pooler_json(const struct server *s, json_t *o)
 {
     json_t *sv = json_array();
     for (size_t i = 0; s->pooler && i < s->pooler->nserves; i++)
-        json_array_append_new(sv, json_string(s->pooler->serves[i]));
+        json_array_append_new(sv, jstr(s->pooler->serves[i]));
     json_object_set_new(o, "serves", sv);
     const struct s_pools *p = SAMPLE_POOLS(s->cur);
     const struct s_poolstats *st = SAMPLE_POOLSTATS(s->cur);

@@ -106,7 +106,8 @@ static void seg_esc(struct line *l, enum sev sev, const char *raw)
 static struct line *text_line(struct doc *d, const char *label)
 {
     struct line *l = add_line(d, LK_TEXT);
-    seg(l, SEV_NONE, "%-*s", LABEL_W - 1, label);
+    char pad[LABEL_W * 4];
+    seg(l, SEV_NONE, "%s", str_pad(pad, sizeof pad, label, LABEL_W - 1, 0));
     return l;
 }
 
@@ -323,9 +324,9 @@ static void disk_part(struct doc *d, const struct server *s)
     }
     snprintf(label, sizeof label, "disk %s", k->device);
     struct line *l = add_line(d, LK_TEXT);
-    char e[LABEL_W * 4];
+    char e[LABEL_W * 4], pad[LABEL_W * 4];
     esc_into(e, sizeof e, label, 1);
-    seg(l, SEV_NONE, "%-*s", LABEL_W - 1, e);
+    seg(l, SEV_NONE, "%s", str_pad(pad, sizeof pad, e, LABEL_W - 1, 0));
     seg(l, SEV_NONE, "reads %s/s %s", count(x, sizeof x, k->reads_s), rate_bytes(y, sizeof y, k->read_bytes_s));
     seg(l, SEV_NONE, "writes %s/s %s", count(x, sizeof x, k->writes_s), rate_bytes(y, sizeof y, k->write_bytes_s));
     if (isnan(k->util_pct))
@@ -367,7 +368,9 @@ static void server_part(struct doc *d, const struct server *s, double th)
             seg_esc(l, SEV_DIM, s->reason);
         return;
     }
-    seg(l, SEV_NONE, "%s %s", srv_role(s), ss && ss->version ? ss->version : "");
+    char ver[64];
+    esc_into(ver, sizeof ver, ss && ss->version ? ss->version : "", 1);
+    seg(l, SEV_NONE, "%s %s", srv_role(s), ver);
     if (s->status != SRV_UP)
         seg(l, SEV_WARN, "%s", srv_status_name(s->status));
     char b[32];
@@ -811,7 +814,7 @@ static void io_json(const struct model *m, const struct server *s, json_t *o)
     static const enum probe_id mine[] = {PROBE_DATABASES, PROBE_BGWRITER, PROBE_WAL, PROBE_IO, PROBE_SIZES};
     for (size_t i = 0; i < ARRAY_LEN(mine); i++)
         if (s->cur->err[mine[i]])
-            jset(errs, probe_table[mine[i]]->name, json_string(s->cur->err[mine[i]]));
+            jset(errs, probe_table[mine[i]]->name, jstr(s->cur->err[mine[i]]));
     if (s->caps.version && s->caps.version < 160000 && !json_object_get(errs, "io"))
         jset(errs, "io", json_string("pg_stat_io needs PostgreSQL 16"));
     jset(io, "errors", errs);

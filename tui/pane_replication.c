@@ -580,7 +580,8 @@ static void repl_text(const struct model *m, FILE *out)
                 fputs(l->kind == LK_HEAD ? l->cell[c] : spark_text(sp, sizeof sp, l->hist, l->nhist, 30, (double)m->cfg->th.repl_lag_bytes, false), out);
                 continue;
             }
-            fprintf(out, cols[c].right ? "%*s  " : "%-*s  ", wd[c], l->cell[c]);
+            fput_pad(out, l->cell[c], wd[c], cols[c].right);
+            fputs("  ", out);
         }
         fputc('\n', out);
     }
@@ -760,7 +761,7 @@ static void repl_json(const struct model *m, const struct server *s, json_t *o)
     json_t *peers = json_array();
     for (size_t i = 0; c && c->sysid && i < c->n; i++)
         if ((int)i != me)
-            json_array_append_new(peers, json_string(m->servers[c->nodes[i].server].conf->name));
+            json_array_append_new(peers, jstr(m->servers[c->nodes[i].server].conf->name));
     json_object_set_new(j, "cluster_peers", peers);
     if (r) {
         json_object_set_new(j, "timeline", r->timeline ? json_integer(r->timeline) : json_null());
@@ -781,7 +782,7 @@ static void repl_json(const struct model *m, const struct server *s, json_t *o)
             repl_node_lag(m, c, (size_t)me, &lag);
             const struct repl_node *nd = &c->nodes[me];
             json_object_set_new(j, "upstream", nd->upstream >= 0
-                                                   ? json_string(m->servers[c->nodes[nd->upstream].server].conf->name)
+                                                   ? jstr(m->servers[c->nodes[nd->upstream].server].conf->name)
                                                    : json_null());
             json_object_set_new(j, "lag_bytes", jnum(lag.bytes));
             json_object_set_new(j, "lag_s", jnum(lag.seconds));

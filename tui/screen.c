@@ -482,6 +482,8 @@ static bool on_input(void *p)
 int tui_run(struct model *m, const struct tui_opts *o)
 {
     setlocale(LC_ALL, "");
+    /* a terminal that is not UTF-8 would show other scripts as garbage of the wrong width */
+    esc_set_ascii_only(!esc_locale_is_utf8());
     struct tui t;
     memset(&t, 0, sizeof t);
     t.m = m;
@@ -528,5 +530,6 @@ int tui_run(struct model *m, const struct tui_opts *o)
     restore_terminal();
     loop_set_emergency(NULL);
     fatal_set_hook(NULL);
+    esc_set_ascii_only(false);
     return rc;
 }

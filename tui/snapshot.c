@@ -63,14 +63,14 @@ static void utc_now(char *buf, size_t len)
 static json_t *server_json(const struct model *m, const struct server *s)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "name", json_string(s->conf->name));
+    json_object_set_new(o, "name", jstr(s->conf->name));
     json_t *tags = json_array();
     for (size_t i = 0; i < s->conf->ntags; i++)
-        json_array_append_new(tags, json_string(s->conf->tags[i]));
+        json_array_append_new(tags, jstr(s->conf->tags[i]));
     json_object_set_new(o, "tags", tags);
     json_object_set_new(o, "kind", json_string(s->kind == KIND_PGBOUNCER ? "pgbouncer" : "postgres"));
     json_object_set_new(o, "status", json_string(srv_status_name(s->status)));
-    json_object_set_new(o, "reason", s->reason[0] ? json_string(s->reason) : json_null());
+    json_object_set_new(o, "reason", s->reason[0] ? jstr(s->reason) : json_null());
     json_object_set_new(o, "severity", json_integer(srv_severity(m, s)));
     json_object_set_new(o, "tick_ms", json_integer(s->tick_ms));
     for (int i = 0; i < pane_count; i++)
@@ -80,7 +80,7 @@ static json_t *server_json(const struct model *m, const struct server *s)
         json_t *errs = json_object();
         for (int p = 0; p < PROBE_MAX; p++)
             if (s->cur->err[p])
-                json_object_set_new(errs, probe_table[p]->name, json_string(s->cur->err[p]));
+                json_object_set_new(errs, probe_table[p]->name, jstr(s->cur->err[p]));
         json_object_set_new(o, "probe_errors", errs);
     }
     return o;
@@ -107,7 +107,7 @@ void snapshot_write_json(const struct model *m, FILE *out)
 }
 
 
-void snapshot_write_text(const struct model *m, FILE *out)
+static void write_text(const struct model *m, FILE *out)
 {
     char ts[32];
     utc_now(ts, sizeof ts);
@@ -120,4 +120,30 @@ void snapshot_write_text(const struct model *m, FILE *out)
             fputc('\n', out);
             pane_list[i]->text(m, out);
         }
+}
+
+/* The panes write their text, then every line passes the last line of defence: whatever a pane
+ * forgot to escape, no control byte, bidi override or invalid UTF-8 reaches the output. */
+void snapshot_write_text(const struct model *m, FILE *out)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem) {
+        fputs("pgfleet: out of memory\n", out);
+        return;
+    }
+    write_text(m, mem);
+    fclose(mem);
+    for (char *p = buf; p && *p;) {
+        size_t n = strcspn(p, "\n");
+        char save = p[n];
+        p[n] = '\0';
+        char *line = esc_safe(p);
+        fputs(line, out);
+        fputc('\n', out);
+        free(line);
+        p += n + (save == '\n');
+    }
+    free(buf);
 }

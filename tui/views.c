@@ -185,7 +185,9 @@ void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum 
     cell_text(c[FC_VERSION], ss->version);
     if (pg_is_eol(ss->version_num, time(NULL))) {
         /* no more fixes, security ones included: say so where the version is */
-        snprintf(c[FC_VERSION], CELL_MAX, "%.20s EOL", ss->version ? ss->version : "?");
+        char v[24];
+        esc_cols(v, sizeof v, ss->version ? ss->version : "?", 1, 20);
+        snprintf(c[FC_VERSION], CELL_MAX, "%s EOL", v);
         sev[FC_VERSION] = SEV_WARN;
     }
     int usable = ss->max_connections - ss->reserved_connections;

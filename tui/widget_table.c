@@ -17,10 +17,14 @@ bool utf8_locale(void) { return esc_locale_is_utf8(); }
 
 void put_clipped(WINDOW *w, int y, int x, int width, const char *s, attr_t a)
 {
-    /* Clip by display width, never inside a multibyte character. */
-    size_t bytes = str_fit(s, width);
+    /* Every string drawn passes here: escaped once more, in case a caller forgot (escaped
+     * text passes unchanged), and clipped by display width, never inside a character. */
+    char buf[2048];
+    if (width <= 0)
+        return;
+    esc_safe_cols(buf, sizeof buf, s, width);
     wattrset(w, a);
-    mvwaddnstr(w, y, x, s, (int)bytes);
+    mvwaddstr(w, y, x, buf);
     wattrset(w, A_NORMAL);
 }
 
@@ -160,15 +164,24 @@ void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *
     }
 }
 
-/* The text snapshot's form of a table: widths from the content (capped at 40), the flex column
- * last and uncut, two spaces between columns. */
+void fput_pad(FILE *out, const char *s, int cols, bool right)
+{
+    struct text t;
+    text_init(&t);
+    text_pad(&t, s, cols, right);
+    fputs(t.s, out);
+    text_free(&t);
+}
+
+/* The text snapshot's form of a table: widths from the content in display columns (capped at
+ * 40), the flex column last and uncut, two spaces between columns. */
 void text_table(FILE *out, const struct colspec *cols, int ncols, const cell_t *cells, size_t nrows)
 {
     int w[32] = {0};
     for (int c = 0; c < ncols; c++) {
-        w[c] = (int)strlen(cols[c].title);
+        w[c] = str_cols(cols[c].title);
         for (size_t r = 0; r < nrows; r++) {
-            int l = (int)strlen(cells[r * (size_t)ncols + (size_t)c]);
+            int l = str_cols(cells[r * (size_t)ncols + (size_t)c]);
             if (l > w[c])
                 w[c] = l > 40 && !cols[c].flex ? 40 : l;
         }
@@ -177,7 +190,7 @@ void text_table(FILE *out, const struct colspec *cols, int ncols, const cell_t *
         if (c == ncols - 1)
             fprintf(out, "%s\n", cols[c].title);
         else
-            fprintf(out, cols[c].right ? "%*s  " : "%-*s  ", w[c], cols[c].title);
+            fput_pad(out, cols[c].title, w[c], cols[c].right), fputs("  ", out);
     }
     for (size_t r = 0; r < nrows; r++)
         for (int c = 0; c < ncols; c++) {
@@ -185,12 +198,25 @@ void text_table(FILE *out, const struct colspec *cols, int ncols, const cell_t *
             if (c == ncols - 1)
                 fprintf(out, "%s\n", v);
             else
-                fprintf(out, cols[c].right ? "%*.*s  " : "%-*.*s  ", w[c], w[c], v);
+                fput_pad(out, v, w[c], cols[c].right), fputs("  ", out);
         }
 }
 
 json_t *jnum(double v) { return isnan(v) || isinf(v) ? json_null() : json_real(v); }
-json_t *jstr(const char *s) { return s ? json_string(s) : json_null(); }
+/* Server text as it came, when it is valid UTF-8; escaped when it is not (a LATIN1 or SQL_ASCII
+ * database): jansson refuses invalid UTF-8, and the key would silently go missing. */
+json_t *jstr(const char *s)
+{
+    if (!s)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char *e = esc(s, 0);
+    j = json_string(e);
+    free(e);
+    return j ? j : json_string("?");
+}
 
 void jtime_us(json_t *o, const char *key, const char *us)
 {
