@@ -798,6 +798,78 @@ static bool any_password(const struct config *cfg)
     return false;
 }
 
+/* Limits on what the config file may be: libyaml's cost grows with the square of the nesting
+ * depth (a 400 kB file nested 200 000 deep takes minutes), and nothing real comes close. */
+#define CONFIG_MAX_BYTES (1L << 20)
+#define CONFIG_MAX_DEPTH 64
+
+/* The whole file, read once (a pipe such as -c <(envsubst < fleet.yaml) cannot be read twice),
+ * at most CONFIG_MAX_BYTES. Returns NULL with the error reported. */
+static unsigned char *read_capped(struct loader *ld, FILE *f, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    unsigned char *buf = xmalloc(cap);
+    for (;;) {
+        if (n == cap)
+            buf = xrealloc(buf, cap *= 2);
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n > CONFIG_MAX_BYTES) {
+            size_t line = 1, col = 1;
+            for (size_t i = 0; i < CONFIG_MAX_BYTES; i++)
+                buf[i] == '\n' ? (line++, col = 1) : col++;
+            text_printf(ld->err, "%s:%zu:%zu: the file is larger than %ld bytes: refused (is it the right file?)\n",
+                        ld->path, line, col, CONFIG_MAX_BYTES);
+            ld->nerr++;
+            free(buf);
+            return NULL;
+        }
+        if (got == 0) {
+            if (ferror(f)) {
+                text_printf(ld->err, "%s: cannot read: %s\n", ld->path, strerror(errno));
+                ld->nerr++;
+                free(buf);
+                return NULL;
+            }
+            break;
+        }
+    }
+    *len = n;
+    return buf;
+}
+
+/* A first pass over the events only, stopping at the first one nested too deep, so the
+ * quadratic work never starts. Returns 0, or -1 with the error reported. */
+static int check_depth(struct loader *ld, const unsigned char *buf, size_t len)
+{
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p))
+        fatal("out of memory");
+    yaml_parser_set_input_string(&p, buf, len);
+    int depth = 0, rc = 0;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev))
+            break; /* a syntax error: the real load reports it with its context */
+        yaml_event_type_t t = ev.type;
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT)
+            depth++;
+        else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT)
+            depth--;
+        if (depth > CONFIG_MAX_DEPTH) {
+            text_printf(ld->err, "%s:%zu:%zu: nested more than %d levels deep: refused\n", ld->path,
+                        ev.start_mark.line + 1, ev.start_mark.column + 1, CONFIG_MAX_DEPTH);
+            ld->nerr++;
+            rc = -1;
+        }
+        yaml_event_delete(&ev);
+        if (rc || t == YAML_STREAM_END_EVENT)
+            break;
+    }
+    yaml_parser_delete(&p);
+    return rc;
+}
+
 int config_load(struct config *cfg, const char *path, struct text *err, struct text *warn)
 {
     struct loader ld = {.path = path, .cfg = cfg, .err = err};
@@ -818,15 +890,23 @@ int config_load(struct config *cfg, const char *path, struct text *err, struct t
         return -1;
     }
 
+    size_t len = 0;
+    unsigned char *buf = read_capped(&ld, f, &len);
+    fclose(f);
+    if (!buf || check_depth(&ld, buf, len) < 0) {
+        free(buf);
+        return -1;
+    }
+
     yaml_parser_t parser;
     yaml_document_t doc;
     if (!yaml_parser_initialize(&parser))
         fatal("out of memory");
-    yaml_parser_set_input_file(&parser, f);
+    yaml_parser_set_input_string(&parser, buf, len);
     if (!yaml_parser_load(&parser, &doc)) {
         syntax_error(&ld, &parser);
         yaml_parser_delete(&parser);
-        fclose(f);
+        free(buf);
         return -1;
     }
 
@@ -841,7 +921,7 @@ int config_load(struct config *cfg, const char *path, struct text *err, struct t
         yaml_document_delete(&extra);
     }
     yaml_parser_delete(&parser);
-    fclose(f);
+    free(buf);
 
     ld.doc = &doc;
     ld.budget = doc_budget(&doc);

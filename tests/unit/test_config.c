@@ -515,6 +515,59 @@ static void test_alias_bomb(void **state)
     free(path);
 }
 
+/* libyaml's cost grows with the square of the nesting depth, so depth and size are capped with
+ * a FILE:LINE:COL error before any of that work starts. */
+static void load_generated(const char *text, size_t len, const char *want_tail)
+{
+    char path[] = "/tmp/pgfleet-test-config.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    struct config cfg;
+    struct text err, warn;
+    config_init(&cfg);
+    text_init(&err);
+    text_init(&warn);
+    int64_t t0 = now_ms();
+    assert_int_equal(config_load(&cfg, path, &err, &warn), -1);
+    assert_true(now_ms() - t0 < 5000); /* a generous bound: minutes before the cap */
+    char *want = xasprintf("%s:%s\n", path, want_tail);
+    assert_string_equal(str(&err), want);
+    free(want);
+    config_free(&cfg);
+    text_free(&err);
+    text_free(&warn);
+    unlink(path);
+}
+
+static void test_limits(void **state)
+{
+    (void)state;
+    size_t deep = 200000, n = 0;
+    char *t = xmalloc(2 * deep + 16);
+    n += (size_t)sprintf(t, "servers: ");
+    memset(t + n, '[', deep), n += deep;
+    memset(t + n, ']', deep), n += deep;
+    t[n++] = '\n';
+    load_generated(t, n, "1:73: nested more than 64 levels deep: refused");
+    free(t);
+
+    struct text b;
+    text_init(&b);
+    text_add(&b, "servers:\n");
+    for (int i = 0; i < 100; i++)
+        text_printf(&b, "%*s- x:\n", 2 * i + 2, "");
+    load_generated(b.s, b.len, "33:67: nested more than 64 levels deep: refused");
+    text_free(&b);
+
+    size_t big = (1u << 20) + 10;
+    t = xmalloc(big);
+    memset(t, '#', big);
+    load_generated(t, big, "1:1048577: the file is larger than 1048576 bytes: refused (is it the right file?)");
+    free(t);
+}
+
 /* ---- password warning --------------------------------------------------------------------- */
 
 static void check_warning(const char *yaml, mode_t mode, bool warned)
@@ -724,6 +777,7 @@ int main(void)
         cmocka_unit_test(test_two_documents),
         cmocka_unit_test(test_keeps_going),
         cmocka_unit_test(test_alias_bomb),
+        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_password_warning),
         cmocka_unit_test(test_add_server_arg),
         cmocka_unit_test(test_config_find),
