@@ -91,5 +91,8 @@ char *conn_display_name(const char *conninfo);
 bool conn_is_local(const char *conninfo);
 /* True if the conninfo holds a password. */
 bool conn_has_password(const char *conninfo);
+/* Overwrite, in place, the password of a conninfo string or URI with x's: what main does to
+ * its own argv once the conninfo is copied, so it does not stay visible in ps. */
+void conn_scrub_password(char *conninfo);
 
 #endif

@@ -712,23 +712,76 @@ int conn_check_conninfo(const char *conninfo, char **err)
     if (!o) {
         char line[300];
         first_line(line, sizeof line, msg ? msg : "invalid connection string");
-        /* libpq quotes the text it choked on, which may be part of a password: when the
-         * string holds one, keep the message but blank out what it quotes. */
-        if (conninfo && (strcasestr(conninfo, "password") || strchr(conninfo, '@')))
-            for (char *q = strchr(line, '"'); q; q = strchr(q, '"')) {
-                char *end = strchr(q + 1, '"');
-                if (!end)
-                    break;
-                if (end - q > 2 || (end - q == 2 && q[1] != '='))
-                    memmove(q + 2, end, strlen(end) + 1), q[1] = '*';
-                q = strchr(q + 1, '"') + 1;
-            }
+        /* libpq quotes the text it choked on, which may be part of a password. When the string
+         * may hold one, everything from the first quote to the last goes: a quote inside the
+         * password cannot end the masking early. */
+        char *q1 = strchr(line, '"'), *q2 = strrchr(line, '"');
+        if (conninfo && (strcasestr(conninfo, "password") || strchr(conninfo, '@')) && q1) {
+            char tail[300];
+            snprintf(tail, sizeof tail, "%s", q2 > q1 ? q2 + 1 : "");
+            snprintf(q1, sizeof line - (size_t)(q1 - line), "\"...\"%s (the rest is hidden: it may hold a password)", tail);
+        }
         *err = xstrdup(line);
         PQfreemem(msg);
         return -1;
     }
     PQconninfoFree(o);
     return 0;
+}
+
+/* Overwrite the bytes of [from, to) with 'x'. */
+static void blank(char *from, const char *to)
+{
+    for (; from < to; from++)
+        *from = 'x';
+}
+
+void conn_scrub_password(char *s)
+{
+    if (!s)
+        return;
+    if (strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0) {
+        char *p = strstr(s, "://") + 3;
+        char *end = p + strcspn(p, "@/?");
+        if (*end == '@') { /* user:password@ */
+            char *colon = memchr(p, ':', (size_t)(end - p));
+            if (colon)
+                blank(colon + 1, end);
+        }
+        for (char *q = strchr(s, '?'); q && *q; q += strcspn(q, "&")) {
+            q++;
+            if (strncmp(q, "password=", 9) == 0)
+                blank(q + 9, q + strcspn(q, "&"));
+        }
+        return;
+    }
+    /* key = value pairs; values may be single-quoted, with backslash escapes */
+    for (char *p = s; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n')
+            p++;
+        char *key = p;
+        while (*p && *p != '=' && *p != ' ' && *p != '\t')
+            p++;
+        size_t klen = (size_t)(p - key);
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p != '=')
+            return; /* not a conninfo libpq would take: nothing to scrub */
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        bool quoted = *p == '\'';
+        char *v = quoted ? ++p : p;
+        while (*p && (quoted ? *p != '\'' : (*p != ' ' && *p != '\t'))) {
+            if (*p == '\\' && p[1])
+                p++;
+            p++;
+        }
+        if (klen == 8 && strncmp(key, "password", 8) == 0)
+            blank(v, p);
+        if (quoted && *p)
+            p++;
+    }
 }
 
 bool conn_has_password(const char *conninfo)

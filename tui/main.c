@@ -188,7 +188,7 @@ static int run_signal(const struct cli *cli, const char *cmd, int argc, char **a
         rc = 2;
     }
     const char *conninfo = NULL;
-    char *name = xstrdup(argv[0]);
+    char *name = xstrdup(argv[0]), *own_conninfo = NULL;
     for (size_t i = 0; rc == 0 && i < cfg.nservers; i++)
         if (strcmp(cfg.servers[i].name, argv[0]) == 0)
             conninfo = cfg.servers[i].conninfo;
@@ -200,7 +200,8 @@ static int run_signal(const struct cli *cli, const char *cmd, int argc, char **a
                 free(err);
                 rc = 2;
             }
-            conninfo = argv[0];
+            conninfo = own_conninfo = xstrdup(argv[0]);
+            conn_scrub_password(argv[0]); /* not left visible in ps */
             free(name); /* never the conninfo itself: it may hold a password */
             name = conn_display_name(conninfo);
         } else {
@@ -215,6 +216,7 @@ static int run_signal(const struct cli *cli, const char *cmd, int argc, char **a
     }
     if (rc) {
         free(name);
+        free(own_conninfo);
         config_free(&cfg);
         return rc;
     }
@@ -242,6 +244,7 @@ static int run_signal(const struct cli *cli, const char *cmd, int argc, char **a
             fprintf(stderr, "pgfleet: not confirmed; nothing sent\n");
             jobs_free(&js);
             free(name);
+            free(own_conninfo);
             config_free(&cfg);
             return 2;
         }
@@ -265,6 +268,7 @@ static int run_signal(const struct cli *cli, const char *cmd, int argc, char **a
         rc = j->state == JOB_DONE && !j->audit_failed ? 0 : 1;
     jobs_free(&js);
     free(name);
+    free(own_conninfo);
     config_free(&cfg);
     return rc;
 }
@@ -349,6 +353,9 @@ int main(int argc, char **argv)
     for (int i = optind; rc == 0 && i < argc; i++)
         if (config_add_server_arg(&cfg, argv[i], &err) < 0)
             rc = 2;
+    /* the config holds its own copies: passwords given on the command line leave ps now */
+    for (int i = optind; i < argc; i++)
+        conn_scrub_password(argv[i]);
     if (rc == 0 && cfg.nservers == 0 && config_add_server_arg(&cfg, "", &err) < 0)
         rc = 2;
     if (rc == 0 && cli.delay) {

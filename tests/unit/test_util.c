@@ -658,6 +658,53 @@ static void test_str_cols(void **state)
     text_free(&t);
 }
 
+/* Passwords leave argv once copied (ps shows x's), and libpq's quoting of a bad conninfo never
+ * shows them, even with a quote inside the password. */
+static void test_conninfo_scrub(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"host=db password=hunter2 dbname=app", "host=db password=xxxxxxx dbname=app"},
+        {"password = 'a b\\'c' host=db", "password = 'xxxxxx' host=db"},
+        {"host=db passwordx=1", "host=db passwordx=1"},
+        {"postgresql://u:s3cret@db:5432/app", "postgresql://u:xxxxxx@db:5432/app"},
+        {"postgres://u@db/app?password=pw&sslmode=require", "postgres://u@db/app?password=xx&sslmode=require"},
+        {"postgresql://db/app", "postgresql://db/app"},
+        {"not a conninfo", "not a conninfo"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        char *s = xstrdup(cases[i].in);
+        conn_scrub_password(s);
+        if (strcmp(s, cases[i].want) != 0)
+            fail_msg("scrub(%s) = %s, want %s", cases[i].in, s, cases[i].want);
+        free(s);
+    }
+    conn_scrub_password(NULL);
+
+    static const char *const leaky[] = {
+        "host=a password=top\"secret bogus_key=1",
+        "host=a password='x y' \"secret\"=2",
+        "postgresql://u:pa\"ss@h/db?bogus=\"secret\"",
+        "host=a password=secret\" x",
+    };
+    for (size_t i = 0; i < ARRAY_LEN(leaky); i++) {
+        char *err = NULL;
+        if (conn_check_conninfo(leaky[i], &err) == 0) {
+            free(err);
+            continue;
+        }
+        bool leaked = err && strstr(err, "secret");
+        char msg[400];
+        snprintf(msg, sizeof msg, "%s", err ? err : "");
+        free(err);
+        if (leaked)
+            fail_msg("the error for \"%s\" shows the password: %s", leaky[i], msg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -681,6 +728,7 @@ int main(void)
         cmocka_unit_test(test_conninfo_display_name),
         cmocka_unit_test(test_conninfo_display_name_hostaddr),
         cmocka_unit_test(test_conninfo_has_password),
+        cmocka_unit_test(test_conninfo_scrub),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
