@@ -56,6 +56,12 @@ void describe_targets(const struct job *j, struct text *out)
                     t->superuser ? "  SUPERUSER" : "");
         if (t->blocks > 0)
             text_printf(out, "    blocks %d session%s\n", t->blocks, t->blocks == 1 ? "" : "s");
+        if (t->pooler) {
+            char *p = esc(t->pooler, 1);
+            text_printf(out, "    a SERVER CONNECTION of pgBouncer %s: whichever client's transaction\n"
+                             "    runs on it now is the one hit, not a client of your choosing\n", p);
+            free(p);
+        }
         text_printf(out, "    %s\n", q);
         free(user), free(db), free(app), free(client), free(state);
     }

@@ -139,6 +139,8 @@ char *audit_line(const struct job *j, const char *record)
         query_fingerprint(tg->query, fp);
         json_object_set_new(x, "query_fingerprint", json_string(fp));
         json_object_set_new(x, "query", esc_str(tg->query, 200));
+        if (tg->pooler)
+            json_object_set_new(x, "pooler_connection", esc_str(tg->pooler, 0));
         if (!intent)
             json_object_set_new(x, "result", esc_str(tg->result ? tg->result : "not attempted", 0));
         json_array_append_new(targets, x);

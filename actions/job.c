@@ -38,6 +38,7 @@ void job_target_free(struct job_target *t)
     free(t->state);
     free(t->backend_type);
     free(t->query);
+    free(t->pooler);
     free(t->result);
 }
 
@@ -119,6 +120,7 @@ void job_add_target(struct job *j, const struct job_target *t)
     d->state = dup_or_null(t->state);
     d->backend_type = dup_or_null(t->backend_type);
     d->query = dup_or_null(t->query);
+    d->pooler = dup_or_null(t->pooler);
     d->result = dup_or_null(t->result);
 }
 

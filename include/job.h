@@ -29,6 +29,7 @@ struct job_target {
     double age_s;     /* query age */
     int blocks;       /* how many sessions it blocks (Locks pane), 0 if unknown */
     bool superuser;   /* the session's role is a superuser */
+    char *pooler;     /* a pooler's server connection: "NAME (pool DB/USER)", else NULL */
     char *result;     /* per-target outcome, set by the action */
     bool ok;          /* the action did what was asked for this target */
 };

@@ -111,4 +111,20 @@ struct s_poolstats {
 
 const struct poolstat_row *poolstats_find(const struct s_poolstats *st, const char *database);
 
+/* ---- PROBE_POOLSERVERS: SHOW SERVERS, the pooler's connections to its servers ---- */
+
+/* remote_pid is the backend's pid on the server (0 when unknown): how a session in Activity is
+ * known to be a pooler's server connection, which the action dialogs say before a terminate. */
+struct poolserver_row {
+    char *database, *user, *state;
+    int remote_pid;
+};
+
+struct s_poolservers {
+    struct poolserver_row *rows;
+    size_t n;
+};
+
+#define SAMPLE_POOLSERVERS(s) ((const struct s_poolservers *)((s) ? (s)->sec[PROBE_POOLSERVERS] : NULL))
+
 #endif

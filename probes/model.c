@@ -1,8 +1,11 @@
 /* model.c — small read-only views of the model shared by panes, snapshots and runbooks: status
- * names, a server's role, and the severity the fleet is sorted by (worst first). */
+ * names, a server's role, the severity the fleet is sorted by (worst first), and which pooler
+ * a backend belongs to. */
 #include "model.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "sec_connections.h"
 #include "sec_replication.h"
@@ -66,4 +69,31 @@ int srv_severity(const struct model *m, const struct server *s)
     if (archiver_failing(s))
         sev += 80; /* WAL piles up on disk and backups go stale */
     return sev;
+}
+
+bool pooler_of_backend(const struct model *m, size_t server, int pid, char *out, size_t len)
+{
+    return server < m->n && pooler_of_backend_named(m, m->servers[server].conf->name, pid, out, len);
+}
+
+bool pooler_of_backend_named(const struct model *m, const char *name, int pid, char *out, size_t len)
+{
+    if (pid <= 0 || !name)
+        return false;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct server *p = &m->servers[i];
+        if (p->kind != KIND_PGBOUNCER || !p->pooler)
+            continue;
+        bool serves = false;
+        for (size_t k = 0; k < p->pooler->nserves && !serves; k++)
+            serves = strcmp(p->pooler->serves[k], name) == 0;
+        const struct s_poolservers *sv = SAMPLE_POOLSERVERS(p->cur);
+        for (size_t k = 0; serves && sv && k < sv->n; k++)
+            if (sv->rows[k].remote_pid == pid) {
+                snprintf(out, len, "%s (pool %s/%s)", p->conf->name, sv->rows[k].database ? sv->rows[k].database : "?",
+                         sv->rows[k].user ? sv->rows[k].user : "?");
+                return true;
+            }
+    }
+    return false;
 }

@@ -1,7 +1,7 @@
 /* probe_pgbouncer.c — the pgBouncer probes, sent to a pooler's admin console: SHOW POOLS (clients
- * active and waiting, server connections, the longest wait) and SHOW STATS (per-database
+ * active and waiting, server connections, the longest wait), SHOW STATS (per-database
  * counters turned into transactions, queries and bytes per second and the mean wait over the
- * interval). Column sets differ between pgBouncer versions, so columns are found by name and a
+ * interval) and SHOW SERVERS (which backends are the pooler's own server connections). Column sets differ between pgBouncer versions, so columns are found by name and a
  * missing one is reported as unknown, never as an error. */
 #include <math.h>
 #include <stdio.h>
@@ -234,4 +234,56 @@ const struct probe_class probe_poolstats = {
     .parse = poolstats_parse,
     .derive = poolstats_derive,
     .free_section = poolstats_free,
+};
+
+/* ---- SHOW SERVERS ---- */
+
+static const char *servers_sql(const struct server_caps *c, const struct probe_opts *o, const char **why)
+{
+    (void)c, (void)o, (void)why;
+    return "SHOW SERVERS";
+}
+
+static void poolservers_free(void *p)
+{
+    struct s_poolservers *s = p;
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->rows[i].database);
+        free(s->rows[i].user);
+        free(s->rows[i].state);
+    }
+    free(s->rows);
+    free(s);
+}
+
+static int poolservers_parse(const struct rowset *rs, struct sample *out, char *err, size_t errlen)
+{
+    static const char *const key[] = {"remote_pid"};
+    int k;
+    if (rowset_cols(rs, key, &k, 1, err, errlen))
+        return -1;
+    int cdb = rowset_col(rs, "database"), cuser = rowset_col(rs, "user"), cstate = rowset_col(rs, "state");
+    struct s_poolservers *s = xcalloc(1, sizeof *s);
+    s->rows = xcalloc((size_t)rs->nrows + 1, sizeof *s->rows);
+    for (int i = 0; i < rs->nrows; i++) {
+        struct poolserver_row *r = &s->rows[s->n++];
+        r->remote_pid = (int)cell_i64(rowset_get(rs, i, k));
+        r->database = cell_dup(rowset_get(rs, i, cdb));
+        r->user = cell_dup(rowset_get(rs, i, cuser));
+        r->state = cell_dup(rowset_get(rs, i, cstate));
+    }
+    out->sec[PROBE_POOLSERVERS] = s;
+    return 0;
+}
+
+const struct probe_class probe_poolservers = {
+    .name = "poolservers",
+    .kind = KIND_PGBOUNCER,
+    .min_version = 0,
+    .every_ticks = 1,
+    .sql = servers_sql,
+    .parse = poolservers_parse,
+    .free_section = poolservers_free,
 };

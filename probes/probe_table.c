@@ -9,7 +9,7 @@
 
 extern const struct probe_class probe_server, probe_activity, probe_locks, probe_replication,
     probe_slots, probe_walreceiver, probe_archiver, probe_subscriptions, probe_connections,
-    probe_pools, probe_poolstats, probe_databases, probe_bgwriter, probe_wal, probe_io, probe_sizes,
+    probe_pools, probe_poolstats, probe_poolservers, probe_databases, probe_bgwriter, probe_wal, probe_io, probe_sizes,
     probe_statements, probe_progress, probe_flush;
 
 const struct probe_class *const probe_table[PROBE_MAX] = {
@@ -24,6 +24,7 @@ const struct probe_class *const probe_table[PROBE_MAX] = {
     [PROBE_CONNECTIONS] = &probe_connections,
     [PROBE_POOLS] = &probe_pools,
     [PROBE_POOLSTATS] = &probe_poolstats,
+    [PROBE_POOLSERVERS] = &probe_poolservers,
     [PROBE_DATABASES] = &probe_databases,
     [PROBE_BGWRITER] = &probe_bgwriter,
     [PROBE_WAL] = &probe_wal,

@@ -118,6 +118,9 @@ void ui_request_action(struct tui *t, const struct action_class *cls, const stru
         }
         struct job_target d;
         fill_target(&d, tg[i].row, tg[i].blocks);
+        char pooler[160];
+        if (pooler_of_backend(t->m, tg[i].server, tg[i].row->pid, pooler, sizeof pooler))
+            d.pooler = pooler;
         job_add_target(j, &d); /* copies every string */
     }
     for (int k = 0; k < t->npending; k++) {

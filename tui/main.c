@@ -11,6 +11,7 @@
 #include "config.h"
 #include "job.h"
 #include "loop.h"
+#include "pooler_check.h"
 #include "conn.h"
 #include "sched.h"
 #include "snapshot.h"
@@ -237,6 +238,9 @@ static int run_signal(const struct cli *cli, const char *cmd, int argc, char **a
     struct loop_hooks h = {.input_fd = -1, .done = job_done, .ctx = &cj};
     rc = loop_run(&m, &h);
     if (!rc && j->awaiting_confirm) {
+        char pooler[160];
+        if (!own_conninfo && pooler_check(&cfg, name, (int)pid, pooler, sizeof pooler))
+            j->targets[0].pooler = xstrdup(pooler);
         if (confirm_cli(cli, j)) {
             job_confirm(&js, j);
             rc = loop_run(&m, &h);
