@@ -477,6 +477,11 @@ static int read_results(struct conn *c)
              * unless it failed */
             c->skip[c->ndone]--;
             if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+                const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+                /* "already exists": a pooled server connection still holds another client's
+                 * statement of that name; preparing is not safe here */
+                if (state && strcmp(state, "42P05") == 0)
+                    c->no_prepare = true;
                 store(c, rowset_from_pg(r));
                 if (c->prep_new[c->ndone])
                     unprepare(c, c->ndone);
@@ -506,7 +511,10 @@ static enum conn_event attempt_failed(struct conn *c, const char *why, int64_t n
     /* a pooler that does not take startup options: the same address again, without them (the
      * settings are then made transaction-local in front of each statement) */
     if (c->options && !c->options_refused && strstr(why, "unsupported startup parameter")) {
+        /* only a pooler refuses options: there, successive statements may run on different
+         * server connections, which other clients used before, so nothing is prepared */
         c->options_refused = true;
+        c->no_prepare = true;
         c->first_err[0] = '\0';
         if (now < c->deadline && start_attempt(c, now) == 0)
             return CONN_EV_NONE;
