@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -69,6 +70,8 @@ size_t esc_cols(char *out, size_t outlen, const char *in, int one_line, int cols
  * unchanged). cols < 0: no cut. */
 size_t esc_safe_cols(char *out, size_t outlen, const char *in, int cols);
 char *esc_safe(const char *in); /* malloc'd, no cut */
+/* fputs with every line through esc_safe: messages that quote a user's file or a server. */
+void fputs_safe(const char *text, FILE *f);
 /* Escape every non-ASCII character too (a terminal whose locale is not UTF-8); main sets it. */
 void esc_set_ascii_only(bool on);
 bool esc_locale_is_utf8(void);

@@ -496,7 +496,9 @@ static void check_conninfo(struct loader *ld, yaml_node_t *v, const char *s)
     if (conn_check_conninfo(s, &msg) != 0) {
         if (msg)
             one_line(msg);
-        errf(ld, v, "conninfo rejected by libpq: %s", msg && *msg ? msg : "invalid");
+        char *e = esc(msg && *msg ? msg : "invalid", 1); /* it quotes the user's text */
+        errf(ld, v, "conninfo rejected by libpq: %s", e);
+        free(e);
     }
     free(msg);
 }

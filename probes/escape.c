@@ -263,3 +263,17 @@ void text_pad(struct text *t, const char *s, int cols, int right)
     if (!right)
         text_printf(t, "%*s", cols - w, "");
 }
+
+void fputs_safe(const char *text, FILE *f)
+{
+    for (const char *p = text ? text : ""; *p;) {
+        size_t n = strcspn(p, "\n");
+        char *line = xstrndup(p, n), *e = esc_safe(line);
+        fputs(e, f);
+        if (p[n] == '\n')
+            fputc('\n', f);
+        free(line);
+        free(e);
+        p += n + (p[n] == '\n');
+    }
+}

@@ -164,6 +164,8 @@ int loop_run(struct model *m, const struct loop_hooks *h)
         if (stop_requested)
             break;
     }
+    if (quit_signal && !rc) /* the handler set stop_requested before the pipe was read */
+        rc = quit_signal == SIGINT ? 130 : 128 + quit_signal;
     free(pfd);
     free(tag);
     close_signals();

@@ -131,8 +131,8 @@ static int load_config_quiet(const struct cli *cli, struct config *cfg)
     char *path = config_find(cli->config);
     if (path && config_load(cfg, path, &err, &warn) < 0)
         rc = 2;
-    fputs(warn.s, stderr);
-    fputs(err.s, stderr);
+    fputs_safe(warn.s, stderr);
+    fputs_safe(err.s, stderr);
     free(path);
     text_free(&err);
     text_free(&warn);
@@ -375,9 +375,9 @@ int main(int argc, char **argv)
     }
     if (rc == 0 && filter_servers(&cfg, &cli) < 0)
         rc = 2;
-    fputs(warn.s, stderr);
+    fputs_safe(warn.s, stderr);
     if (rc) {
-        fputs(err.s, stderr);
+        fputs_safe(err.s, stderr);
     } else {
         struct model m;
         sched_init(&m, &cfg);

@@ -650,10 +650,12 @@ static void progress_cells(const struct model *m, size_t si, const struct progre
     one_line(c[PC_RELATION], CELL_MAX, r->relation ? r->relation : "");
     if (isnan(r->done))
         snprintf(c[PC_PROGRESS], CELL_MAX, "-");
-    else
-        snprintf(c[PC_PROGRESS], CELL_MAX, "%s/%s %.10s", bytes ? fmt_bytes(a, sizeof a, r->done) : fmt_count(a, sizeof a, r->done),
-                 r->total > 0 ? (bytes ? fmt_bytes(b, sizeof b, r->total) : fmt_count(b, sizeof b, r->total)) : "?",
-                 bytes ? "" : r->unit ? r->unit : "");
+    else {
+        char unit[48];
+        esc_cols(unit, sizeof unit, bytes || !r->unit ? "" : r->unit, 1, 10);
+        snprintf(c[PC_PROGRESS], CELL_MAX, "%s/%s %s", bytes ? fmt_bytes(a, sizeof a, r->done) : fmt_count(a, sizeof a, r->done),
+                 r->total > 0 ? (bytes ? fmt_bytes(b, sizeof b, r->total) : fmt_count(b, sizeof b, r->total)) : "?", unit);
+    }
     if (isnan(r->pct))
         snprintf(c[PC_PCT], CELL_MAX, "-");
     else

@@ -59,6 +59,26 @@ static void utc_now(char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The keys the README documents for each server object: present in every snapshot, null when
+ * not known (a server DOWN, or a probe that failed: probe_errors says why), so a script never
+ * has to tell a missing key from a missing fact. */
+static const char *const postgres_keys[] = {
+    "role", "version", "version_num", "uptime_s", "connections", "active", "blocked",
+    "longest_query_s", "longest_xact_s", "tps", "cache", "interval_s", "activity", "lock_tree",
+    "replication", "io", "statements", "progress", "probe_errors",
+};
+static const char *const pooler_keys[] = {"serves", "pools", "stats", "probe_errors"};
+
+static void fill_documented(const struct server *s, json_t *o)
+{
+    bool pg = s->kind == KIND_POSTGRES;
+    const char *const *keys = pg ? postgres_keys : pooler_keys;
+    size_t n = pg ? ARRAY_LEN(postgres_keys) : ARRAY_LEN(pooler_keys);
+    for (size_t i = 0; i < n; i++)
+        if (!json_object_get(o, keys[i]))
+            json_object_set_new(o, keys[i], json_null());
+}
+
 /* The part of a server's object every pane shares; the panes add their own keys. */
 static json_t *server_json(const struct model *m, const struct server *s)
 {
@@ -83,6 +103,7 @@ static json_t *server_json(const struct model *m, const struct server *s)
                 json_object_set_new(errs, probe_table[p]->name, jstr(s->cur->err[p]));
         json_object_set_new(o, "probe_errors", errs);
     }
+    fill_documented(s, o);
     return o;
 }
 
