@@ -15,10 +15,11 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude $(PKG_CFLAGS) -DPGFLEET_VERSION='"$(VERSION)"'
 LDLIBS  := $(PKG_LIBS) -lanl -lm
 
-# BUILD selects a variant: build/release (default), build/asan (sanitizers).
+# VARIANT selects a build directory: build/release (default), build/asan (sanitizers); any
+# variant named asan-* is a sanitizer build too (a second tree to work in side by side).
 VARIANT ?= release
 B       := build/$(VARIANT)
-ifeq ($(VARIANT),asan)
+ifneq ($(filter asan asan-%,$(VARIANT)),)
 CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
@@ -29,9 +30,9 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 UNIT_OBJ := $(B)/tests/unit/testutil.o
 CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka)
-HELPERS  := $(B)/tests/delayproxy
+HELPERS  := $(B)/tests/delayproxy $(B)/tests/faultproxy $(B)/tests/resolvleak
 
-.PHONY: all check unit sanitize demo bench install clean layers format-check deps
+.PHONY: all check unit sanitize demo bench soak install clean layers format-check deps helpers
 all: $(B)/pgfleet
 
 $(B)/%.o: %.c $(wildcard include/*.h)
@@ -60,13 +61,24 @@ $(B)/tests/delayproxy: tests/bench/delayproxy.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
+$(B)/tests/faultproxy: tests/fault/faultproxy.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(B)/tests/resolvleak: tests/fault/resolvleak.c $(B)/libpgfleet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 unit: $(UNIT_BIN)
+
+helpers: $(HELPERS)
 
 # make check: install what is missing, build the release and sanitizer variants, run every
 # suite (unit, integration against real servers, TUI in tmux), one closing line N passed, N failed.
 check: deps layers
 	$(MAKE) --no-print-directory VARIANT=release all
-	$(MAKE) --no-print-directory VARIANT=asan all unit
+	$(MAKE) --no-print-directory VARIANT=asan all unit helpers
+	$(MAKE) --no-print-directory fuzz-build
 	tests/run-all build/asan build/release
 
 sanitize:
@@ -82,6 +94,10 @@ bench: deps all
 	$(MAKE) --no-print-directory $(HELPERS)
 	tests/bench/run $(B)
 
+# make soak: the long reconnect soak (make check runs a short pass of it).
+soak: deps all helpers
+	tests/soak/run $(B)
+
 layers:
 	@tests/check-layers
 
@@ -95,3 +111,6 @@ install: all
 
 clean:
 	rm -rf build
+
+# make fuzz (libFuzzer targets, as long as FUZZ_SECONDS says); fuzz-build builds them.
+-include tests/fuzz/fuzz.mk
