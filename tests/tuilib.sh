@@ -1,7 +1,9 @@
 # tuilib.sh — reading and driving pgfleet's screen in tmux, for the shell suites that run it (the
 # TUI tests and the integration tests with a screen part). Source it after testlib.sh; the test
 # sets $sock (its tmux server, tmux -L) and $pane (the target, e.g. tui:0.0) before calling these.
-# The predicates (has, line_has, …) are for check/expect/wait_until.
+# The predicates (has, line_has, …) are for check/expect/wait_until; the negative ones (lacks,
+# line_lacks, …) fail when the screen could not be read. A pgfleet that needs no shell in its pane
+# is started with launch_tui and ended with quit_tui (q, then its exit status and stderr checked).
 
 T() { tmux -L "$sock" "$@"; }
 keys() { T send-keys -t "$pane" "$@"; }
@@ -9,14 +11,35 @@ typ() { T send-keys -t "$pane" -l -- "$1"; }
 
 # ---- reading the screen
 screen() { T capture-pane -p -t "$pane"; }
+# read_screen: capture the screen into $screen_text; fails when tmux could not capture it or it
+# came back blank. A negative check ("X is not on screen") on a screen that could not be read
+# must fail, not pass: lacks, lacks_re, line_lacks and line_lacks_re go through here.
+read_screen() {
+    screen_text=$(screen) || return 1
+    [ -n "${screen_text//[[:space:]]/}" ]
+}
 line() { screen | sed -n "${1}p"; }
 has() { screen | grep -qF -- "$1"; }
-lacks() { ! has "$1"; }
+lacks() { read_screen && ! grep -qF -- "$1" <<<"$screen_text"; }
+lacks_re() { read_screen && ! grep -qE -- "$1" <<<"$screen_text"; }
 has_line() { screen | grep -qxF -- "$1"; }
 has_re() { screen | grep -qE -- "$1"; }
 line_starts() { [[ $(line "$1") == "$2"* ]]; }
 line_has() { [[ $(line "$1") == *"$2"* ]]; }
-line_lacks() { ! line_has "$@"; }
+# line_lacks N TEXT: line N was read, is not blank, and does not hold TEXT.
+line_lacks() {
+    local l
+    read_screen || return 1
+    l=$(sed -n "${1}p" <<<"$screen_text")
+    [ -n "${l//[[:space:]]/}" ] && [[ $l != *"$2"* ]]
+}
+# line_lacks_re N ERE: the same with an extended regular expression.
+line_lacks_re() {
+    local l
+    read_screen || return 1
+    l=$(sed -n "${1}p" <<<"$screen_text")
+    [ -n "${l//[[:space:]]/}" ] && ! grep -qE -- "$2" <<<"$l"
+}
 line_re() { line "$1" | grep -qE -- "$2"; }
 count_lines() { screen | grep -cE -- "$1"; }
 height() { T display -p -t "$pane" '#{pane_height}'; }
@@ -69,4 +92,44 @@ start_shell() {
     sockpath=$(T display -p '#{socket_path}')
     T set -g remain-on-exit on
     wait_until 5 has 'tui$'
+}
+
+# ---- pgfleet as the command of a tmux session (no shell in the pane)
+# shq WORD: WORD quoted for sh.
+shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+# launch_tui SESSION COLS ROWS OUT [NAME=VALUE...] [-- ARGS...]: a new tmux server ($sock) whose
+# session SESSION (COLSxROWS) runs $PGFLEET ARGS with TERM from tmux_term and the NAME=VALUE
+# settings (which may set TERM too) in its environment. Its stderr goes to OUT.err, its exit
+# status to OUT.rc; the pane stays when it exits. Sets $pane (SESSION:0.0) and $sockpath.
+launch_tui() {
+    local session=$1 cols=$2 rows=$3 out=$4 cmd=env a
+    shift 4
+    local settings=("TERM=$(tmux_term)")
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        settings+=("$1")
+        shift
+    done
+    [ $# -gt 0 ] && shift
+    rm -f "$out.rc" "$out.err"
+    for a in "${settings[@]}" "$PGFLEET" "$@"; do cmd+=" $(shq "$a")"; done
+    cmd+=" 2>$(shq "$out.err"); echo \$? >$(shq "$out.rc")"
+    T -f /dev/null new-session -d -s "$session" -x "$cols" -y "$rows" "$cmd" \; set -g remain-on-exit on
+    pane=$session:0.0
+    sockpath=$(T display -p '#{socket_path}')
+}
+# tui_exited OUT: the pgfleet of launch_tui OUT has exited (its status is in OUT.rc).
+tui_exited() { [ -s "$1.rc" ]; }
+# quit_tui OUT [WHAT]: q ends the pgfleet of launch_tui OUT within 10 s with exit status 0 and
+# nothing on stderr. Quitting (never killing) lets AddressSanitizer's exit-time leak check run:
+# its report would land in OUT.err and change the status.
+quit_tui() {
+    local out=$1 what=${2:-pgfleet}
+    keys q
+    if wait_until 10 tui_exited "$out"; then
+        check "$what: q exits with status 0 (status $(cat "$out.rc"))" [ "$(cat "$out.rc")" = 0 ]
+    else
+        fail "$what: q exits within 10 s"
+        dump
+    fi
+    no_output "$what: nothing on stderr (no sanitizer report, no stray message)" "$out.err"
 }

@@ -6,8 +6,8 @@
 # escaped in the text form; the pgBouncer pool of 5 (transaction mode)
 # exhausted by 8 concurrent pg_sleep clients shows cl_waiting > 0 on the pooler's object; a
 # pooler entry pointing at something that is not pgBouncer turns STALE with SHOW POOLS's error;
-# and the screen in tmux (120x40, key 5) shows the bar and the pool line. Every session it opens
-# is ended on exit.
+# and the screen in tmux (120x40, key 5) shows the bar and the pool line, then q quits with
+# status 0. No run of pgfleet writes to stderr. Every session it opens is ended on exit.
 for v in LAB TESTLIB LAB_TOOLS PGFLEET; do
     [ -n "${!v:-}" ] || { echo "$0: $v is not set (tests/run-all sets it)" >&2; exit 2; }
 done
@@ -61,7 +61,9 @@ poolers:
   - { name: bouncer, conninfo: "$BOUNCER_CONNINFO", serves: [primary] }
 YAML
 
-snap() { "$PGFLEET" snapshot --json -c "$tmp/fleet.yaml" >"$tmp/s.json" 2>"$tmp/err"; }
+# every snapshot's stderr is added to $tmp/err, which must stay empty
+: >"$tmp/err"
+snap() { "$PGFLEET" snapshot --json -c "$tmp/fleet.yaml" >"$tmp/s.json" 2>>"$tmp/err"; }
 j() { jq -r "$1" "$tmp/s.json"; }
 PRIM='.servers[] | select(.name == "primary")'
 BOUN='.servers[] | select(.name == "bouncer")'
@@ -109,7 +111,7 @@ P -c "DROP ROLE IF EXISTS \"$evil\"" -c "CREATE ROLE \"$evil\" LOGIN" >/dev/null
 pids+=($!)
 evil_seen() { snap && [ "$(j "[$C.by_user[] | select(.name == \"conn\\u001b[2J\")] | length")" = 1 ]; }
 check "a role name with ESC is counted, raw in JSON" wait_until 15 evil_seen
-"$PGFLEET" snapshot -c "$tmp/fleet.yaml" >"$tmp/s.txt" 2>"$tmp/err"
+"$PGFLEET" snapshot -c "$tmp/fleet.yaml" >"$tmp/s.txt" 2>>"$tmp/err"
 check "text snapshot exits 0" [ $? -eq 0 ]
 check "text snapshot has the CONNECTIONS section with the bar" \
     bash -c "sed -n '/^CONNECTIONS/,/^[A-Z]/p' '$tmp/s.txt' | grep -qE 'used [0-9]+/297 \[#'"
@@ -125,7 +127,7 @@ timeout: 3s
 servers:
   - { name: plain, conninfo: "host=127.0.0.1 port=$PRIMARY_PORT dbname=labdb user=lab_nosignal" }
 YAML
-"$PGFLEET" snapshot --json -c "$tmp/nomon.yaml" >"$tmp/n.json" 2>"$tmp/err"
+"$PGFLEET" snapshot --json -c "$tmp/nomon.yaml" >"$tmp/n.json" 2>>"$tmp/err"
 check "without pg_monitor: snapshot exits 0" [ $? -eq 0 ]
 check "without pg_monitor: UP, no probe error" \
     [ "$(jq -r '.servers[0].status + " " + (.servers[0].probe_errors.connections // "none")' "$tmp/n.json")" = "UP none" ]
@@ -144,16 +146,15 @@ admin_waiting() {
 check "pgBouncer itself reports waiting clients" wait_until 15 admin_waiting
 
 # ---- the screen: key 5 shows the bar and the pool line
-T new-session -d -s conn -x 120 -y 40 "LANG=C.UTF-8 '$PGFLEET' -c '$tmp/fleet.yaml'"
-wait_until 10 has_re 'Fleet' || true
+launch_tui conn 120 40 "$tmp/tui" LANG=C.UTF-8 -- -c "$tmp/fleet.yaml"
+require "the TUI starts on the Fleet pane" 10 line_re 3 '^SERVER +ROLE +VERSION +STATUS'
 keys 5
 expect "screen: the connections bar" 15 has_re 'used [0-9]+/297 \[#+\.*\] [0-9]+%'
 expect "screen: the pool line with waiting clients" 10 has_re 'labdb/postgres +[0-9]+ +[1-9][0-9]* +5 '
 check "screen: the idle-in-transaction list" has_re "$app-iit"
 check "screen: the pooler under the server it serves" \
     bash -c "tmux -L '$sock' capture-pane -p -t '$pane' | awk '/^primary /{p=NR} /^  bouncer +pgbouncer/{b=NR} END{exit !(p && b > p)}'"
-keys q
-wait_until 5 eval '! T has-session -t conn 2>/dev/null' || true
+quit_tui "$tmp/tui" "the TUI"
 
 # ---- the pooler in the snapshot, while clients still wait
 WPOOL="$BOUN | .pools[] | select(.database == \"labdb\" and .user == \"postgres\")"
@@ -177,10 +178,11 @@ servers:
 poolers:
   - { name: fake, conninfo: "$PRIMARY_CONNINFO", serves: [primary] }
 YAML
-"$PGFLEET" snapshot --json -c "$tmp/stale.yaml" >"$tmp/f.json" 2>"$tmp/err"
+"$PGFLEET" snapshot --json -c "$tmp/stale.yaml" >"$tmp/f.json" 2>>"$tmp/err"
 check "with a STALE pooler: snapshot exits 0" [ $? -eq 0 ]
 check "a failing SHOW POOLS makes the pooler STALE with its error" \
     bash -c "jq -r '.servers[] | select(.name == \"fake\") | .status + \" \" + .reason' '$tmp/f.json' | grep -q '^STALE .*pools'"
 check "the server next to it stays UP" \
     [ "$(jq -r '.servers[] | select(.name == "primary") | .status' "$tmp/f.json")" = UP ]
+no_output "the snapshots said nothing on stderr (no sanitizer report, no stray message)" "$tmp/err"
 finish

@@ -102,7 +102,9 @@ q "DROP ROLE IF EXISTS \"$evil_role\"" >/dev/null 2>&1 || true
 # ---- text that is not UTF-8: an SQL_ASCII database and a query with a 0xff byte
 q "DROP DATABASE IF EXISTS hostile_ascii" >/dev/null 2>&1
 q "CREATE DATABASE hostile_ascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" >/dev/null
-printf "SELECT pg_sleep(60) /* hostile_bytes \377\376 */;" |
+# Kept out of pg_stat_statements: one such text makes pg_stat_statements() fail for everyone
+# (it converts every text to the reader's database encoding), and the lab is shared.
+printf "SET pg_stat_statements.track = none; SELECT pg_sleep(60) /* hostile_bytes \377\376 */;" |
     "$(lab_psql_bin)" -X -q -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -d hostile_ascii >/dev/null 2>&1 &
 bg_pids="$bg_pids $!"
 wait_until 10 has_pid hostile_bytes

@@ -36,7 +36,14 @@ servers:
   - { name: primary, conninfo: "$PRIMARY_CONNINFO" }
 YAML
 
-snap() { "$PGFLEET" snapshot --json -c "$tmp/fleet.yaml" >"$tmp/s.json" 2>"$tmp/err"; }
+# every snapshot's stderr is added to $tmp/err (which must stay empty); $tmp/last.err has the last's
+: >"$tmp/err"
+snap() {
+    "$PGFLEET" snapshot --json -c "$tmp/fleet.yaml" >"$tmp/s.json" 2>"$tmp/last.err"
+    local rc=$?
+    cat "$tmp/last.err" >>"$tmp/err"
+    return $rc
+}
 P='.servers[] | select(.name == "primary")'
 j() { jq -r "$P | $1" "$tmp/s.json"; }
 db() { j ".cache.databases[] | select(.name == \"labdb\") | .$1"; }
@@ -55,7 +62,7 @@ load() {
 }
 quiet_psql() { PGOPTIONS='-c client_min_messages=warning' lab_psql "$PRIMARY_PORT" "$@"; }
 # What the last snapshot said about the primary, for a failure's report.
-why() { jq -c "$P | {status, reason, probe_errors, tick_ms, interval_s}" "$tmp/s.json" 2>&1 | sed 's/^/    | /'; sed 's/^/    | /' "$tmp/err"; }
+why() { jq -c "$P | {status, reason, probe_errors, tick_ms, interval_s}" "$tmp/s.json" 2>&1 | sed 's/^/    | /'; sed 's/^/    | /' "$tmp/last.err"; }
 sessions_of() { lab_psql "$PRIMARY_PORT" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1'"; }
 gone() { [ "$(sessions_of "$1")" = 0 ]; }
 
@@ -96,7 +103,7 @@ big=$(lab_psql "$PRIMARY_PORT" -c "SELECT pg_relation_size('io_big')")
 check "the big table is larger than 4 x shared_buffers ($((big / 1048576)) MB)" [ "$big" -gt $((128 * 1048576)) ]
 lab_psql "$PRIMARY_PORT" -c "SELECT count(*) FROM io_big" >/dev/null # sets hint bits once
 load io-scan "" "SELECT count(*) FROM io_big;"
-wait_until 10 eval '[ "$(sessions_of io-scan)" = 1 ]'
+check "the scans run" wait_until 10 eval '[ "$(sessions_of io-scan)" = 1 ]'
 if wait_until 60 snap_until '[.cache.databases[] | select(.name == "labdb") | .hit_pct] | .[0] != null and .[0] < 80'; then
     ok "hit % of labdb over the interval drops under scans ($(db hit_pct | cut -c1-5) %, $(db blks_read_per_s | cut -d. -f1) reads/s)"
 else
@@ -115,7 +122,7 @@ else
     fail "hit % of labdb recovers above 95 % after the scans (last: $(db hit_pct), reads/s $(db blks_read_per_s))"
 fi
 stop_loads
-wait_until 15 gone io-hot
+check "the hot reads stopped" wait_until 15 gone io-hot
 lab_psql "$PRIMARY_PORT" -c "DROP TABLE io_big" >/dev/null
 
 # ---- sorts beyond work_mem write temp files
@@ -126,7 +133,7 @@ else
     fail "temp bytes per second while sorts spill (last: $(db temp_bytes_per_s))"
 fi
 stop_loads
-wait_until 15 gone io-temp
+check "the sorts stopped" wait_until 15 gone io-temp
 
 # ---- a write load generates WAL
 quiet_psql -c "DROP TABLE IF EXISTS io_wal" -c "CREATE TABLE io_wal (id int, pad text)" >/dev/null
@@ -137,18 +144,16 @@ else
     fail "WAL bytes per second under a write load (last: $(j .io.wal.bytes_per_s))"
 fi
 check "the write load shows as inserted tuples per second" jq_true '[.cache.databases[] | select(.name == "labdb") | .tup_inserted_per_s] | .[0] > 0'
-check "the snapshots said nothing on stderr (no sanitizer report)" [ ! -s "$tmp/err" ]
+no_output "the snapshots said nothing on stderr (no sanitizer report)" "$tmp/err"
 
 # ---- pane 6 on screen
-T -f /dev/null new-session -d -s io -x 120 -y 40 "$PGFLEET -c '$tmp/fleet.yaml' 2>'$tmp/tui.err'"
-wait_until 10 has_re 'Fleet'
+launch_tui io 120 40 "$tmp/tui" -- -c "$tmp/fleet.yaml"
+require "the TUI starts on the Fleet pane" 10 line_re 3 '^SERVER +ROLE +VERSION +STATUS'
 keys 6
 expect "pane 6 shows the labdb line with its hit %" 15 has_re '^  labdb +[0-9]+\.[0-9] '
 check "pane 6 has the database table's titles" has_re 'DATABASE +HIT% +READ/s'
 check "pane 6 shows checkpoints and WAL" eval "has_re '^  checkpoints +timed' && has_re '^  WAL +[0-9.]+[kMG]?B/s'"
 screen >"$tmp/pane6.txt"
-keys q
-wait_until 5 eval '! T has-session -t io 2>/dev/null'
-check "the TUI said nothing on stderr (no sanitizer report)" [ ! -s "$tmp/tui.err" ]
+quit_tui "$tmp/tui" "the TUI"
 stop_loads
 finish

@@ -7,7 +7,8 @@
 # under A or B and also blocked by the other, D and E under C, counts), the text snapshot, and
 # the screen in tmux at 120x40 (key 3: the tree with A's pid at its root, IDLE IN TRANSACTION,
 # the DDL mark, tree lines in UTF-8 and in ASCII, Enter on the root opening its detail), and at
-# 80x24. The table is this test's own; every session is ended on exit.
+# 80x24; each TUI run quits with q, status 0, nothing on stderr. The table is this test's own;
+# every session is ended on exit.
 . "$TESTLIB"
 . "${TUILIB:-$(dirname "$TESTLIB")/tuilib.sh}"
 . "$LAB/env"
@@ -110,15 +111,15 @@ check "text: C marked DDL" grep -qE "^ +$C DDL active, waits .* for AccessExclus
 check "text: the replica has no lock waits" grep -qE "^no lock waits: .*replica" "$tmp/s.txt"
 
 # ---- the screen, 120x40
-start_tui() { # LANG-setting COLS ROWS
+start_tui() { # LANG LC_ALL COLS ROWS: a new pgfleet (run $runs, output in $tmp/tui$runs.*) on pane 3
     T kill-server >/dev/null 2>&1
     runs=$((runs + 1))
     sock=pgfleet-locks-$$-$runs
-    T -f /dev/null new-session -d -s locks -x "$2" -y "$3" "env $1 TERM=screen $PGFLEET -c '$tmp/fleet.yaml' 2>>'$tmp/tui.err'"
-    wait_until 10 has "Fleet"
+    launch_tui locks "$3" "$4" "$tmp/tui$runs" "LANG=$1" "LC_ALL=$2" TERM=screen -- -c "$tmp/fleet.yaml"
+    require "run $runs: the TUI starts on the Fleet pane" 10 line_re 3 '^SERVER +ROLE +VERSION +STATUS'
     keys 3
 }
-start_tui "LANG=C.UTF-8 LC_ALL=C.UTF-8" 120 40
+start_tui C.UTF-8 C.UTF-8 120 40
 expect "pane 3 shows the primary's summary" 10 has "primary: 4 sessions waiting, 1 blocking tree"
 expect "A's pid starts a root line, IDLE IN TRANSACTION" 5 has_re "^$A +IDLE IN TRANSACTION +holds RowExclusive +$tab +xact "
 expect "B under A with a UTF-8 tree line" 5 has_re "^(├|└)─ $B +active +Share +$tab \(row\) +wait "
@@ -135,11 +136,10 @@ expect "Down Down Enter opens the next node's detail" 5 has_re "Session ($B|$C) 
 keys Escape
 T resize-window -t locks -x 80 -y 24
 expect "80x24: root, IDLE IN TRANSACTION and DDL still shown" 5 eval 'has_re "^$A +IDLE IN TRANSACTION" && has_re "─ $C +DDL "'
-keys q
-start_tui "LANG=C LC_ALL=C" 120 40
-expect "ASCII fallback tree lines without UTF-8" 10 eval 'has_re "^(\|-|\`-) $B " && has_re "^ *(\|-|\`-) $C +DDL" && ! has "─"'
-keys q
-check "the TUI wrote no errors" bash -c "! grep -q . '$tmp/tui.err'"
+quit_tui "$tmp/tui$runs" "run $runs (UTF-8)"
+start_tui C C 120 40
+expect "ASCII fallback tree lines without UTF-8" 10 eval 'has_re "^(\|-|\`-) $B " && has_re "^ *(\|-|\`-) $C +DDL" && lacks "─"'
+quit_tui "$tmp/tui$runs" "run $runs (ASCII)"
 cp "$tmp/screen-120x40.txt" "${LOCKS_SCREEN_OUT:-/dev/null}" 2>/dev/null
 
 # ---- the chain ends: killing A lets B, then C, then D and E through
@@ -147,5 +147,5 @@ kill "$a_psql"
 check "after A ends, no lock waits of ours remain" wait_until 20 eval '[ "$(P -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '"'$app-%'"' AND wait_event_type = '"'Lock'"'")" = 0 ]'
 "$PGFLEET" snapshot --json -c "$tmp/fleet.yaml" >"$tmp/s2.json" 2>>"$tmp/err"
 check "and the primary's lock tree is empty" [ "$(jq "$PRIM | .lock_tree | length" "$tmp/s2.json")" = 0 ]
-check "no errors on stderr" bash -c "! grep -q . '$tmp/err'"
+no_output "the snapshots said nothing on stderr" "$tmp/err"
 finish

@@ -5,7 +5,9 @@
 # a growing sparkline); resuming brings it back near zero; an inactive physical slot keeping WAL
 # is reported with its retained bytes; a publication is listed. On a private lab (its primary
 # restarted with archive_command='false' and wal_level=logical): a failing archiver with its
-# failures and last failed WAL, and a logical subscription with its slot's lag.
+# failures and last failed WAL, and a logical subscription with its slot's lag. Every run of the
+# sanitizer build (TUI quit with q, so the leak check runs; snapshots) exits 0 with nothing on
+# stderr.
 for v in LAB TESTLIB LAB_TOOLS PGFLEET; do
     [ -n "${!v:-}" ] || { echo "$0: $v is not set (tests/run-all sets it)" >&2; exit 2; }
 done
@@ -40,7 +42,19 @@ servers:
   - { name: replica, conninfo: "$REPLICA_CONNINFO" }
 YAML
 
-snap() { "$PGFLEET" snapshot --json -c "$tmp/fleet.yaml" >"$1" 2>"$1.err"; }
+# Every snapshot of this test: its stderr added to $tmp/snap.err, a status other than 0 noted
+# in $tmp/snap.rc (both must stay empty).
+snapshot() {
+    local out=$1 rc
+    shift
+    "$PGFLEET" snapshot "$@" >"$out" 2>>"$tmp/snap.err"
+    rc=$?
+    [ $rc = 0 ] || echo "snapshot $* > $(basename "$out"): exit $rc" >>"$tmp/snap.rc"
+    return $rc
+}
+: >"$tmp/snap.err"
+: >"$tmp/snap.rc"
+snap() { snapshot "$1" --json -c "$tmp/fleet.yaml"; }
 # jv FILE SERVER EXPR: a jq expression over that server's replication object
 jv() { jq -r --arg s "$2" ".servers[]|select(.name==\$s)|.replication|$3" "$1"; }
 gt() { awk -v a="$1" -v b="$2" 'BEGIN{exit !(a + 0 > b + 0)}'; }
@@ -53,9 +67,8 @@ replayed_all() {
 # ---- baseline: one cluster, the replica under the primary
 lab_psql "$P" -c "CREATE TABLE repl_load (id int, pad text)"
 # a replayed commit gives the replica a last-replay timestamp to measure time lag from
-wait_until 20 replayed_all
-snap "$tmp/s0.json"
-check "snapshot exits 0" [ -s "$tmp/s0.json" ]
+check "the replica replays the primary's commit" wait_until 20 replayed_all
+check "snapshot exits 0 with a JSON document" eval 'snap "$tmp/s0.json" && jq -e . "$tmp/s0.json" >/dev/null'
 sid=$(jv "$tmp/s0.json" primary .system_identifier)
 check "primary has a system_identifier ($sid)" bash -c "[[ '$sid' =~ ^[0-9]+\$ ]]"
 check "replica has the same system_identifier" [ "$(jv "$tmp/s0.json" replica .system_identifier)" = "$sid" ]
@@ -78,19 +91,18 @@ paused() { [ "$(lab_psql "$R" -c "SELECT pg_is_wal_replay_paused()")" = t ]; }
 check "replay pause took effect" wait_until 20 paused
 
 # the TUI runs through the load so its sparkline sees the lag grow
-T -f /dev/null new-session -d -s tui -x 120 -y 40 \
-    "TERM=$(tmux_term) LANG=C.UTF-8 LC_ALL=C.UTF-8 '$PGFLEET' -c '$tmp/fleet.yaml' 2>'$tmp/tui.err'"
-wait_until 10 has "Fleet"
+launch_tui tui 120 40 "$tmp/tui" LANG=C.UTF-8 LC_ALL=C.UTF-8 -- -c "$tmp/fleet.yaml"
+require "the TUI shows the Fleet pane" 10 line_re 3 '^SERVER +ROLE +VERSION +STATUS'
 keys 4
 load() { lab_psql "$P" -c "INSERT INTO repl_load SELECT g, repeat('x', 100) FROM generate_series(1, 40000) g" >/dev/null; }
 lagb() { jv "$1" replica .lag_bytes; }
 # lag_over FILE BYTES: a new snapshot into FILE shows the replica behind by more than BYTES
 lag_over() { snap "$1" && gt "$(lagb "$1")" "$2"; }
 load
-wait_until 20 lag_over "$tmp/s1.json" 1000000
+check "a snapshot sees the replica over 1MB behind" wait_until 20 lag_over "$tmp/s1.json" 1000000
 b1=$(lagb "$tmp/s1.json")
 load
-wait_until 20 lag_over "$tmp/s2.json" "$b1"
+check "a later snapshot sees it further behind" wait_until 20 lag_over "$tmp/s2.json" "$b1"
 b2=$(lagb "$tmp/s2.json")
 t1=$(jv "$tmp/s1.json" replica .lag_s)
 t2=$(jv "$tmp/s2.json" replica .lag_s)
@@ -131,6 +143,7 @@ narrow_ok() {
     [ "$(screen | LC_ALL=C.UTF-8 wc -L)" -le 80 ] && screen | grep -F PAUSED | LC_ALL=C.UTF-8 grep -qE '└ replica .*[0-9.]+MB .*PAUSED.*[▁▂▃▄▅▆▇█]'
 }
 check "at 80x24 the replica row still shows lag, PAUSED and its sparkline" wait_until 10 narrow_ok
+quit_tui "$tmp/tui" "the TUI"
 
 # ---- resume: lag back near zero
 lab_psql "$R" -c "SELECT pg_wal_replay_resume()" >/dev/null
@@ -149,7 +162,7 @@ check "inactive slot retains WAL ($(slot .retained_bytes) bytes)" gt "$(slot .re
 check "inactive slot keeping WAL is a warning" bash -c "[[ '$(slot .severity)' =~ ^(warn|crit)\$ ]]"
 check "the replica's active slot is fine" [ "$(jv "$tmp/s2.json" primary '.slots[]|select(.slot_name=="replica")|(.active|tostring)+" "+.severity')" = "true ok" ]
 check "publication listed" [ "$(jv "$tmp/s2.json" primary '.publications[]|select(.name=="pgfleet_test_pub")|.tables')" = 1 ]
-"$PGFLEET" snapshot -c "$tmp/fleet.yaml" >"$tmp/s.txt" 2>/dev/null
+snapshot "$tmp/s.txt" -c "$tmp/fleet.yaml"
 check "text snapshot has the replication section" grep -q '^REPLICATION' "$tmp/s.txt"
 lab_psql "$P" -c "SELECT pg_drop_replication_slot('pgfleet_test_inactive')" >/dev/null
 
@@ -185,7 +198,7 @@ timeout: 3s
 servers:
   - { name: priv, conninfo: "host=127.0.0.1 port=$PP dbname=labdb user=postgres" }
 YAML
-psnap() { "$PGFLEET" snapshot --json -c "$tmp/priv.yaml" >"$tmp/p.json" 2>/dev/null; }
+psnap() { snapshot "$tmp/p.json" --json -c "$tmp/priv.yaml"; }
 failing() { psnap && [ "$(jv "$tmp/p.json" priv '.archiver.failing')" = true ]; }
 check "archiver failing is reported" wait_until 40 failing
 check "failed_count > 0 ($(jv "$tmp/p.json" priv .archiver.failed_count))" gt "$(jv "$tmp/p.json" priv '.archiver.failed_count')" 0
@@ -199,7 +212,10 @@ check "subscription enabled, in database subdb" [ "$(jv "$tmp/p.json" priv '.sub
 check "publication pub_items listed" [ "$(jv "$tmp/p.json" priv '.publications[].name')" = pub_items ]
 check "logical slot with its confirmed lag" [ "$(jv "$tmp/p.json" priv '.slots[]|select(.slot_name=="sub_items")|.slot_type+" "+(.confirmed_lag_bytes|type)')" = "logical number" ]
 check "the logical walsender is listed as logical" [ "$(jv "$tmp/p.json" priv '.replicas[]|select(.slot_type=="logical")|.application_name')" = sub_items ]
-"$PGFLEET" snapshot -c "$tmp/priv.yaml" >"$tmp/p.txt" 2>/dev/null
+snapshot "$tmp/p.txt" -c "$tmp/priv.yaml"
 check "text: archiver FAILING line" grep -q 'FAILING' "$tmp/p.txt"
 check "text: subscription line with its slot's lag" grep -q 'subscription sub_items on priv.*lag .* (slot on priv)' "$tmp/p.txt"
+check "every snapshot exited 0" [ ! -s "$tmp/snap.rc" ]
+[ -s "$tmp/snap.rc" ] && sed 's/^/    | /' "$tmp/snap.rc" | head -5
+no_output "the snapshots said nothing on stderr (no sanitizer report, no stray message)" "$tmp/snap.err"
 finish

@@ -2,6 +2,7 @@
 # closed port DOWN with "connection refused", a port that accepts but never answers DOWN by its
 # deadline without delaying the rest, a real pg_sleep in the activity list with its
 # application_name and a growing query age, and control bytes in a query escaped in text form.
+# No snapshot (but the one of a bad config) writes to stderr.
 . "$TESTLIB"
 . "$LAB/env"
 . "$LAB_TOOLS/lab-lib.sh"
@@ -20,7 +21,7 @@ silent=$(lab_free_port "$closed")
 # A listener that accepts TCP and never says a word: the black-holed server.
 nc -lk 127.0.0.1 "$silent" >/dev/null 2>&1 &
 nc_pid=$!
-wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$silent" 2>/dev/null
+check "the silent listener accepts" wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$silent" 2>/dev/null
 
 cat >"$tmp/fleet.yaml" <<YAML
 refresh: 1s
@@ -34,10 +35,10 @@ YAML
 
 PGAPPNAME=integ-sleeper lab_bg_psql "$PRIMARY_PORT" "SELECT pg_sleep(60)" >"$tmp/sleeper.pid"
 sleeper=$(cat "$tmp/sleeper.pid")
-wait_until 10 bash -c "[ \"\$(psql -X -At -h 127.0.0.1 -p $PRIMARY_PORT -U postgres labdb -c \"select count(*) from pg_stat_activity where application_name='integ-sleeper' and state='active'\")\" = 1 ]"
+check "the sleeper runs" wait_until 10 bash -c "[ \"\$(psql -X -At -h 127.0.0.1 -p $PRIMARY_PORT -U postgres labdb -c \"select count(*) from pg_stat_activity where application_name='integ-sleeper' and state='active'\")\" = 1 ]"
 
 t0=$(ms_now)
-"$PGFLEET" snapshot --json -c "$tmp/fleet.yaml" >"$tmp/s1.json" 2>"$tmp/err1"
+"$PGFLEET" snapshot --json -c "$tmp/fleet.yaml" >"$tmp/s1.json" 2>>"$tmp/err"
 rc=$?
 t1=$(ms_now)
 check "snapshot exits 0 with servers down" [ $rc -eq 0 ]
@@ -60,15 +61,15 @@ age1=$(j '.servers[]|select(.name=="primary")|.activity[]|select(.application_na
 check "pg_sleep shows in activity with its application_name" [ -n "$age1" ]
 check "our own probe sessions are not shown" [ "$(j '[.servers[].activity[]?|select(.application_name=="pgfleet")]|length')" = 0 ]
 
-"$PGFLEET" snapshot --json "$PRIMARY_CONNINFO" >"$tmp/s2.json"
+"$PGFLEET" snapshot --json "$PRIMARY_CONNINFO" >"$tmp/s2.json" 2>>"$tmp/err"
 age2=$(jq -r '.servers[0].activity[]|select(.application_name=="integ-sleeper")|.query_age_s' "$tmp/s2.json")
 check "query age grows between snapshots ($age1 -> $age2)" awk -v a="$age1" -v b="$age2" 'BEGIN{exit !(b > a)}'
 
 # Untrusted text: a query holding ESC, BEL and CR must reach the text form escaped.
 PGAPPNAME=$'evil\033[2Japp' lab_bg_psql "$PRIMARY_PORT" $'SELECT /* \033[31m\a\r */ pg_sleep(30)' >"$tmp/esc.pid"
 esc_sleeper=$(cat "$tmp/esc.pid")
-wait_until 10 bash -c "psql -X -At -h 127.0.0.1 -p $PRIMARY_PORT -U postgres labdb -c \"select 1 from pg_stat_activity where query like '%pg_sleep(30)%' and pid <> pg_backend_pid()\" | grep -q 1"
-"$PGFLEET" snapshot "$PRIMARY_CONNINFO" >"$tmp/s.txt"
+check "the query with control bytes runs" wait_until 10 bash -c "psql -X -At -h 127.0.0.1 -p $PRIMARY_PORT -U postgres labdb -c \"select 1 from pg_stat_activity where query like '%pg_sleep(30)%' and pid <> pg_backend_pid()\" | grep -q 1"
+"$PGFLEET" snapshot "$PRIMARY_CONNINFO" >"$tmp/s.txt" 2>>"$tmp/err"
 check "text snapshot lists the query" grep -q 'pg_sleep(30)' "$tmp/s.txt"
 check "no raw ESC/BEL/CR byte in the text snapshot" bash -c "! LC_ALL=C grep -q \$'[\\033\\007\\r]' '$tmp/s.txt'"
 check "the ESC is shown escaped" grep -qF '\033[31m' "$tmp/s.txt"
@@ -77,7 +78,7 @@ check "the ESC is shown escaped" grep -qF '\033[31m' "$tmp/s.txt"
 # one that does not is DOWN with "unknown host", and neither holds up the snapshot.
 t0=$(ms_now)
 "$PGFLEET" snapshot --json -d 500ms "host=localhost port=$PRIMARY_PORT dbname=labdb user=postgres" \
-    "host=no-such-host.invalid dbname=labdb" >"$tmp/dns.json"
+    "host=no-such-host.invalid dbname=labdb" >"$tmp/dns.json" 2>>"$tmp/err"
 t1=$(ms_now)
 check "a host name is looked up and the server is UP" \
     [ "$(jq -r '.servers[]|select(.name|startswith("localhost"))|.status' "$tmp/dns.json")" = UP ]
@@ -90,4 +91,6 @@ printf 'refresh: 2x\nservers: []\n' >"$tmp/bad.yaml"
 "$PGFLEET" snapshot -c "$tmp/bad.yaml" >/dev/null 2>"$tmp/bad.err"
 check "bad config exits 2" [ $? -eq 2 ]
 check "bad config error is FILE:LINE:COL" grep -q "bad.yaml:1:10: " "$tmp/bad.err"
+check "bad config: no sanitizer report" eval '! grep -qE "Sanitizer|runtime error" "$tmp/bad.err"'
+no_output "the other snapshots said nothing on stderr (no sanitizer report, no stray message)" "$tmp/err"
 finish

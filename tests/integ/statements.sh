@@ -56,8 +56,9 @@ check "the load runs (pg_stat_statements counts it)" wait_until 20 busy
 
 j() { jq -r "$1" "$tmp/s.json"; }
 # One snapshot while the load runs; retried (bounded) only if the load had a hiccup.
+: >"$tmp/err" # every snapshot's stderr goes here; it must stay empty
 snap_ok() {
-    "$PGFLEET" snapshot --json -c "$tmp/fleet.yaml" >"$tmp/s.json" 2>"$tmp/err" &&
+    "$PGFLEET" snapshot --json -c "$tmp/fleet.yaml" >"$tmp/s.json" 2>>"$tmp/err" &&
         [ "$(j '.servers[]|select(.name=="primary")|.statements[0].query // ""' | grep -c "$marker")" = 1 ]
 }
 check "snapshot: the statement tops primary's statements[]" wait_until 30 snap_ok
@@ -104,7 +105,7 @@ check "text snapshot has a STATEMENTS section" grep -q '^STATEMENTS (' "$tmp/s.t
 check "text snapshot lists the statement" grep -q "$marker" "$tmp/s.txt"
 check "text snapshot says why nopgss has none" grep -q "nopgss: pg_stat_statements is not installed" "$tmp/s.txt"
 check "text snapshot has a PROGRESS section" grep -q '^PROGRESS (' "$tmp/s.txt"
-check "nothing on stderr" [ ! -s "$tmp/err" ]
+no_output "the snapshots said nothing on stderr" "$tmp/err"
 
 # ---- on screen
 # the primary's first row is the load (nopriv watches the same cluster: its summed row of
@@ -118,9 +119,8 @@ only_marker_rows() {
     rows=$(screen | sed -n '4,36p' | grep -E '^(primary|replica|nopgss|nopriv) ')
     [ "$(grep -c . <<<"$rows")" = 1 ] && grep -q '^primary .*pgfleet-stmt-test' <<<"$rows"
 }
-T -f /dev/null new-session -d -s tui -x 120 -y 40 "$PGFLEET -c '$tmp/fleet.yaml' 2>'$tmp/tui.err'"
-T set -g remain-on-exit on
-expect "the TUI starts" 10 has "Fleet"
+launch_tui tui 120 40 "$tmp/tui" -- -c "$tmp/fleet.yaml"
+expect "the TUI starts on the Fleet pane" 10 line_re 3 '^SERVER +ROLE +VERSION +STATUS'
 keys 7
 expect "7: the Statements pane with its columns" 5 titles_shown
 expect "7: the statement is listed first (busiest)" 15 first_row_is_marker
@@ -136,7 +136,5 @@ expect "Enter: figures over the interval" 3 has "of one core"
 keys Escape
 expect "Esc: back to the list" 5 list_shown
 keys Escape
-keys q
-expect "q quits" 5 dead
-check "the TUI wrote nothing to stderr" [ ! -s "$tmp/tui.err" ]
+quit_tui "$tmp/tui" "the TUI"
 finish

@@ -1,7 +1,7 @@
 # actions.sh — cancel and terminate from the monitor in a 120x40 tmux pane, driven by keys:
 # (1) the y/n dialog for a cancel shows the session (pid, user, app, query); Esc backs out with
 #     nothing sent; c y cancels the query (the client sees SQLSTATE 57014), pane 9 lists the job
-#     done with its outcome, Enter opens its log, one audit line;
+#     done with its outcome, Enter opens its log, its intent and outcome records;
 # (2) the guard: a frozen screen shows an old query of a session that has started another one
 #     since; c y sends nothing and the job says "running a different query now (nothing sent)";
 # (3) terminate of two tagged rows (Space): the dialog wants "yes" typed; "no" does nothing,
@@ -38,7 +38,7 @@ row_has() { screen | awk -v p="$1" '$2 == p || $2 == "*" p' | grep -qF -- "$2"; 
 tagged() { screen | awk -v p="*$1" '$2 == p {f = 1} END {exit !f}'; }
 list_shown() { line_re 3 '^SERVER +PID'; }
 dialog_shown() { line_re 3 '^ (Cancel query|Terminate session)'; }
-no_dialog() { ! dialog_shown; }
+no_dialog() { line_lacks_re 3 '^ (Cancel query|Terminate session)'; }
 footer_has() { line_has 40 "$1"; }
 
 # ---- sessions: psql clients whose errors (verbose, with the SQLSTATE) go to $tmp/NAME.err
@@ -48,7 +48,9 @@ backend_of() { q "SELECT pid FROM pg_stat_activity WHERE application_name = '$1'
 query_of() { q "SELECT query FROM pg_stat_activity WHERE application_name = '$1' AND state = 'active'"; }
 is_state() { [ "$(q "SELECT state FROM pg_stat_activity WHERE application_name = '$1'")" = "$2" ]; }
 gone() { [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE pid = $1")" = 0 ]; }
-audit_lines() { if [ -f "$audit" ]; then wc -l <"$audit"; else echo 0; fi; }
+# actions on record: one outcome record each (after the intent record written before sending)
+audit_lines() { if [ -f "$audit" ]; then jq -c 'select(.record == "outcome")' "$audit" | wc -l; else echo 0; fi; }
+last_outcome() { jq -c 'select(.record == "outcome")' "$audit" | tail -n 1 | jq -r "$1"; }
 client() { # NAME SQL
     PGAPPNAME=$1 "$(lab_psql_bin)" -X -q -At -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -d labdb \
         -c '\set VERBOSITY verbose' -c "$2" </dev/null >/dev/null 2>"$tmp/$1.err" &
@@ -67,7 +69,7 @@ filter_to() {
 }
 clear_filter() {
     keys Escape # the filter (in the list)
-    wait_until 3 eval '! line_has 2 "filter:"'
+    wait_until 3 line_lacks 2 "filter:"
 }
 
 # ---- a shell in tmux, pgfleet started from it
@@ -82,12 +84,7 @@ start_pgfleet() {
 quit_pgfleet() { # N
     keys Escape q
     expect "q: pgfleet exits with status 0 (run $1)" 5 has_line "rc$1=0"
-    if [ -s "$tmp/err$1" ]; then
-        fail "nothing on stderr (run $1)"
-        head -20 "$tmp/err$1" | sed 's/^/    | /'
-    else
-        ok "nothing on stderr (run $1)"
-    fi
+    no_output "nothing on stderr (run $1)" "$tmp/err$1"
 }
 
 # ============ (1) cancel, with Esc first
@@ -110,8 +107,8 @@ check "one cancel asks y/n" has "Proceed? [y] yes   [n] no"
 keys Escape
 expect "Esc: 'backed out: nothing was sent'" 3 has "backed out: nothing was sent"
 check "Esc closed the dialog" list_shown
-sleep 1
-check "after Esc the query still runs and its client saw no error" eval 'is_state "$c1" active && [ ! -s "$tmp/$c1.err" ]'
+# nothing to wait for: a cancel would reach the client at once; a second of quiet is the check
+check "after Esc the query still runs and its client saw no error" holds 1 eval 'is_state "$c1" active && [ ! -s "$tmp/$c1.err" ]'
 check "after Esc: no audit line" [ "$(audit_lines)" = 0 ]
 keys c
 expect "c again: the dialog" 3 line_starts 3 " Cancel query"
@@ -134,8 +131,9 @@ check "the log shows the guarded statement sent" has "cancel: sent the guarded s
 check "the log ends with the result" has "pid $c1_pid: sent; the query ended"
 keys Escape
 expect "Esc closes the log" 3 line_re 3 '^JOB +ACTION'
-check "one audit line, action cancel, result sent…" eval '[ "$(audit_lines)" = 1 ] && [ "$(jq -r .action "$audit")" = cancel ] &&
-    [[ $(jq -r ".targets[0].result" "$audit") == sent* ]] && [ "$(jq -r ".targets[0].pid" "$audit")" = "$c1_pid" ]'
+check "one action on record, cancel, result sent…" eval '[ "$(audit_lines)" = 1 ] && [ "$(last_outcome .action)" = cancel ] &&
+    [[ $(last_outcome ".targets[0].result") == sent* ]] && [ "$(last_outcome ".targets[0].pid")" = "$c1_pid" ]'
+check "… its intent record came first" [ "$(head -n1 "$audit" | jq -r .record)" = intent ]
 keys 2
 wait_until 3 list_shown
 clear_filter
@@ -163,12 +161,12 @@ expect "c: the dialog shows the old query" 3 eval 'line_starts 3 " Cancel query"
 keys y
 keys 9
 expect "the job ends: 'running a different query now (nothing sent)'" 5 eval 'screen | grep -E "^ *[0-9]+ +cancel +primary +failed " | grep -qF "running a different query now (nothing sent)"'
-sleep 1
-check "the new query still runs; its client saw no error" eval '[[ $(query_of "$g") == *"/*second*/"* ]] && ! grep -q ERROR "$tmp/$g.err"'
-check "audit: the guard's line says nothing was sent" eval '[ "$(audit_lines)" = 2 ] && [ "$(tail -n1 "$audit" | jq -r ".targets[0].result")" = "running a different query now (nothing sent)" ]'
+# nothing to wait for (the job is over): a second of quiet is the check
+check "the new query still runs; its client saw no error" holds 1 eval '[[ $(query_of "$g") == *"/*second*/"* ]] && ! grep -q ERROR "$tmp/$g.err"'
+check "audit: the guard's line says nothing was sent" eval '[ "$(audit_lines)" = 2 ] && [ "$(last_outcome ".targets[0].result")" = "running a different query now (nothing sent)" ]'
 keys 2
 keys z
-expect "z again: unfrozen" 3 eval '! line_has 1 "FROZEN"'
+expect "z again: unfrozen" 3 line_lacks 1 "FROZEN"
 expect "unfrozen: the row shows the second query" 4 row_has "$g_pid" "pg_sleep(60)"
 exec 7>&-
 clear_filter
@@ -191,21 +189,22 @@ expect "k: the terminate dialog for the two" 3 eval 'line_starts 3 " Terminate s
 check "the dialog lists both pids" eval 'has "pid $t1_pid " && has "pid $t2_pid "'
 check "it asks for yes to be typed" has "Type yes and Enter to proceed"
 keys y
-check "a lone y does not act" eval 'sleep 0.5; dialog_shown && ! gone "$t1_pid"'
+# half a second of nothing happening is the check
+check "a lone y does not act" holds 0.5 eval 'dialog_shown && ! gone "$t1_pid"'
 keys BSpace
 typ "no"
 expect "the typed answer shows" 3 has "to proceed (Esc backs out): no_"
 keys Enter
-sleep 0.7
-check "no + Enter: the dialog stays, the answer cleared" eval 'dialog_shown && has "to proceed (Esc backs out): _"'
-check "no + Enter: both sessions still run" eval '! gone "$t1_pid" && ! gone "$t2_pid"'
+expect "no + Enter: the dialog stays, the answer cleared" 3 eval 'dialog_shown && has "to proceed (Esc backs out): _"'
+# half a second of nothing happening is the check
+check "no + Enter: both sessions still run" holds 0.5 eval '! gone "$t1_pid" && ! gone "$t2_pid"'
 typ "yes"
 keys Enter
 expect "yes + Enter: the dialog closes" 3 no_dialog
 expect "both backends are gone" 10 eval 'gone "$t1_pid" && gone "$t2_pid"'
 keys 9
 expect "Jobs: terminate done, 'terminated 2 of 2'" 8 eval 'screen | grep -E "^ *[0-9]+ +terminate +primary +done " | grep -qF "terminated 2 of 2"'
-check "audit: one line for the two, both terminated" eval '[ "$(audit_lines)" = 3 ] && [ "$(tail -n1 "$audit" | jq -r "[.targets[].result] | join(\",\")")" = "terminated,terminated" ]'
+check "audit: one line for the two, both terminated" eval '[ "$(audit_lines)" = 3 ] && [ "$(last_outcome "[.targets[].result] | join(\",\")")" = "terminated,terminated" ]'
 keys 2
 wait_until 3 list_shown
 clear_filter

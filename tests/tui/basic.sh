@@ -35,13 +35,19 @@ above() { screen | awk -v a="$1" -v b="$2" 'index($0, a) && !ia {ia = NR} index(
 # Fleet row of server $1: ROLE VERSION STATUS as the columns show them.
 fleet_up() { screen | awk -v s="$1" '$1 == s && $2 == s && $3 ~ /^[0-9]+(\.[0-9]+)*$/ && $4 == "UP" {f = 1} END {exit !f}'; }
 detail_field() { screen | grep -qE -- "^ $1 +$2\$"; }
-# Colour SGR parameters (30-38, 40-48, 90-97, 100-107) on the screen; 39/49 (default) are fine.
+# The screen with its escape sequences in $seen_e; fails when it could not be read (or is blank).
+read_screen_e() {
+    seen_e=$(T capture-pane -e -p -t "$pane") || return 1
+    [ -n "${seen_e//[[:space:]]/}" ]
+}
+# Colour SGR parameters (30-38, 40-48, 90-97, 100-107) in $seen_e; 39/49 (default) are fine.
 colours() {
-    T capture-pane -e -p -t "$pane" | grep -oE $'\033\\[[0-9;:]*m' | tr -d '\033[m' | tr ';:' '\n\n' |
+    grep -oE $'\033\\[[0-9;:]*m' <<<"$seen_e" | tr -d '\033[m' | tr ';:' '\n\n' |
         grep -xE '3[0-8]|4[0-8]|9[0-7]|10[0-7]'
 }
-no_colours() { [ -z "$(colours)" ]; }
-some_colours() { [ -n "$(colours)" ]; }
+# no_colours: the screen was read and holds no colour (a screen not read is no evidence).
+no_colours() { read_screen_e && [ -z "$(colours)" ]; }
+some_colours() { read_screen_e && [ -n "$(colours)" ]; }
 reverse_video() { T capture-pane -e -p -t "$pane" | grep -qE $'\033\\[([0-9]+;)*7[;m]'; }
 # The QUERY AGE cell of the row holding $1 (right-aligned under the title "QUERY AGE", which
 # may carry a sort marker: the first word from there on).
@@ -61,9 +67,13 @@ beta_sql="/*tui-beta*/ SELECT pg_sleep(300)"
 session_is() {
     [ "$(lab_psql "$1" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$2' AND state = '$3'")" = 1 ]
 }
+# older_than PORT APP SECS: the query of APP has run for more than SECS seconds.
+older_than() {
+    [ "$(lab_psql "$1" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$2' AND state = 'active' AND now() - query_start > interval '$3 s'")" = 1 ]
+}
 alpha_pid=$(PGAPPNAME=$alpha_app lab_bg_psql "$PRIMARY_PORT" "$alpha_sql")
-wait_until 10 session_is "$PRIMARY_PORT" "$alpha_app" active
-sleep 1 # alpha is clearly older: the age order of the list stays put
+# alpha is clearly older than beta (started after this): the age order of the list stays put
+check "alpha's query runs for over a second" wait_until 10 older_than "$PRIMARY_PORT" "$alpha_app" 1
 beta_pid=$(PGAPPNAME=$beta_app lab_bg_psql "$REPLICA_PORT" "$beta_sql")
 mkfifo "$tmp/idle.in"
 PGAPPNAME=$idle_app "$(lab_psql_bin)" -X -q -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -d labdb \
@@ -186,7 +196,7 @@ for ((i = 0; i <= nfleet; i++)); do
         replica) check "scoped to replica: only the replica's session" eval 'wait_until 3 lacks "/*tui-alpha*/" && has "/*tui-beta*/"' ;;
     esac
     keys S
-    wait_until 3 eval '! line_has 2 "scope: $name"'
+    wait_until 3 line_lacks 2 "scope: $name"
 done
 check "S went through every server (${seen# }) and back to all" eval '[ "$(echo $seen | wc -w)" = "$nfleet" ] && line_lacks 2 "scope:"'
 expect "every server again: both sessions listed" 3 eval 'has "/*tui-alpha*/" && has "/*tui-beta*/"'
@@ -200,7 +210,12 @@ for ((i = 1; i < ${n:-1}; i++)); do keys Down; done
 keys Enter
 expect "Enter on the primary's Fleet row: Activity scoped to primary" 3 eval 'line_has 2 "scope: primary" && line_re 3 "^SERVER +PID"'
 expect "scoped: only the primary's session" 3 eval 'has "/*tui-alpha*/" && lacks "/*tui-beta*/"'
-for ((i = 0; i <= nfleet; i++)); do line_has 2 "scope:" || break; keys S; sleep 0.3; done
+for ((i = 0; i <= nfleet; i++)); do
+    line_has 2 "scope:" || break
+    cur=$(line 2 | sed -n 's/.*\(scope: [^ ]*\).*/\1/p')
+    keys S
+    wait_until 3 line_lacks 2 "$cur" # the next server, or no scope
+done
 expect "S returns to every server" 3 line_lacks 2 "scope:"
 
 # Tab / S-Tab move between panes; 1 and 2 go straight to them.
@@ -218,9 +233,9 @@ keys z
 expect "z: FROZEN in the header" 3 line_has 1 "FROZEN"
 expect "the footer offers Unfreeze" 4 line_has 40 "Unfreeze"
 frozen1=$(screen | sed '1d;$d') # the header's clock ticks on; the footer may lose a message
-sleep 1.6
-frozen2=$(screen | sed '1d;$d')
-check "frozen: the figures do not change for 1.6 s" [ "$frozen1" = "$frozen2" ]
+# not waiting for something: 1.6 s (more than one refresh) of an unchanged screen is the check
+same_as_frozen() { [ -n "${frozen1//[[:space:]]/}" ] && [ "$(screen | sed '1d;$d')" = "$frozen1" ]; }
+check "frozen: the figures do not change for 1.6 s" holds 1.6 same_as_frozen
 a1=$(qage_of "/*tui-alpha*/")
 keys z
 expect "z again: FROZEN is gone" 3 line_lacks 1 "FROZEN"
@@ -251,7 +266,7 @@ expect "resized back to 120x40: layout redrawn" 5 layout_ok 40 120
 # q: back to the shell, terminal modes restored
 keys q
 expect "q: pgfleet exits with status 0" 5 has_line "rc1=0"
-check "the monitor's screen is gone (alternate screen left)" eval '[ "$(count_lines "$TABS")" = 0 ]'
+check "the monitor's screen is gone (alternate screen left)" lacks_re "$TABS"
 tag=back-$RANDOM
 typ "echo $tag"
 keys Enter
@@ -259,12 +274,7 @@ expect "the shell works again (echo $tag)" 3 has_line "$tag"
 typ "echo modes: \$(stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(echo|icanon|isig|icrnl|opost)' | sort | paste -sd, -)"
 keys Enter
 expect "stty: echo, icanon, isig, icrnl, opost restored" 3 has_line "modes: echo,icanon,icrnl,isig,opost"
-if [ -s "$tmp/err1" ]; then
-    fail "nothing on stderr (no sanitizer report, no stray message)"
-    head -20 "$tmp/err1" | sed 's/^/    | /'
-else
-    ok "nothing on stderr (no sanitizer report, no stray message)"
-fi
+no_output "nothing on stderr (no sanitizer report, no stray message)" "$tmp/err1"
 
 # ---- monochrome: --no-color, then NO_COLOR=1
 mono() { # NAME COMMAND
@@ -279,7 +289,7 @@ mono() { # NAME COMMAND
     check "$n: no colour escape sequences on the Activity pane" no_colours
     keys q
     expect "$n: q exits with status 0" 5 has_line "rc-$n=0"
-    check "$n: nothing on stderr" [ ! -s "$tmp/err-$n" ]
+    no_output "$n: nothing on stderr" "$tmp/err-$n"
 }
 mono no-color "'$PGFLEET' --no-color"
 mono NO_COLOR "NO_COLOR=1 '$PGFLEET'"
