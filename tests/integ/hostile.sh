@@ -174,8 +174,10 @@ EOF
         rc=$?
         check "1000 lookups given up on a silent DNS server: all freed ($out), exit $rc" [ $rc -eq 0 ]
         check "... and no leak report" no_sanitizer_report "$tmp/leak.err"
+    elif [ ! -x "$leak" ]; then
+        fail "tests/resolvleak is not built (make helpers builds it)"
     else
-        fail "tests/resolvleak not built or no network namespace (make helpers builds it)"
+        echo "  note  hostile: no network namespace here: the silent-DNS check is skipped"
     fi
 else
     echo "  note  hostile: not root: the address and DNS checks need mount and network namespaces"
