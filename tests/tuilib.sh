@@ -53,6 +53,27 @@ nrows_is() { [ "$(rows | wc -l)" = "$1" ]; }
 # The tab bar: pane numbers and titles (short titles on narrow screens: "2 Activ").
 TABS='^ ?1 Fleet +2 Activ'
 
+# ---- reading cells of the Fleet and Activity panes
+# status_of NAME: the STATUS cell of server NAME on the Fleet pane (column under "STATUS").
+status_of() {
+    screen | awk -v s="$1" 'NR == 3 {p = index($0, "STATUS")} NR > 3 && p && $1 == s {v = substr($0, p); sub(/ .*/, "", v); print v; exit}'
+}
+is_status() { [ "$(status_of "$1")" = "$2" ]; }
+# note_of NAME: the NOTE cell (the last column) of server NAME.
+note_of() {
+    screen | awk -v s="$1" 'NR == 3 {p = index($0, "NOTE")} NR > 3 && p && $1 == s {v = substr($0, p); sub(/ +$/, "", v); print v; exit}'
+}
+# qage_secs MARK: the QUERY AGE cell of the Activity row holding MARK, in seconds (1m05s -> 65);
+# right-aligned under the title, which may carry a sort marker: the first word from there on.
+qage_secs() {
+    screen | one_col_markers | awk -v m="$1" 'NR == 3 {p = index($0, "QUERY AGE")} NR > 3 && p && index($0, m) {
+        split(substr($0, p, 12), w, " "); v = w[1]; s = 0
+        if (match(v, /[0-9]+h/)) s += 3600 * substr(v, RSTART, RLENGTH - 1)
+        if (match(v, /[0-9]+m/)) s += 60 * substr(v, RSTART, RLENGTH - 1)
+        if (match(v, /[0-9.]+s/)) s += substr(v, RSTART, RLENGTH - 1)
+        if (v != "") print s; exit}'
+}
+
 # ---- the process in the pane
 # The pgfleet started by the pane's shell, if it runs.
 pgfleet_pid() { ps -o pid=,comm= --ppid "$(T display -p -t "$pane" '#{pane_pid}')" | awk '$2 ~ /^pgfleet/ {print $1}'; }

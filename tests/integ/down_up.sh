@@ -28,26 +28,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM HUP INT
 
-# status_of NAME: the STATUS cell of server NAME on the Fleet pane (column under "STATUS").
-status_of() {
-    screen | awk -v s="$1" 'NR == 3 {p = index($0, "STATUS")} NR > 3 && p && $1 == s {v = substr($0, p); sub(/ .*/, "", v); print v; exit}'
-}
-is_status() { [ "$(status_of "$1")" = "$2" ]; }
-# note_of NAME: the NOTE cell (the last column) of server NAME.
-note_of() {
-    screen | awk -v s="$1" 'NR == 3 {p = index($0, "NOTE")} NR > 3 && p && $1 == s {v = substr($0, p); sub(/ +$/, "", v); print v; exit}'
-}
-# qage_of MARK: the QUERY AGE cell of the Activity row holding MARK, in seconds (1m05s -> 65);
-# right-aligned under the title, which may carry a sort marker: the first word from there on.
-qage_of() {
-    screen | one_col_markers | awk -v m="$1" 'NR == 3 {p = index($0, "QUERY AGE")} NR > 3 && p && index($0, m) {
-        split(substr($0, p, 12), w, " "); v = w[1]; s = 0
-        if (match(v, /[0-9]+h/)) s += 3600 * substr(v, RSTART, RLENGTH - 1)
-        if (match(v, /[0-9]+m/)) s += 60 * substr(v, RSTART, RLENGTH - 1)
-        if (match(v, /[0-9.]+s/)) s += substr(v, RSTART, RLENGTH - 1)
-        if (v != "") print s; exit}'
-}
-
 # ---- own lab: this test kills its primary
 if ! "$LAB_TOOLS/lab" start "$mylab" >"$tmp/lab.log" 2>&1; then
     fail "own lab starts"
@@ -100,10 +80,10 @@ expect "the replica stays UP" 2 is_status replica UP
 # Meanwhile the replica keeps refreshing: its sleeper's query age grows on the Activity pane.
 keys 2
 expect "Activity shows replica-sleeper on the replica" 3 eval 'screen | grep -F "pg_sleep(120)" | grep -q "^replica "'
-age1=$(qage_of "pg_sleep(120)")
+age1=$(qage_secs "pg_sleep(120)")
 age2=
 grown() {
-    age2=$(qage_of "pg_sleep(120)")
+    age2=$(qage_secs "pg_sleep(120)")
     awk -v a="$age1" -v b="$age2" 'BEGIN {exit !(a != "" && b != "" && b >= a + 1.5)}'
 }
 wait_until 5 grown

@@ -169,23 +169,6 @@ for n in "${offsets[@]}"; do
 done
 
 # ---- the TUI
-# status_of NAME / note_of NAME: the STATUS / NOTE cell of server NAME on the Fleet pane.
-status_of() {
-    screen | awk -v s="$1" 'NR == 3 {p = index($0, "STATUS")} NR > 3 && p && $1 == s {v = substr($0, p); sub(/ .*/, "", v); print v; exit}'
-}
-is_status() { [ "$(status_of "$1")" = "$2" ]; }
-note_of() {
-    screen | awk -v s="$1" 'NR == 3 {p = index($0, "NOTE")} NR > 3 && p && $1 == s {v = substr($0, p); sub(/ +$/, "", v); print v; exit}'
-}
-# qage_of MARK: the QUERY AGE cell of the Activity row holding MARK, in seconds.
-qage_of() {
-    screen | one_col_markers | awk -v m="$1" 'NR == 3 {p = index($0, "QUERY AGE")} NR > 3 && p && index($0, m) {
-        split(substr($0, p, 12), w, " "); v = w[1]; s = 0
-        if (match(v, /[0-9]+h/)) s += 3600 * substr(v, RSTART, RLENGTH - 1)
-        if (match(v, /[0-9]+m/)) s += 60 * substr(v, RSTART, RLENGTH - 1)
-        if (match(v, /[0-9.]+s/)) s += substr(v, RSTART, RLENGTH - 1)
-        if (v != "") print s; exit}'
-}
 clock() { line 1 | grep -oE '[0-9]{2}:[0-9]{2}:[0-9]{2} *$' | tr -d ' '; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null; }
 clk_tck=$(getconf CLK_TCK)
@@ -231,13 +214,13 @@ tui_case() {
     # the primary keeps refreshing: the clock moves and the sleeper's query age grows
     c_1=$(clock)
     keys 2
-    wait_until 3 eval '[ -n "$(qage_of "pg_sleep(300)")" ]'
-    a1=$(qage_of "pg_sleep(300)")
+    wait_until 3 eval '[ -n "$(qage_secs "pg_sleep(300)")" ]'
+    a1=$(qage_secs "pg_sleep(300)")
     # CPU while the faulty server is DOWN and retried: a spinning loop burns all of it
     c1=$(cpu_ticks "$pid")
     sleep 3
     c2=$(cpu_ticks "$pid")
-    a2=$(qage_of "pg_sleep(300)")
+    a2=$(qage_secs "pg_sleep(300)")
     c_2=$(clock)
     check "tui $mode: the primary keeps refreshing: its sleeper's QUERY AGE grows (${a1:-?} s -> ${a2:-?} s) and the clock moves ($c_1 -> $c_2)" \
         awk -v a="$a1" -v b="$a2" -v x="$c_1" -v y="$c_2" 'BEGIN {exit !(a != "" && b != "" && b >= a + 2 && x != y)}'
