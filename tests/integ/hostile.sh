@@ -99,6 +99,20 @@ check "... its confirmation text shows the role escaped" grep -qF 'ev\033[2J\u20
 check "... and nothing raw on the terminal" bash -c "! grep -q $'\\033' '$tmp/c2.err' '$tmp/c2.out'"
 q "DROP ROLE IF EXISTS \"$evil_role\"" >/dev/null 2>&1 || true
 
+# ---- a login whose DateStyle and time zone make timestamps ambiguous as text ("IST" reads
+# back as Israel's): the guard compares epoch microseconds, so the cancel still lands
+q "DROP ROLE IF EXISTS hostile_dmy" >/dev/null 2>&1
+q "CREATE ROLE hostile_dmy LOGIN SUPERUSER" >/dev/null
+q "ALTER ROLE hostile_dmy SET DateStyle = 'SQL, DMY'" >/dev/null
+q "ALTER ROLE hostile_dmy SET TimeZone = 'Asia/Kolkata'" >/dev/null
+bg "$PRIMARY_PORT" labdb postgres psql "SELECT pg_sleep(60) /* hostile_dmy */"
+wait_until 10 has_pid hostile_dmy
+"$PGFLEET" cancel --yes "host=127.0.0.1 port=$PRIMARY_PORT dbname=labdb user=hostile_dmy" "$(pid_of hostile_dmy)" \
+    >"$tmp/dmy.out" 2>"$tmp/dmy.err"
+check "cancel by a login with DateStyle SQL, DMY and an IST time zone: exit 0 ($(tail -n1 "$tmp/dmy.out"))" [ $? -eq 0 ]
+expect "... and the query is cancelled" 10 gone hostile_dmy
+q "DROP ROLE IF EXISTS hostile_dmy" >/dev/null 2>&1 || true
+
 # ---- text that is not UTF-8: an SQL_ASCII database and a query with a 0xff byte
 q "DROP DATABASE IF EXISTS hostile_ascii" >/dev/null 2>&1
 q "CREATE DATABASE hostile_ascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" >/dev/null
