@@ -307,23 +307,7 @@ static const char *jstr_or(json_t *o, const char *k, const char *dflt)
 /* Text read back from the log was escaped when it was written: escape again only what could
  * harm a terminal (the file may have been edited), keeping its backslashes, so that an ESC
  * recorded as \033 is shown as \033, not \\033. */
-static char *reesc(const char *s)
-{
-    struct text t;
-    text_init(&t);
-    for (const char *p = s;;) {
-        size_t n = strcspn(p, "\\");
-        char *seg = xstrndup(p, n), *e = esc(seg, 1);
-        text_add(&t, e);
-        free(seg);
-        free(e);
-        if (!p[n])
-            break;
-        text_add(&t, "\\");
-        p += n + 1;
-    }
-    return t.s;
-}
+static char *reesc(const char *s) { return esc_safe(s); }
 
 /* Cut s to at most max bytes, not inside a UTF-8 character nor inside an escape like \033. */
 static void cut_text(char *s, size_t max)
