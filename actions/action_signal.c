@@ -275,8 +275,11 @@ enum job_state signal_step(struct job *j, const struct job_event *ev, const stru
                 struct job_target *t = list[i];
                 const struct rowset *r = ev->rs[i];
                 if (r->error) {
+                    /* permission is checked before any signal goes out; any other error (a
+                     * timeout during terminate's wait, say) may come after it did */
                     bool denied = strcmp(r->sqlstate, "42501") == 0;
-                    set_result(t, false, denied ? "permission denied: %s" : "failed: %s", r->error);
+                    set_result(t, false, denied ? "permission denied: %s" : "unknown (may have been signalled): %s",
+                               r->error);
                 } else {
                     k->absorb(t, r);
                     verify |= t->result && t->ok && k->verify_sql;

@@ -160,24 +160,6 @@ char *audit_line(const struct job *j, const char *record)
     return line;
 }
 
-/* mkdir -p for the log's directory, private to the user (it names servers and queries). */
-static int make_dirs(const char *path)
-{
-    char *d = xstrdup(path);
-    for (char *p = d + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(d, 0700) < 0 && errno != EEXIST) {
-            free(d);
-            return -1;
-        }
-        *p = '/';
-    }
-    free(d);
-    return 0;
-}
-
 /* Make a new file's name durable: fsync the directory that holds it. */
 static int sync_dir_of(const char *path)
 {
@@ -193,6 +175,27 @@ static int sync_dir_of(const char *path)
     close(fd);
     return rc;
 }
+
+/* mkdir -p for the log's directory, private to the user (it names servers and queries). */
+static int make_dirs(const char *path)
+{
+    char *d = xstrdup(path);
+    for (char *p = d + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(d, 0700) == 0) {
+            sync_dir_of(d); /* the new directory's name, durable in its parent */
+        } else if (errno != EEXIST) {
+            free(d);
+            return -1;
+        }
+        *p = '/';
+    }
+    free(d);
+    return 0;
+}
+
 
 /* Open the log for appending, refusing what an attacker or an accident could put at the path:
  * a symbolic link, a file that is not regular, or someone else's file. An existing file that
@@ -309,22 +312,6 @@ static const char *jstr_or(json_t *o, const char *k, const char *dflt)
  * recorded as \033 is shown as \033, not \\033. */
 static char *reesc(const char *s) { return esc_safe(s); }
 
-/* Cut s to at most max bytes, not inside a UTF-8 character nor inside an escape like \033. */
-static void cut_text(char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n <= max)
-        return;
-    n = max;
-    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-        n--;
-    for (size_t k = 1; k <= 3 && k <= n; k++)
-        if (s[n - k] == '\\') {
-            n -= k;
-            break;
-        }
-    s[n] = '\0';
-}
 
 /* One action as `pgfleet audit` prints it: the intent (or an old one-line record) and, when it
  * was recorded, the outcome with each target's result. */
@@ -344,11 +331,11 @@ static void print_action(FILE *out, json_t *first, json_t *outcome)
     json_array_foreach(json_object_get(o, "targets"), i, t) {
         char *u = reesc(jstr_or(t, "user", "?")), *d = reesc(jstr_or(t, "database", "?"));
         char *a = reesc(jstr_or(t, "application", "")), *r = reesc(jstr_or(t, "result", lost ? "?" : ""));
-        char *q = reesc(jstr_or(t, "query", ""));
-        cut_text(q, 100);
+        char q[512]; /* 100 columns, never cut inside an escape or a character */
+        esc_safe_cols(q, sizeof q, jstr_or(t, "query", ""), 100);
         fprintf(out, "    pid %lld  %s@%s  %s  -> %s\n      %s\n",
                 (long long)json_integer_value(json_object_get(t, "pid")), u, d, a, r, q);
-        free(u), free(d), free(a), free(r), free(q);
+        free(u), free(d), free(a), free(r);
     }
 }
 

@@ -10,7 +10,8 @@
 
 /* True when pid on server (a config name) is a server connection of one of the config's
  * poolers; out gets "NAME (pool DB/USER)". Bounded by the config's timeout; a pooler that does
- * not answer in time is taken as "not one of its". */
-bool pooler_check(const struct config *cfg, const char *server, int pid, char *out, size_t len);
+ * not answer in time is taken as "not one of its". *rc: non-zero (130, 143) when a signal
+ * interrupted the check: the caller must then stop, with nothing sent. */
+bool pooler_check(const struct config *cfg, const char *server, int pid, char *out, size_t len, int *rc);
 
 #endif

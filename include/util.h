@@ -72,7 +72,7 @@ size_t esc_safe_cols(char *out, size_t outlen, const char *in, int cols);
 char *esc_safe(const char *in); /* malloc'd, no cut */
 /* fputs with every line through esc_safe: messages that quote a user's file or a server. */
 void fputs_safe(const char *text, FILE *f);
-/* Escape every non-ASCII character too (a terminal whose locale is not UTF-8); main sets it. */
+/* Escape every non-ASCII character too: main sets it for a terminal whose locale is not UTF-8. */
 void esc_set_ascii_only(bool on);
 bool esc_locale_is_utf8(void);
 /* Display columns of text (wide characters count 2, combining marks 0); an invalid byte or a

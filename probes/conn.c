@@ -8,6 +8,7 @@
 
 #include <libpq-fe.h>
 #include <netdb.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,6 +469,12 @@ static int read_results(struct conn *c)
         }
         nulls = 0;
         ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COPY_OUT || st == PGRES_COPY_IN || st == PGRES_COPY_BOTH) {
+            /* no probe copies: libpq would hand this result back forever */
+            PQclear(r);
+            snprintf(c->err, sizeof c->err, "protocol error: the server started a COPY nobody asked for");
+            return -3;
+        }
         if (st == PGRES_PIPELINE_SYNC) {
             if (!c->res[c->ndone])
                 c->res[c->ndone] = rowset_new_error("", "no result");
@@ -744,13 +751,31 @@ static void blank(char *from, const char *to)
         *from = 'x';
 }
 
+/* Whether a URI query key (percent-encoded as libpq allows) is "password". */
+static bool key_is_password(const char *k, size_t n)
+{
+    static const char want[] = "password";
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++, w++) {
+        int c = (unsigned char)k[i];
+        if (c == '%' && i + 2 < n && isxdigit((unsigned char)k[i + 1]) && isxdigit((unsigned char)k[i + 2])) {
+            char hex[3] = {k[i + 1], k[i + 2], 0};
+            c = (int)strtol(hex, NULL, 16);
+            i += 2;
+        }
+        if (w >= sizeof want - 1 || tolower(c) != want[w])
+            return false;
+    }
+    return w == sizeof want - 1;
+}
+
 void conn_scrub_password(char *s)
 {
     if (!s)
         return;
     if (strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0) {
         char *p = strstr(s, "://") + 3;
-        char *end = p + strcspn(p, "@/?");
+        char *end = p + strcspn(p, "@/"); /* libpq ends the user info only there */
         if (*end == '@') { /* user:password@ */
             char *colon = memchr(p, ':', (size_t)(end - p));
             if (colon)
@@ -758,29 +783,31 @@ void conn_scrub_password(char *s)
         }
         for (char *q = strchr(s, '?'); q && *q; q += strcspn(q, "&")) {
             q++;
-            if (strncmp(q, "password=", 9) == 0)
-                blank(q + 9, q + strcspn(q, "&"));
+            size_t klen = strcspn(q, "=&");
+            if (q[klen] == '=' && key_is_password(q, klen))
+                blank(q + klen + 1, q + klen + 1 + strcspn(q + klen + 1, "&"));
         }
         return;
     }
-    /* key = value pairs; values may be single-quoted, with backslash escapes */
+    /* key = value pairs; values may be single-quoted, with backslash escapes; libpq separates
+     * them by any white space */
     for (char *p = s; *p;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n')
+        while (isspace((unsigned char)*p))
             p++;
         char *key = p;
-        while (*p && *p != '=' && *p != ' ' && *p != '\t')
+        while (*p && *p != '=' && !isspace((unsigned char)*p))
             p++;
         size_t klen = (size_t)(p - key);
-        while (*p == ' ' || *p == '\t')
+        while (isspace((unsigned char)*p))
             p++;
         if (*p != '=')
             return; /* not a conninfo libpq would take: nothing to scrub */
         p++;
-        while (*p == ' ' || *p == '\t')
+        while (isspace((unsigned char)*p))
             p++;
         bool quoted = *p == '\'';
         char *v = quoted ? ++p : p;
-        while (*p && (quoted ? *p != '\'' : (*p != ' ' && *p != '\t'))) {
+        while (*p && (quoted ? *p != '\'' : !isspace((unsigned char)*p))) {
             if (*p == '\\' && p[1])
                 p++;
             p++;

@@ -20,6 +20,7 @@ enum host_kind { H_NAME, H_NUMERIC, H_SOCKET };
 struct lookup_host {
     char *name, *port;
     enum host_kind kind;
+    bool cancelled; /* taken back from the queue: gai_error() would say "in progress" forever */
     struct gaicb cb;
     struct addrinfo hints;
 };
@@ -33,7 +34,10 @@ struct addr_lookup {
 
 static struct addr_lookup *stuck; /* lookups a resolver thread still owns */
 
-static bool in_flight(struct lookup_host *h) { return h->kind == H_NAME && h->cb.ar_name && gai_error(&h->cb) == EAI_INPROGRESS; }
+static bool in_flight(struct lookup_host *h)
+{
+    return h->kind == H_NAME && h->cb.ar_name && !h->cancelled && gai_error(&h->cb) == EAI_INPROGRESS;
+}
 
 static void lookup_destroy(struct addr_lookup *l)
 {
@@ -110,11 +114,10 @@ struct addr_lookup *addr_lookup_start(const char *host, const char *port, int64_
     free(hosts); /* the strings moved into l */
     free_split(ports, np);
     if (nlist && getaddrinfo_a(GAI_NOWAIT, list, nlist, NULL) != 0) {
+        /* some requests may have been queued before the failure: set those aside */
         snprintf(err, errlen, "unknown host: cannot start the lookup");
-        for (int i = 0; i < nh; i++)
-            l->h[i].cb.ar_name = NULL; /* nothing in flight */
         free(list);
-        lookup_destroy(l);
+        addr_lookup_free(l);
         return NULL;
     }
     free(list);
@@ -186,9 +189,14 @@ void addr_lookup_free(struct addr_lookup *l)
     if (!l)
         return;
     bool busy = false;
-    for (int i = 0; i < l->n; i++)
-        if (in_flight(&l->h[i]) && gai_cancel(&l->h[i].cb) != EAI_CANCELED && in_flight(&l->h[i]))
+    for (int i = 0; i < l->n; i++) {
+        if (!in_flight(&l->h[i]))
+            continue;
+        if (gai_cancel(&l->h[i].cb) == EAI_CANCELED)
+            l->h[i].cancelled = true;
+        else if (in_flight(&l->h[i]))
             busy = true;
+    }
     if (!busy) {
         lookup_destroy(l);
         return;

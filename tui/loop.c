@@ -1,9 +1,10 @@
 /* loop.c — the only poll() in pgfleet. Each pass: gather the server sockets, the terminal and
  * the signal self-pipe; wait until the nearest deadline; step the engine; let the hooks react;
  * draw once. Signals only write a byte to the self-pipe: their work happens here, in order.
- * SIGINT/SIGTERM/SIGHUP also arm a one-second watchdog: if the loop has not ended by then (a
- * defect that keeps it busy), or the signal comes twice, the terminal is restored from the
- * signal handler and pgfleet exits at once. Quitting never depends on the loop being healthy. */
+ * SIGINT/SIGTERM/SIGHUP also arm a one-second watchdog: if pgfleet has not exited by then (a
+ * defect that keeps the loop busy, a shutdown that hangs on a disk), or the signal comes twice,
+ * the terminal is restored from the signal handler and pgfleet exits at once. Quitting never
+ * depends on the loop being healthy. */
 #include "loop.h"
 
 #include <errno.h>
@@ -56,10 +57,15 @@ static void on_sig(int sig)
 
 void loop_stop(void) { stop_requested = 1; }
 
+static void loop_shutdown(void);
+
+/* Installed once, for the life of the process: a quit signal that comes between two loops (at
+ * a prompt, while the monitor shuts down) is still bounded by the watchdog. */
 static void setup_signals(void)
 {
     if (sigpipe_fd[0] >= 0)
         return;
+    atexit(loop_shutdown);
     if (pipe2(sigpipe_fd, O_NONBLOCK | O_CLOEXEC) < 0)
         fatal("pipe: %s", strerror(errno));
     struct sigaction sa;
@@ -76,9 +82,9 @@ static void setup_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void close_signals(void)
+/* At exit (the sanitizers' exit-time checks run after this): the watchdog stands down. */
+static void loop_shutdown(void)
 {
-    /* The loop ended in time: the rest of the shutdown is bounded by pgfleet's own code. */
     alarm(0);
     signal(SIGALRM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
@@ -102,8 +108,7 @@ int loop_run(struct model *m, const struct loop_hooks *h)
     int rc = 0;
     bool changed = true;
     setup_signals();
-    stop_requested = 0;
-    quit_signal = 0;
+    stop_requested = quit_signal != 0; /* quitting already: one more loop would not wait */
     sched_step(m, NULL, NULL, 0, now_ms()); /* start connecting at once */
     for (;;) {
         if (h->frame)
@@ -168,6 +173,5 @@ int loop_run(struct model *m, const struct loop_hooks *h)
         rc = quit_signal == SIGINT ? 130 : 128 + quit_signal;
     free(pfd);
     free(tag);
-    close_signals();
     return rc;
 }

@@ -1,6 +1,7 @@
 /* main.c — the command line: options, the config (file, arguments or libpq's defaults), and
  * dispatch to the TUI or a subcommand. Exit status: 0 ok, 1 runtime failure, 2 usage/config. */
 #include <getopt.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,20 +242,27 @@ static int run_signal(const struct cli *cli, const char *cmd, int argc, char **a
     rc = loop_run(&m, &h);
     if (!rc && j->awaiting_confirm) {
         char pooler[160];
-        if (!own_conninfo && pooler_check(&cfg, name, (int)pid, pooler, sizeof pooler))
+        if (!own_conninfo && pooler_check(&cfg, name, (int)pid, pooler, sizeof pooler, &rc))
             j->targets[0].pooler = xstrdup(pooler);
-        if (confirm_cli(cli, j)) {
+        bool go = !rc && confirm_cli(cli, j);
+        if (go) {
             job_confirm(&js, j);
             rc = loop_run(&m, &h);
         } else {
-            fprintf(stderr, "pgfleet: not confirmed; nothing sent\n");
+            /* interrupted or not confirmed: nothing was sent, nothing to record */
+            if (!rc)
+                fprintf(stderr, "pgfleet: not confirmed; nothing sent\n");
             jobs_free(&js);
             free(name);
             free(own_conninfo);
             config_free(&cfg);
-            return 2;
+            return rc ? rc : 2;
         }
     }
+    /* Interrupted while the job ran: abort it so its outcome is on record ("unknown" once the
+     * statement may have left), as the monitor does when it quits. */
+    if (j->state == JOB_RUNNING)
+        job_abort(&js, j);
     /* the log, each line escaped: it holds server text */
     for (const char *p = j->log.s; *p;) {
         size_t len = strcspn(p, "\n");
@@ -308,6 +316,11 @@ int main(int argc, char **argv)
         {"yes", no_argument, NULL, 6},            {"since", required_argument, NULL, 7},
         {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
     };
+    /* A terminal whose locale is not UTF-8 gets every non-ASCII character escaped (its bytes
+     * could read as C1 controls there); files and pipes get UTF-8. */
+    setlocale(LC_CTYPE, "");
+    if (!esc_locale_is_utf8() && (isatty(STDOUT_FILENO) || isatty(STDERR_FILENO)))
+        esc_set_ascii_only(true);
     struct cli cli = {0};
     const char *cmd = NULL;
     static const char *const commands[] = {"snapshot", "cancel", "terminate", "audit"};

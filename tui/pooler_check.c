@@ -28,8 +28,9 @@ static bool all_answered(void *p, int64_t now)
 
 static int64_t check_deadline(void *p) { return ((const struct check *)p)->give_up; }
 
-bool pooler_check(const struct config *cfg, const char *server, int pid, char *out, size_t len)
+bool pooler_check(const struct config *cfg, const char *server, int pid, char *out, size_t len, int *rc)
 {
+    *rc = 0;
     struct config sub = *cfg; /* shallow: only the poolers that serve the server */
     sub.servers = NULL;
     sub.nservers = 0;
@@ -47,7 +48,8 @@ bool pooler_check(const struct config *cfg, const char *server, int pid, char *o
         sched_init(&c.m, &sub);
         c.give_up = now_ms() + cfg->timeout_ms;
         struct loop_hooks h = {.input_fd = -1, .done = all_answered, .deadline = check_deadline, .ctx = &c};
-        if (loop_run(&c.m, &h) == 0)
+        *rc = loop_run(&c.m, &h);
+        if (*rc == 0)
             found = pooler_of_backend_named(&c.m, server, pid, out, len);
         sched_free(&c.m);
     }

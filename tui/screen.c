@@ -530,6 +530,5 @@ int tui_run(struct model *m, const struct tui_opts *o)
     restore_terminal();
     loop_set_emergency(NULL);
     fatal_set_hook(NULL);
-    esc_set_ascii_only(false);
     return rc;
 }

@@ -21,6 +21,8 @@
  *              forward it (up to its Sync) and close the client side at once; the server's
  *              answer is read and dropped
  *   dropafter  close both sides after the N-th ReadyForQuery from the server
+ *   copy       after the N-th ReadyForQuery inject a CopyOutResponse nobody asked for, then
+ *              send nothing more (libpq hands back a COPY result on every call after that)
  *
  * Listens on 127.0.0.1 only; --listen 0 picks a free port. Prints "listening PORT" on stdout once
  * it accepts connections. Logs one line per accepted connection, per injected fault and per
@@ -59,9 +61,9 @@
 #define CODE_SSL 80877103u
 #define CODE_GSSENC 80877104u
 
-enum mode { M_PASS, M_BADLEN, M_TRUNCATE, M_STALL, M_FATAL, M_GARBAGE, M_DROPACT, M_DROPAFTER };
-static const char *const mode_names[] = {"pass",  "badlen",  "truncate", "stall",
-                                         "fatal", "garbage", "dropact",  "dropafter"};
+enum mode { M_PASS, M_BADLEN, M_TRUNCATE, M_STALL, M_FATAL, M_GARBAGE, M_DROPACT, M_DROPAFTER, M_COPY };
+static const char *const mode_names[] = {"pass",  "badlen",  "truncate", "stall", "fatal",
+                                         "garbage", "dropact", "dropafter", "copy"};
 
 enum phase { PH_STARTUP, PH_TYPED, PH_OPAQUE };
 
@@ -304,6 +306,13 @@ static void inject_fatal(struct pair *p)
     buf_free(&e);
 }
 
+static void inject_copy(struct pair *p)
+{
+    uint8_t h[] = {'H', 0, 0, 0, 7, 0, 0, 0}; /* CopyOutResponse: text format, no columns */
+    to_client(p, h, sizeof h);
+    p->stalled = true;
+}
+
 /* A whole message from the server went by. */
 static void server_msg_end(struct pair *p, uint8_t type)
 {
@@ -322,6 +331,9 @@ static void server_msg_end(struct pair *p, uint8_t type)
         logln("conn %u: fatal: FATAL 57P01 injected after ReadyForQuery #%lu", p->id, p->nready);
         inject_fatal(p);
         start_closing(p, "fatal injected");
+    } else if (fault(p, M_COPY) && p->nready == after) {
+        logln("conn %u: copy: CopyOutResponse injected after ReadyForQuery #%lu", p->id, p->nready);
+        inject_copy(p);
     } else if (fault(p, M_DROPAFTER) && p->nready == after) {
         logln("conn %u: dropafter: closing after ReadyForQuery #%lu", p->id, p->nready);
         start_closing(p, "dropped");
@@ -668,7 +680,7 @@ static void usage(void)
 {
     fputs("usage: faultproxy --listen PORT --to HOST:PORT --mode MODE [--after N] [--conn K]\n"
           "                  [--log FILE] [--count FILE] [--len L] [--seed S] [--watch FILE] [--verbose]\n"
-          "modes: pass badlen truncate stall fatal garbage dropact dropafter\n",
+          "modes: pass badlen truncate stall fatal garbage dropact dropafter copy\n",
           stderr);
     exit(2);
 }

@@ -88,7 +88,7 @@ stop_proxy() {
 }
 accepted() { cat "$tmp/count" 2>/dev/null || echo 0; }
 # injected: the proxy's log says a fault went in (a case whose fault never fired tests nothing).
-injected() { grep -qE 'conn [0-9]+: (badlen|truncate|stall|fatal|garbage|dropact|dropafter):' "$proxy_log"; }
+injected() { grep -qE 'conn [0-9]+: (badlen|truncate|stall|fatal|garbage|dropact|dropafter|copy):' "$proxy_log"; }
 
 # ---- the proxy itself, untouched: pgfleet sees the server UP through it
 start_proxy pass 1 --verbose
@@ -136,7 +136,7 @@ snap_case() {
     else
         fail "$label: ${why#, }"
         [ -s "$tmp/snap.err" ] && show "$tmp/snap.err"
-        grep -E 'conn 1: (badlen|truncate|stall|fatal|garbage|dropafter)' "$proxy_log" | head -3 | sed 's/^/    proxy| /'
+        grep -E 'conn 1: (badlen|truncate|stall|fatal|garbage|dropafter|copy)' "$proxy_log" | head -3 | sed 's/^/    proxy| /'
     fi
 }
 
@@ -149,6 +149,10 @@ snap_case "stall: half of the 20th DataRow (a tick), then silence" stall 20
 snap_case "fatal: FATAL 57P01 after the startup's ReadyForQuery" fatal 1
 snap_case "fatal: FATAL 57P01 after the 3rd ReadyForQuery (setup)" fatal 3
 snap_case "fatal: FATAL 57P01 mid-pipeline (after the 8th sync)" fatal 8
+# a COPY nobody asked for: libpq hands back a COPY result on every call; it must end the batch
+# at once as a protocol error, not spin until the deadline
+snap_case "copy: a CopyOutResponse mid-pipeline (after the 8th sync)" copy 8
+check "copy: the reason says protocol error" grep -q 'protocol error' <(jq -r '.servers[] | select(.name == "faulty") | .reason // ""' "$tmp/snap.json")
 snap_case "garbage: random bytes from byte 0 (the SSL answer)" garbage 0 --seed 1
 snap_case "garbage: random bytes from byte 100 (startup)" garbage 100 --seed 2
 snap_case "garbage: random bytes from byte 2000 (a tick)" garbage 2000 --seed 3

@@ -614,6 +614,8 @@ static void test_esc_format_characters(void **state)
     expect_esc("\xe3\x85\xa4", 1, "\\u3164");                       /* HANGUL FILLER: a blank name */
     expect_esc("tag\xf3\xa0\x80\x81", 1, "tag\\U000e0001");        /* LANGUAGE TAG */
     expect_esc("\xef\xbf\xbf", 1, "\\uffff");                       /* a noncharacter */
+    expect_esc("\xe2\xa0\x80", 1, "\\u2800");                       /* BRAILLE BLANK */
+    expect_esc("a\xcd\x8f", 1, "a\\u034f");                          /* COMBINING GRAPHEME JOINER */
     /* printable text of other scripts still passes */
     expect_esc("\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d", 1, "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d"); /* Hebrew */
     expect_esc("e\xcc\x81", 1, "e\xcc\x81");                        /* e + combining acute */
@@ -672,6 +674,9 @@ static void test_conninfo_scrub(void **state)
         {"postgresql://u:s3cret@db:5432/app", "postgresql://u:xxxxxx@db:5432/app"},
         {"postgres://u@db/app?password=pw&sslmode=require", "postgres://u@db/app?password=xx&sslmode=require"},
         {"postgresql://db/app", "postgresql://db/app"},
+        {"postgresql://u:pa?ss@db/app", "postgresql://u:xxxxx@db/app"},
+        {"host=x\npassword=secret", "host=x\npassword=xxxxxx"},
+        {"postgresql://db/app?passwor%64=secret", "postgresql://db/app?passwor%64=xxxxxx"},
         {"not a conninfo", "not a conninfo"},
         {"", ""},
     };
