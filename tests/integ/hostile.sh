@@ -1,8 +1,8 @@
 # hostile.sh — what a malicious user or an odd server can put in front of pgfleet, against the
 # lab: a session named "pgfleet" stays visible and can be cancelled; a role whose name holds ESC
 # and U+202E, and a query full of escape codes, are shown escaped (text snapshot, screen) and can
-# be cancelled; text that is not UTF-8 (an SQL_ASCII database) keeps its JSON keys; probe
-# settings do not stick to a transaction pooler's server connections; a password given on the
+# be cancelled; a pgBouncer server connection is named so before a cancel; text that is not
+# UTF-8 (an SQL_ASCII database) keeps its JSON keys; probe settings do not stick to a transaction pooler's server connections; a password given on the
 # command line is not left in ps; a name whose first address is dead or silent still connects
 # through the next; a DNS server that never answers leaks no resolver state over 1000 retries.
 for v in LAB TESTLIB TUILIB LAB_TOOLS PGFLEET; do
@@ -146,6 +146,15 @@ for i in $(seq 10); do
     [ "$v" = "0/0" ] || leaked=$((leaked + 1))
 done
 check "application transactions through the pooler see no probe settings (10 tries, $leaked leaked)" [ $leaked -eq 0 ]
+
+# ---- a session that is one of pgBouncer's server connections is named so before it is hit
+bg "$BOUNCER_PORT" labdb postgres viapool "SELECT pg_sleep(60) /* hostile_pooled */"
+wait_until 10 has_pid hostile_pooled
+"$PGFLEET" cancel --yes -c "$LAB/fleet.yaml" primary "$(pid_of hostile_pooled)" >"$tmp/pool.out" 2>"$tmp/pool.err"
+check "cancel of a pooler's server connection: exit 0" [ $? -eq 0 ]
+check "... the confirmation names it a SERVER CONNECTION of pgBouncer bouncer" \
+    grep -q 'SERVER CONNECTION of pgBouncer bouncer (pool labdb/postgres)' "$tmp/pool.err"
+check "... and the audit records it" grep -q '"pooler_connection":"bouncer (pool labdb/postgres)"' "$XDG_STATE_HOME/pgfleet/audit.jsonl"
 
 # ---- a password on the command line is not left in ps
 "$PGFLEET" snapshot -d 3s "$PRIMARY_CONNINFO password=hunter2secret" >/dev/null 2>&1 &
