@@ -2,8 +2,9 @@
 # lab: a session named "pgfleet" stays visible and can be cancelled; a role whose name holds ESC
 # and U+202E, and a query full of escape codes, are shown escaped (text snapshot, screen) and can
 # be cancelled; a pgBouncer server connection is named so before a cancel; text that is not
-# UTF-8 (an SQL_ASCII database) keeps its JSON keys; probe settings do not stick to a transaction pooler's server connections; a password given on the
-# command line is not left in ps; a name whose first address is dead or silent still connects
+# UTF-8 (an SQL_ASCII database) keeps its JSON keys; probe settings do not stick to a
+# transaction pooler's server connections; a password given on the command line is not left in
+# ps; a name whose first address is dead or silent still connects
 # through the next; a DNS server that never answers leaks no resolver state over 1000 retries.
 for v in LAB TESTLIB TUILIB LAB_TOOLS PGFLEET; do
     [ -n "${!v:-}" ] || { echo "$0: $v is not set (tests/run-all sets it)" >&2; exit 2; }
