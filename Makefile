@@ -8,11 +8,15 @@ CC      ?= cc
 PKGS    := ncursesw libpq yaml-0.1 libbsd-overlay jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The libraries pkg-config cannot find: a build without them stops with their names and the fix.
+PKG_MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),,$(p))))
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1)
 
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Werror
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude $(PKG_CFLAGS) -DPGFLEET_VERSION='"$(VERSION)"'
+# Each object's header dependencies, written by the compiler beside it.
+DEPFLAGS = -MMD -MP
 LDLIBS  := $(PKG_LIBS) -lanl -lm
 
 # VARIANT selects a build directory: build/release (default), build/asan (sanitizers); any
@@ -24,7 +28,7 @@ CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sani
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC  := $(wildcard probes/*.c) $(wildcard actions/*.c) $(filter-out tui/main.c,$(wildcard tui/*.c))
+LIB_SRC  := $(wildcard probes/core/*.c) $(wildcard probes/*.c) $(wildcard actions/*.c) $(filter-out tui/main.c,$(wildcard tui/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -32,13 +36,20 @@ UNIT_OBJ := $(B)/tests/unit/testutil.o
 CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka)
 HELPERS  := $(B)/tests/delayproxy $(B)/tests/faultproxy $(B)/tests/resolvleak
 
-.PHONY: all check unit sanitize demo bench soak install clean layers format-check deps helpers
+.PHONY: all check unit unit-build sanitize demo bench soak install clean layers format-check deps helpers libs-present
 all: $(B)/pgfleet
 
-$(B)/%.o: %.c $(wildcard include/*.h)
+$(B)/%.o: %.c | libs-present
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
-	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# Stop early, naming what is missing, rather than with a compiler error about a header.
+libs-present:
+ifneq ($(PKG_MISSING),)
+	@echo "pgfleet: missing libraries (pkg-config cannot find: $(PKG_MISSING)); run \`make deps\` to install them" >&2
+	@exit 1
+endif
 
 $(B)/libpgfleet.a: $(LIB_OBJ)
 	@rm -f $@
@@ -48,14 +59,14 @@ $(B)/pgfleet: $(B)/tui/main.o $(B)/libpgfleet.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Every unit test links the helpers of tests/unit/testutil.c, compiled once.
-$(UNIT_OBJ): tests/unit/testutil.c tests/unit/testutil.h $(wildcard include/*.h)
+$(UNIT_OBJ): tests/unit/testutil.c | libs-present
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
-	@$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -c $< -o $@
+	@$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(CMOCKA_CFLAGS) -c $< -o $@
 
-$(B)/tests/test_%: tests/unit/test_%.c tests/unit/testutil.h $(UNIT_OBJ) $(B)/libpgfleet.a
+$(B)/tests/test_%: tests/unit/test_%.c $(UNIT_OBJ) $(B)/libpgfleet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(CMOCKA_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 $(B)/tests/delayproxy: tests/bench/delayproxy.c
 	@mkdir -p $(dir $@)
@@ -67,9 +78,14 @@ $(B)/tests/faultproxy: tests/fault/faultproxy.c
 
 $(B)/tests/resolvleak: tests/fault/resolvleak.c $(B)/libpgfleet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-unit: $(UNIT_BIN)
+# make unit: build and run the cmocka unit tests (pure logic, no servers; seconds).
+unit-build: $(UNIT_BIN)
+
+unit: unit-build
+	@fail=0; for t in $(UNIT_BIN); do $$t >$$t.log 2>&1 || { echo "FAIL $$t (see $$t.log)"; fail=1; }; \
+	    grep -h '^\[  PASSED' $$t.log | sed "s|^|$$(basename $$t): |"; done; exit $$fail
 
 helpers: $(HELPERS)
 
@@ -77,12 +93,12 @@ helpers: $(HELPERS)
 # suite (unit, integration against real servers, TUI in tmux), one closing line N passed, N failed.
 check: deps layers
 	$(MAKE) --no-print-directory VARIANT=release all
-	$(MAKE) --no-print-directory VARIANT=asan all unit helpers
+	$(MAKE) --no-print-directory VARIANT=asan all unit-build helpers
 	$(MAKE) --no-print-directory fuzz-build
 	tests/run-all build/asan build/release
 
 sanitize:
-	$(MAKE) --no-print-directory VARIANT=asan all unit
+	$(MAKE) --no-print-directory VARIANT=asan all unit-build
 
 deps:
 	@tests/lab/ensure-deps
@@ -102,7 +118,7 @@ layers:
 	@tests/check-layers
 
 format-check:
-	@clang-format --dry-run --Werror include/*.h probes/*.c actions/*.c tui/*.c tests/unit/*.c
+	@clang-format --dry-run --Werror $$(git ls-files "*.c" "*.h")
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
@@ -114,3 +130,5 @@ clean:
 
 # make fuzz (libFuzzer targets, as long as FUZZ_SECONDS says); fuzz-build builds them.
 -include tests/fuzz/fuzz.mk
+
+-include $(wildcard $(B)/*.d $(B)/*/*.d $(B)/*/*/*.d)

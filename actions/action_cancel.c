@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "action_signal.h"
-#include "probe.h"
+#include "actions/action_signal.h"
+#include "probes/probe.h"
 
 static void absorb(struct job_target *t, const struct rowset *r)
 {

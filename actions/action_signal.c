@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "action_signal.h"
-#include "conn.h"
-#include "probe.h"
+#include "actions/action_signal.h"
+#include "core/conn.h"
+#include "probes/probe.h"
 
 
 static const char LOOKUP_SQL[] =

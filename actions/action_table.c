@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "action.h"
-#include "probe.h"
+#include "actions/action.h"
+#include "probes/probe.h"
 
 const struct action_class *const action_table[] = {&action_cancel, &action_terminate, NULL};
 

@@ -4,7 +4,7 @@
  * 0600, opened without following symbolic links and appended with O_APPEND; a line is never
  * left half written for the next record to corrupt. `pgfleet audit` prints it readably, every
  * string escaped again (the file may have been edited). */
-#include "audit.h"
+#include "actions/audit.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "action.h"
-#include "job.h"
-#include "util.h"
+#include "actions/action.h"
+#include "actions/job.h"
+#include "core/util.h"
 
 char *audit_default_path(void)
 {

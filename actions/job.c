@@ -2,7 +2,7 @@
  * events handed to its action's step function, timers, abort, and the audit: an intent record
  * on disk before anything that acts is sent, an outcome record the moment it ends (before
  * anyone is shown the result). */
-#include "job.h"
+#include "actions/job.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "action.h"
-#include "audit.h"
-#include "conn.h"
+#include "actions/action.h"
+#include "actions/audit.h"
+#include "core/conn.h"
 
 void jobs_init(struct jobs *js, const char *audit_path, int64_t timeout_ms)
 {

@@ -1,7 +1,7 @@
 /* lock_tree.c — builds one server's lock forest from pg_blocking_pids edges (see lock_tree.h).
  * Everything is iterative and index based: a 10 000 long chain must not exhaust the C stack,
  * and a cycle in the answers must neither hang nor crash. Pure: no I/O. */
-#include "lock_tree.h"
+#include "probes/lock_tree.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "util.h"
+#include "core/util.h"
 
 /* ---------------------------------------------------------------- pid lookup (sorted pairs) */
 

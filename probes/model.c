@@ -1,14 +1,14 @@
 /* model.c — small read-only views of the model shared by panes, snapshots and runbooks: status
  * names, a server's role, the severity the fleet is sorted by (worst first), and which pooler
  * a backend belongs to. */
-#include "model.h"
+#include "probes/model.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "sec_connections.h"
-#include "sec_replication.h"
+#include "probes/sec_connections.h"
+#include "probes/sec_replication.h"
 
 const char *srv_status_name(enum srv_status s)
 {

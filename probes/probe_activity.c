@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe.h"
-#include "sample.h"
-#include "sec_locks.h"
-#include "util.h"
+#include "probes/probe.h"
+#include "probes/sample.h"
+#include "probes/sec_locks.h"
+#include "core/util.h"
 
 #define ACTIVITY_SELECT                                                                            \
     "SELECT pid, datname, usename, application_name,"                                             \

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sec_replication.h"
-#include "util.h"
+#include "probes/sec_replication.h"
+#include "core/util.h"
 
 #define ARCH_SQL(READY)                                                                            \
     "SELECT extract(epoch FROM now()) AS epoch, current_setting('archive_mode') AS archive_mode,"  \

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sec_io.h"
-#include "util.h"
+#include "probes/sec_io.h"
+#include "core/util.h"
 
 /* One row per database, the shared-objects row (datid 0) included for the totals. The same
  * columns exist from 12 to 17. track_io_timing says whether the time columns mean anything. */

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sec_connections.h"
-#include "util.h"
+#include "probes/sec_connections.h"
+#include "core/util.h"
 
 /* One statement, one scan of pg_stat_activity (materialised once, then grouped by all five
  * keys at once with GROUPING SETS), so its cost grows with the number of sessions like

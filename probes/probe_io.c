@@ -12,9 +12,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "model.h"
-#include "sec_io.h"
-#include "util.h"
+#include "probes/model.h"
+#include "probes/sec_io.h"
+#include "core/util.h"
 
 static bool same_str(const char *a, const char *b) { return (!a && !b) || (a && b && strcmp(a, b) == 0); }
 

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe.h"
-#include "sec_locks.h"
-#include "util.h"
+#include "probes/probe.h"
+#include "probes/sec_locks.h"
+#include "core/util.h"
 
 #define RESOLVE_PER_QUEUE "32"
 

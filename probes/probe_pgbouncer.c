@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sec_connections.h"
-#include "util.h"
+#include "probes/sec_connections.h"
+#include "core/util.h"
 
 static const char *pools_sql(const struct server_caps *c, const struct probe_opts *o, const char **why)
 {

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sec_progress.h"
-#include "util.h"
+#include "probes/sec_progress.h"
+#include "core/util.h"
 
 /* relid is an oid of the backend's database: its name can be looked up only when that is the
  * database we are connected to; elsewhere it is shown as #oid. */

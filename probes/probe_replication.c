@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sec_replication.h"
-#include "util.h"
+#include "probes/sec_replication.h"
+#include "core/util.h"
 
 /* ---- LSN and ring helpers */
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sample.h"
-#include "util.h"
+#include "probes/sample.h"
+#include "core/util.h"
 
 /* One statement, one row. Our own session (by its pid, never by a name) is left out of the
  * activity figures but still counted as connections: they use a slot like anyone else. */

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sec_replication.h"
-#include "util.h"
+#include "probes/sec_replication.h"
+#include "core/util.h"
 
 #define SLOTS_SQL(EXTRA)                                                                           \
     "SELECT slot_name, slot_type, plugin, database, temporary, active, active_pid,"                \

@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sec_statements.h"
-#include "util.h"
+#include "probes/sec_statements.h"
+#include "core/util.h"
 
 #define STATEMENTS_EVERY 5
 

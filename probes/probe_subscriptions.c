@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sec_replication.h"
-#include "util.h"
+#include "probes/sec_replication.h"
+#include "core/util.h"
 
 /* relid IS NULL keeps the apply worker (tablesync workers have a relid); 16+ also runs parallel
  * apply workers, which have a leader_pid. pg_subscription is read for subname/subenabled/

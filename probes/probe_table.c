@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe.h"
-#include "util.h"
+#include "probes/probe.h"
+#include "core/util.h"
 
 extern const struct probe_class probe_server, probe_activity, probe_locks, probe_replication,
     probe_slots, probe_walreceiver, probe_archiver, probe_subscriptions, probe_connections,

@@ -4,13 +4,13 @@
  * slot both sides name, then the application_name the replica presents, then addresses and
  * ports). Lag of a replica is measured against its primary's current LSN when the primary is in
  * the fleet. Pure: reads the model, never queries. */
-#include "repl_cluster.h"
+#include "probes/repl_cluster.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "core/util.h"
 
 static const struct s_replication *repl_of(const struct server *s)
 {

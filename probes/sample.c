@@ -1,11 +1,11 @@
 /* sample.c — the life cycle of a sample (one tick's sections) and the counter maths that the
  * probes' derive steps share. */
-#include "sample.h"
+#include "probes/sample.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-#include "util.h"
+#include "core/util.h"
 
 struct sample *sample_new(void) { return xcalloc(1, sizeof(struct sample)); }
 

@@ -9,15 +9,15 @@
  * unanswered when the next one is due marks the server STALE; its deadline (the config's timeout)
  * drops the connection and marks it DOWN. Reconnects back off exponentially (1 s doubling up to
  * 30 s) with ±20% jitter so a fleet that lost its network does not reconnect in lockstep. */
-#include "sched.h"
+#include "probes/sched.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
-#include "util.h"
+#include "core/conn.h"
+#include "core/util.h"
 
 enum phase { PH_DISCONNECTED, PH_CONNECTING, PH_SETUP, PH_READY, PH_TICK };
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "action.h"
-#include "job.h"
-#include "screen.h"
+#include "actions/action.h"
+#include "actions/job.h"
+#include "tui/screen.h"
 
 static bool same_tag(const struct tag *g, size_t server, const struct activity_row *r)
 {

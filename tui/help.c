@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "screen.h"
-#include "sec_progress.h"
+#include "tui/screen.h"
+#include "probes/sec_progress.h"
 
 /* Lines of a modal are collected first, then drawn from the scroll offset. */
 struct lines {

@@ -1,6 +1,6 @@
 /* keymap.c — keys to commands, as data: the help screen and the footer are generated from this
  * table, so a binding is documented where it is defined. Habits of htop and pg_activity. */
-#include "screen.h"
+#include "tui/screen.h"
 
 const struct keybind keymap[] = {
     {'1', CMD_PANE1, "1", "Fleet pane: one row per server, worst first"},

@@ -5,7 +5,7 @@
  * defect that keeps the loop busy, a shutdown that hangs on a disk), or the signal comes twice,
  * the terminal is restored from the signal handler and pgfleet exits at once. Quitting never
  * depends on the loop being healthy. */
-#include "loop.h"
+#include "tui/loop.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "job.h"
-#include "sched.h"
-#include "util.h"
+#include "actions/job.h"
+#include "probes/sched.h"
+#include "core/util.h"
 
 static int sigpipe_fd[2] = {-1, -1};
 static volatile sig_atomic_t stop_requested, quit_signal;

@@ -7,17 +7,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "action.h"
-#include "audit.h"
-#include "config.h"
-#include "job.h"
-#include "loop.h"
-#include "pooler_check.h"
-#include "conn.h"
-#include "sched.h"
-#include "snapshot.h"
-#include "tui.h"
-#include "util.h"
+#include "actions/action.h"
+#include "actions/audit.h"
+#include "core/config.h"
+#include "actions/job.h"
+#include "tui/loop.h"
+#include "tui/pooler_check.h"
+#include "core/conn.h"
+#include "probes/sched.h"
+#include "tui/snapshot.h"
+#include "tui/tui.h"
+#include "core/util.h"
 
 static void usage(FILE *f)
 {

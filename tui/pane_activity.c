@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "action.h"
-#include "screen.h"
+#include "actions/action.h"
+#include "tui/screen.h"
 
 /* Longest-running first, as top shows the busiest first. */
 static struct table_state ts = {.sort_col = AC_QAGE, .desc = true};

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "screen.h"
-#include "sec_connections.h"
+#include "tui/screen.h"
+#include "probes/sec_connections.h"
 
 /* ts.sel is the first line shown: the pane scrolls, it has no row to act on. */
 static struct table_state ts = {.sort_col = -1};

@@ -2,7 +2,7 @@
  * glance which server to look at. Enter scopes the Activity pane to the selected server. */
 #include <stdlib.h>
 
-#include "screen.h"
+#include "tui/screen.h"
 
 static struct table_state ts = {.sort_col = -1};
 

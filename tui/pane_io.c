@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "screen.h"
-#include "sec_io.h"
+#include "tui/screen.h"
+#include "probes/sec_io.h"
 
 /* ts.sel is the first line shown: the pane scrolls rather than selects (no row has an action). */
 static struct table_state ts = {.sort_col = -1};

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "action.h"
-#include "job.h"
-#include "screen.h"
+#include "actions/action.h"
+#include "actions/job.h"
+#include "tui/screen.h"
 
 enum { JC_ID, JC_ACTION, JC_SERVER, JC_STATE, JC_TARGETS, JC_AGE, JC_TOOK, JC_OUTCOME, JC_N };
 static const struct colspec cols[JC_N] = {

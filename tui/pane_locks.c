@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "action.h"
-#include "screen.h"
-#include "sec_locks.h"
+#include "actions/action.h"
+#include "tui/screen.h"
+#include "probes/sec_locks.h"
 
 /* Deeper levels than these are drawn with a "+N" marker instead of more indentation: on screen
  * the tree column must keep room for the pid; the text listing has no such limit but stays

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "repl_cluster.h"
-#include "screen.h"
+#include "probes/repl_cluster.h"
+#include "tui/screen.h"
 
 static struct table_state ts = {.sort_col = -1};
 

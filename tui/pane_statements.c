@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "screen.h"
-#include "sec_progress.h"
-#include "sec_statements.h"
+#include "tui/screen.h"
+#include "probes/sec_progress.h"
+#include "probes/sec_statements.h"
 
 enum { SC_SERVER, SC_DB, SC_USER, SC_LOAD, SC_CALLS, SC_MEAN, SC_MAX, SC_ROWS, SC_HIT, SC_READ,
        SC_TEMP, SC_QUERY, SC_N };

@@ -1,14 +1,14 @@
 /* pooler_check.c — for the shell's cancel and terminate: asks the config's pgBouncers that serve
  * the server for their server connections (SHOW SERVERS), with the monitor's own engine and
  * loop, so the confirmation can say that a session is one of them before it is touched. */
-#include "pooler_check.h"
+#include "tui/pooler_check.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "loop.h"
-#include "sched.h"
-#include "util.h"
+#include "tui/loop.h"
+#include "probes/sched.h"
+#include "core/util.h"
 
 struct check {
     struct model m;

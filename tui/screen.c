@@ -14,11 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "job.h"
-#include "loop.h"
-#include "sched.h"
-#include "screen.h"
-#include "sec_replication.h"
+#include "actions/job.h"
+#include "tui/loop.h"
+#include "probes/sched.h"
+#include "tui/screen.h"
+#include "probes/sec_replication.h"
 
 const struct pane_class *const pane_list[] = {
     &pane_fleet, &pane_activity, &pane_locks, &pane_replication, &pane_connections, &pane_io,

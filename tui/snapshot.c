@@ -1,17 +1,17 @@
 /* snapshot.c — `pgfleet snapshot [--json]`: runs the same loop as the TUI without a terminal,
  * waits for two samples of every reachable server (rates need two), then writes every pane's
  * data once. Servers that are down are reported with their reason; that is not a failure. */
-#include "snapshot.h"
+#include "tui/snapshot.h"
 
 #include <jansson.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
 
-#include "loop.h"
-#include "util.h"
-#include "screen.h"
-#include "views.h"
+#include "tui/loop.h"
+#include "core/util.h"
+#include "tui/screen.h"
+#include "tui/views.h"
 
 struct snap_ctx {
     struct model *m;

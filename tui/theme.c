@@ -1,7 +1,7 @@
 /* theme.c — semantic screen attributes. With colour: green/yellow/red for OK/WARN/CRIT. Without
  * (--no-color, NO_COLOR, or a terminal without colours) state stays readable through bold,
  * underline and reverse video alone. */
-#include "screen.h"
+#include "tui/screen.h"
 
 static attr_t attrs[TH_MAX];
 

@@ -1,7 +1,7 @@
 /* views.c — the cells of the Fleet and Activity tables (escaped text plus a severity each),
  * the fleet's worst-first order, and the activity list's filter and sort. Pure: the panes and
  * the text snapshot call these, the unit tests too. */
-#include "views.h"
+#include "tui/views.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -10,12 +10,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "util.h"
-#include "sec_connections.h"
-#include "sec_io.h"
-#include "sec_progress.h"
-#include "sec_replication.h"
-#include "versions.h"
+#include "core/util.h"
+#include "probes/sec_connections.h"
+#include "probes/sec_io.h"
+#include "probes/sec_progress.h"
+#include "probes/sec_replication.h"
+#include "core/versions.h"
 
 const struct colspec fleet_cols[FC_N] = {
     [FC_SERVER] = {"SERVER", 18, 100, false, false, false},

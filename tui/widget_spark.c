@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "screen.h"
+#include "tui/screen.h"
 
 static const char *const blocks[8] = {
     "\xe2\x96\x81", "\xe2\x96\x82", "\xe2\x96\x83", "\xe2\x96\x84",

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <wchar.h>
 
-#include "screen.h"
+#include "tui/screen.h"
 
 bool utf8_locale(void) { return esc_locale_is_utf8(); }
 

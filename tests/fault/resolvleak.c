@@ -12,8 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "conn_addr.h"
-#include "util.h"
+#include "core/conn_addr.h"
+#include "core/util.h"
 
 int main(int argc, char **argv)
 {

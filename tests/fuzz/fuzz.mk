@@ -27,26 +27,28 @@ FUZZ_TARGETS ?= $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
 
 fuzz-build: $(FUZZ_UTIL) $(FUZZ_BIN)
 
-$(FUZZ_DIR)/obj/%.o: %.c $(wildcard include/*.h) tests/fuzz/fuzzutil.h
+$(FUZZ_DIR)/obj/%.o: %.c | libs-present
 	@mkdir -p $(dir $@)
 	@echo "  CC  $< (fuzz)"
-	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer-no-link -c $< -o $@
 
 # The targets' helpers (their oracle included) get no coverage instrumentation: it would only
 # steer libFuzzer towards the oracle's own branches.
-$(FUZZ_UTIL): tests/fuzz/fuzzutil.c tests/fuzz/fuzzutil.h $(wildcard include/*.h)
+$(FUZZ_UTIL): tests/fuzz/fuzzutil.c | libs-present
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
-	@$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
 $(FUZZ_DIR)/libpgfleet.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@
 	@ar rcs $@ $^
 
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_UTIL) $(FUZZ_DIR)/libpgfleet.a $(wildcard include/*.h) tests/fuzz/fuzzutil.h
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_UTIL) $(FUZZ_DIR)/libpgfleet.a
 	@mkdir -p $(dir $@)
 	@echo "  LD  $@"
-	@$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/fuzz -fsanitize=fuzzer -o $@ $< $(FUZZ_UTIL) $(FUZZ_DIR)/libpgfleet.a $(LDLIBS)
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -MF $@.d -Itests/fuzz -fsanitize=fuzzer -o $@ $< $(FUZZ_UTIL) $(FUZZ_DIR)/libpgfleet.a $(LDLIBS)
 
 fuzz: fuzz-build
 	@tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+-include $(wildcard $(FUZZ_DIR)/*.d $(FUZZ_DIR)/obj/*/*.d $(FUZZ_DIR)/obj/*/*/*.d $(FUZZ_DIR)/obj/*/*/*/*.d)

@@ -12,9 +12,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "fuzzutil.h"
-#include "util.h"
+#include "core/util.h"
 
 static int fd = -1;
 static char path[64];

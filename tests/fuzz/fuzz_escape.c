@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "fuzzutil.h"
-#include "util.h"
+#include "core/util.h"
 
 /* One unit of escaped text at p: an escape or a character; its length in bytes, 0 if what
  * starts at p is neither (a stray backslash). *byte and *cp tell what it stands for: the raw byte

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "fuzzutil.h"
-#include "lock_tree.h"
-#include "util.h"
+#include "probes/lock_tree.h"
+#include "core/util.h"
 
 #define MAX_ROWS 20000
 #define MAX_EDGES 60000

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 
 #include "fuzzutil.h"
-#include "probe.h"
-#include "sample.h"
+#include "probes/probe.h"
+#include "probes/sample.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

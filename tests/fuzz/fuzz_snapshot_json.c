@@ -23,11 +23,11 @@
 #include <string.h>
 
 #include "fuzzutil.h"
-#include "sec_connections.h"
-#include "sec_io.h"
-#include "sec_locks.h"
-#include "snapshot.h"
-#include "util.h"
+#include "probes/sec_connections.h"
+#include "probes/sec_io.h"
+#include "probes/sec_locks.h"
+#include "tui/snapshot.h"
+#include "core/util.h"
 
 static bool strict, allow_invalid_utf8;
 static const char *doc_buf;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzzutil.h"
-#include "snapshot.h"
+#include "tui/snapshot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

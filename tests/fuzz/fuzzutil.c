@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe.h"
-#include "sched.h"
-#include "util.h"
+#include "probes/probe.h"
+#include "probes/sched.h"
+#include "core/util.h"
 
 void fz_fail(const char *file, int line, const char *what, const char *fmt, ...)
 {

@@ -28,10 +28,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "model.h"
-#include "rowset.h"
-#include "sample.h"
+#include "core/config.h"
+#include "probes/model.h"
+#include "core/rowset.h"
+#include "probes/sample.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

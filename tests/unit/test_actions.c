@@ -26,14 +26,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "action.h"
-#include "action_signal.h"
-#include "audit.h"
-#include "conn.h"
-#include "job.h"
-#include "probe.h"
-#include "rowset.h"
-#include "util.h"
+#include "actions/action.h"
+#include "actions/action_signal.h"
+#include "actions/audit.h"
+#include "core/conn.h"
+#include "actions/job.h"
+#include "probes/probe.h"
+#include "core/rowset.h"
+#include "core/util.h"
 
 /* ---- a private state directory per test ---- */
 

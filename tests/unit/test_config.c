@@ -1,4 +1,4 @@
-/* test_config.c — unit tests for the fleet.yaml loader (probes/config.c): every kind of error
+/* test_config.c — unit tests for the fleet.yaml loader (probes/core/config.c): every kind of error
  * with its exact FILE:LINE:COL message, full configs in block and flow style, the password
  * warning, servers from the command line and where the config file is looked for.
  * Fixtures live in $PGFLEET_TESTDATA/config (default tests/data/config, run from the top). */
@@ -17,10 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "conn.h"
+#include "core/config.h"
+#include "core/conn.h"
 #include "testutil.h"
-#include "util.h"
+#include "core/util.h"
 
 /* text_init may leave s NULL until something is added. */
 static const char *str(const struct text *t)

@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe.h"
-#include "rowset.h"
-#include "sample.h"
-#include "sec_connections.h"
+#include "probes/probe.h"
+#include "core/rowset.h"
+#include "probes/sample.h"
+#include "probes/sec_connections.h"
 #include "testutil.h"
-#include "util.h"
+#include "core/util.h"
 
 /* ---- helpers ---- */
 

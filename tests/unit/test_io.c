@@ -19,15 +19,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config.h"
-#include "model.h"
-#include "probe.h"
-#include "rowset.h"
-#include "sample.h"
-#include "screen.h"
-#include "sec_io.h"
+#include "core/config.h"
+#include "probes/model.h"
+#include "probes/probe.h"
+#include "core/rowset.h"
+#include "probes/sample.h"
+#include "tui/screen.h"
+#include "probes/sec_io.h"
 #include "testutil.h"
-#include "util.h"
+#include "core/util.h"
 
 /* ---- helpers ---- */
 

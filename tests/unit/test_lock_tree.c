@@ -17,13 +17,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "lock_tree.h"
-#include "model.h"
-#include "rowset.h"
-#include "screen.h"
-#include "sec_locks.h"
+#include "probes/lock_tree.h"
+#include "probes/model.h"
+#include "core/rowset.h"
+#include "tui/screen.h"
+#include "probes/sec_locks.h"
 #include "testutil.h"
-#include "util.h"
+#include "core/util.h"
 
 /* ---- helpers ---- */
 

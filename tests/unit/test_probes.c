@@ -1,5 +1,5 @@
 /* test_probes.c — unit tests for the pure side of the probes: the rowset fixture parser and cell
- * conversions (probes/rowset.c), the server probe's parse and its derive step (TPS and cache hit
+ * conversions (probes/core/rowset.c), the server probe's parse and its derive step (TPS and cache hit
  * % over the measured interval, n/a on the first sample, after a reset or a restart), the activity
  * probe's parse (NULLs, raw control characters kept), the capability check and counter_rate.
  * Fixtures are $PGFLEET_TESTDATA/probes/NAME.rows (default tests/data, run from the top). */
@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe.h"
-#include "rowset.h"
-#include "sample.h"
+#include "probes/probe.h"
+#include "core/rowset.h"
+#include "probes/sample.h"
 #include "testutil.h"
-#include "util.h"
+#include "core/util.h"
 
 /* ---- helpers ---- */
 

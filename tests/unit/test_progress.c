@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
-#include "rowset.h"
-#include "sec_progress.h"
+#include "probes/model.h"
+#include "core/rowset.h"
+#include "probes/sec_progress.h"
 #include "testutil.h"
-#include "util.h"
+#include "core/util.h"
 
 static struct sample *parse(const char *name) { return fixture_parse(NULL, PROBE_PROGRESS, name); }
 

@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "repl_cluster.h"
-#include "rowset.h"
-#include "screen.h"
+#include "probes/repl_cluster.h"
+#include "core/rowset.h"
+#include "tui/screen.h"
 #include "testutil.h"
-#include "util.h"
+#include "core/util.h"
 
 /* ---- helpers ---- */
 

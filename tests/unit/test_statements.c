@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
-#include "rowset.h"
-#include "sec_statements.h"
+#include "probes/model.h"
+#include "core/rowset.h"
+#include "probes/sec_statements.h"
 #include "testutil.h"
-#include "util.h"
+#include "core/util.h"
 
 /* ---- helpers ---- */
 

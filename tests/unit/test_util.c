@@ -1,6 +1,6 @@
-/* test_util.c — unit tests for the helpers in include/util.h (duration and size parsing, human
+/* test_util.c — unit tests for the helpers in include/core/util.h (duration and size parsing, human
  * formatting, the growable text buffer, "did you mean", and above all the escaping of untrusted
- * text: no control byte may reach a terminal) and for the pure conninfo helpers of include/conn.h
+ * text: no control byte may reach a terminal) and for the pure conninfo helpers of include/core/conn.h
  * (libpq's parser only, no server). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
-#include "util.h"
+#include "core/conn.h"
+#include "core/util.h"
 
 /* ---- helpers ---- */
 

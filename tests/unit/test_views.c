@@ -15,14 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "model.h"
-#include "probe.h"
-#include "rowset.h"
-#include "sample.h"
+#include "core/config.h"
+#include "probes/model.h"
+#include "probes/probe.h"
+#include "core/rowset.h"
+#include "probes/sample.h"
 #include "testutil.h"
-#include "util.h"
-#include "views.h"
+#include "core/util.h"
+#include "tui/views.h"
 
 /* ---- the model ---- */
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "testutil.h"
-#include "util.h"
+#include "core/util.h"
 
 char *fixture_path(const char *sub, const char *name)
 {

@@ -7,11 +7,11 @@
 
 #include <stddef.h>
 
-#include "config.h"
-#include "model.h"
-#include "probe.h"
-#include "rowset.h"
-#include "sample.h"
+#include "core/config.h"
+#include "probes/model.h"
+#include "probes/probe.h"
+#include "core/rowset.h"
+#include "probes/sample.h"
 
 /* $PGFLEET_TESTDATA/SUB/NAME (tests/data when the variable is unset or empty); malloc'd. */
 char *fixture_path(const char *sub, const char *name);

@@ -1,0 +1,87 @@
+/* config.h — the fleet configuration: what fleet.yaml (DESIGN.md §8) or the command line says
+ * to watch, and how. Loading is strict: every problem is reported as FILE:LINE:COL: message. */
+#ifndef PGFLEET_CONFIG_H
+#define PGFLEET_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/util.h"
+
+struct thresholds {
+    int64_t slow_query_ms;          /* default 5s */
+    int64_t idle_in_transaction_ms; /* default 30s */
+    int64_t repl_lag_bytes;         /* default 16MB */
+    int64_t repl_lag_ms;            /* default 30s */
+    double connections_pct;         /* default 80 */
+    double cache_hit_pct;           /* default 95 */
+};
+
+struct server_conf {
+    char *name;
+    char *conninfo; /* as given: key=value string or URI; may hold a password, never print it */
+    char **tags;
+    size_t ntags;
+    int line, col; /* where it was defined in the file; 0 for the command line */
+};
+
+struct pooler_conf {
+    char *name;
+    char *conninfo;
+    char **serves; /* server names */
+    size_t nserves;
+    int line, col;
+};
+
+/* restore_test.hooks: a name (the key) and a command for the restore-test action to run. */
+struct hook_conf {
+    char *name;
+    char *command;
+};
+
+struct config {
+    char *path;           /* the file loaded, or NULL */
+    int64_t refresh_ms;   /* refresh: default 2s */
+    int64_t timeout_ms;   /* timeout: per-server deadline for connect and for a tick; default 5s */
+    struct thresholds th;
+    struct server_conf *servers;
+    size_t nservers;
+    struct pooler_conf *poolers;
+    size_t npoolers;
+    char **escalation;
+    size_t nescalation;
+    bool read_only;
+    /* actions: */
+    bool allow_system_backends; /* let cancel/terminate target background processes */
+    char *audit_log;            /* default $XDG_STATE_HOME/pgfleet/audit.jsonl */
+    /* restore_test: and failover: sections are accepted and kept for the actions. */
+    int restore_max_age_days;   /* default 90 */
+    char *restore_scratch_dir;  /* may be NULL */
+    char *restore_method;       /* default "basebackup" */
+    struct hook_conf *restore_hooks; /* in file order */
+    size_t nrestore_hooks;
+    int64_t failover_max_lag_bytes; /* default 1MB */
+    char *failover_pooler_db_file;  /* may be NULL */
+};
+
+/* Fill cfg with defaults and no servers. */
+void config_init(struct config *cfg);
+void config_free(struct config *cfg);
+
+/* Load a YAML file into cfg (which config_init prepared). On error returns -1 and appends one
+ * or more lines "FILE:LINE:COL: message\n" to err; cfg is then to be freed, not used.
+ * Warnings (e.g. a password in a file others can read) are appended to warn; they are not errors. */
+int config_load(struct config *cfg, const char *path, struct text *err, struct text *warn);
+
+/* Add a server from the command line (a conninfo string or URI; "" means libpq's defaults).
+ * The name is derived from the target (host:port/db) and made unique. Returns -1 and fills err
+ * if libpq rejects the conninfo. */
+int config_add_server_arg(struct config *cfg, const char *conninfo, struct text *err);
+
+/* The file to load: the --config flag if given, else $PGFLEET_CONFIG, else
+ * $XDG_CONFIG_HOME/pgfleet/fleet.yaml (or ~/.config/…) if that file exists; NULL for none.
+ * Returns a malloc'd path. */
+char *config_find(const char *flag_path);
+
+#endif

@@ -1,0 +1,67 @@
+/* model.h — the fleet as the user interface and the snapshot writers see it: every server's
+ * status, its latest samples and derived rates. Written only by the scheduler (sched.c);
+ * panes, snapshots and runbooks read it. */
+#ifndef PGFLEET_MODEL_H
+#define PGFLEET_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "probes/probe.h"
+#include "probes/sample.h"
+
+enum srv_status { SRV_CONNECTING, SRV_UP, SRV_STALE, SRV_DOWN };
+
+struct server {
+    const struct server_conf *conf;  /* name, conninfo, tags (poolers get one made from theirs) */
+    enum target_kind kind;
+    const struct pooler_conf *pooler; /* KIND_PGBOUNCER: its config (serves: …) */
+    bool local;                       /* the server runs on this machine (loopback or socket) */
+    enum srv_status status;
+    char reason[320];         /* why DOWN or STALE; raw text (escape before showing) */
+    int64_t status_since_ms;
+    struct server_caps caps;
+    struct sample *cur, *prev;
+    unsigned ticks;           /* completed samples since connecting */
+    int64_t last_ok_ms;       /* now_ms() of the last complete sample, 0 if none */
+    int64_t tick_ms;          /* how long the last tick took, send to last result */
+    /* scheduling (sched.c) */
+    struct conn *conn;
+    int phase;                /* sched.c's state machine */
+    int64_t next_tick_ms;
+    int64_t retry_at_ms;
+    int64_t backoff_ms;
+    int64_t sent_ms;
+    int failures;
+    unsigned tickno;
+    int inflight[PROBE_MAX];  /* the probe of each statement of the batch in flight */
+    int ninflight;
+    int setup_stmts;          /* statements of the connection's setup batch */
+};
+
+struct jobs;
+
+struct model {
+    const struct config *cfg;
+    struct jobs *jobs;        /* running and finished actions (actions/job.c), may be NULL */
+    struct server *servers;   /* the config's servers, then its poolers */
+    size_t n;
+    struct server_conf *pooler_confs; /* owned: the server_conf view of each pooler */
+    struct probe_opts opts;
+    int64_t refresh_ms;
+    bool paused;              /* frozen by the user: no new ticks */
+    unsigned generation;      /* bumped whenever anything visible changed */
+};
+
+const char *srv_status_name(enum srv_status s);
+const char *srv_role(const struct server *s); /* "primary", "replica" or "?" */
+/* A severity for sorting the fleet worst first: higher is worse. */
+int srv_severity(const struct model *m, const struct server *s);
+/* Whether backend pid of server is a server connection of a pgBouncer of the fleet that serves
+ * it (SHOW SERVERS' remote_pid): then out gets "NAME (pool DB/USER)", raw text. */
+bool pooler_of_backend(const struct model *m, size_t server, int pid, char *out, size_t len);
+/* The same for a server known by its config name (it need not be in the model itself). */
+bool pooler_of_backend_named(const struct model *m, const char *name, int pid, char *out, size_t len);
+
+#endif
