@@ -152,21 +152,6 @@ static void act_json(const struct model *m, const struct server *s, json_t *o)
     json_object_set_new(o, "activity", arr);
 }
 
-static void act_text(const struct model *m, FILE *out)
-{
-    struct act_query q = {.filter = NULL, .scope = -1, .sort_col = AC_QAGE, .desc = true, .idle = m->opts.idle};
-    struct act_ref *refs;
-    size_t n = act_view(m, &q, &refs);
-    fprintf(out, "ACTIVITY (%zu)\n", n);
-    cell_t *cells = xcalloc(n * AC_N + 1, sizeof *cells);
-    enum sev sev[AC_N];
-    for (size_t i = 0; i < n; i++)
-        act_cells(m, &refs[i], &cells[i * AC_N], sev);
-    text_table(out, act_cols, AC_N, cells, n);
-    free(cells);
-    free(refs);
-}
-
 const struct pane_class pane_activity = {
     .name = "activity",
     .title = "Activity",
@@ -175,5 +160,4 @@ const struct pane_class pane_activity = {
     .footer = "Enter details  c cancel  k terminate  Space tag  / filter  <> sort  i idle  S scope",
     .ts = &ts,
     .json = act_json,
-    .text = act_text,
 };

@@ -76,20 +76,6 @@ static void fleet_json(const struct model *m, const struct server *s, json_t *o)
     json_object_set_new(o, "interval_s", jnum(ss->dt));
 }
 
-static void fleet_text(const struct model *m, FILE *out)
-{
-    size_t *order = xcalloc(m->n + 1, sizeof *order);
-    fleet_order(m, order);
-    cell_t *cells = xcalloc(m->n * FC_N + 1, sizeof *cells);
-    enum sev sev[FC_N];
-    for (size_t i = 0; i < m->n; i++)
-        fleet_cells(m, &m->servers[order[i]], &cells[i * FC_N], sev);
-    fprintf(out, "FLEET\n");
-    text_table(out, fleet_cols, FC_N, cells, m->n);
-    free(cells);
-    free(order);
-}
-
 const struct pane_class pane_fleet = {
     .name = "fleet",
     .title = "Fleet",
@@ -98,5 +84,4 @@ const struct pane_class pane_fleet = {
     .footer = "Enter sessions of server",
     .ts = &ts,
     .json = fleet_json,
-    .text = fleet_text,
 };

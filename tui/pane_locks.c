@@ -12,6 +12,7 @@
 
 #include "actions/action.h"
 #include "tui/screen.h"
+#include "tui/sections.h"
 #include "probes/sec_locks.h"
 
 /* Deeper levels than these are drawn with a "+N" marker instead of more indentation: on screen
@@ -246,26 +247,6 @@ static int tree_width(const struct s_locks *l)
             w = x;
     }
     return w;
-}
-
-/* Collapse white space runs, then escape: one screen line. */
-static void one_line(char *dst, size_t len, const char *src)
-{
-    char *tmp = xmalloc(len);
-    size_t o = 0;
-    bool space = false;
-    for (const char *p = src ? src : ""; *p && o + 1 < len; p++) {
-        bool ws = *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
-        if (ws && (space || o == 0)) {
-            space = true;
-            continue;
-        }
-        tmp[o++] = ws ? ' ' : *p;
-        space = ws;
-    }
-    tmp[o] = '\0';
-    esc_into(dst, len, tmp, 1);
-    free(tmp);
 }
 
 /* "AccessExclusiveLock" → "AccessExclusive": the suffix repeats on every line. */
@@ -774,7 +755,7 @@ static void text_node(const struct model *m, const struct s_locks *l, size_t ite
     fprintf(out, ": %s\n", nc.c[K_QUERY]);
 }
 
-static void locks_text(const struct model *m, FILE *out)
+void locks_text(const struct model *m, FILE *out)
 {
     struct lview lv;
     view_build(m, -1, &lv);
@@ -797,5 +778,4 @@ const struct pane_class pane_locks = {
     .footer = "k terminate the selected (root: one key)  c cancel  Enter details  S scope",
     .ts = &ts,
     .json = locks_json,
-    .text = locks_text,
 };

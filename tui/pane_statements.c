@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tui/screen.h"
+#include "tui/sections.h"
 #include "probes/sec_progress.h"
 #include "probes/sec_statements.h"
 
@@ -93,25 +94,6 @@ static char *fmt_rate(char *buf, size_t len, double v)
         return buf;
     }
     return fmt_count(buf, len, v);
-}
-
-/* One line of query text for a cell: white space collapsed, then escaped. */
-static void one_line(char *dst, size_t len, const char *src)
-{
-    char tmp[CELL_MAX + 1];
-    size_t o = 0;
-    bool space = false;
-    for (const char *p = src ? src : ""; *p && o < CELL_MAX; p++) {
-        bool ws = *p == ' ' || *p == '\n' || *p == '\t' || *p == '\r';
-        if (ws && (space || o == 0))
-            continue;
-        space = ws;
-        tmp[o++] = ws ? ' ' : *p;
-    }
-    while (o > 0 && tmp[o - 1] == ' ')
-        o--;
-    tmp[o] = '\0';
-    esc_into(dst, len, tmp, 1);
 }
 
 /* What the QUERY cell says: the text, or why there is none. Raw (not escaped). */
@@ -680,7 +662,7 @@ static void progress_text(const struct model *m, FILE *out)
     free(cells);
 }
 
-static void stmt_text(const struct model *m, FILE *out)
+void stmt_text(const struct model *m, FILE *out)
 {
     struct sref *refs;
     size_t n = stmt_view(m, NULL, -1, SC_LOAD, true, JSON_TOP, &refs);
@@ -705,5 +687,4 @@ const struct pane_class pane_statements = {
     .footer = "Enter statement  / filter  <> sort  s reverse  S scope  LOAD=% of a core",
     .ts = &ts,
     .json = stmt_json,
-    .text = stmt_text,
 };

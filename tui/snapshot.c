@@ -11,6 +11,7 @@
 #include "tui/loop.h"
 #include "core/util.h"
 #include "tui/screen.h"
+#include "tui/sections.h"
 #include "tui/views.h"
 
 struct snap_ctx {
@@ -136,11 +137,14 @@ static void write_text(const struct model *m, FILE *out)
     for (size_t i = 0; i < m->n; i++)
         up += m->servers[i].status == SRV_UP;
     fprintf(out, "pgfleet %s  %s  servers: %zu, up: %zu, down/stale: %zu\n", PGFLEET_VERSION, ts, m->n, up, m->n - up);
-    for (int i = 0; i < pane_count; i++)
-        if (pane_list[i]->text) {
-            fputc('\n', out);
-            pane_list[i]->text(m, out);
-        }
+    /* the panes' order: fleet, activity, locks, replication, connections, IO, statements */
+    static void (*const sections[])(const struct model *, FILE *) = {
+        fleet_text, act_text, locks_text, repl_text, conn_text, io_text, stmt_text,
+    };
+    for (size_t i = 0; i < ARRAY_LEN(sections); i++) {
+        fputc('\n', out);
+        sections[i](m, out);
+    }
 }
 
 /* The panes write their text, then every line passes the last line of defence: whatever a pane

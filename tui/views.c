@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/util.h"
+#include "tui/doc.h"
 #include "probes/sec_connections.h"
 #include "probes/sec_io.h"
 #include "probes/sec_progress.h"
@@ -58,30 +59,8 @@ bool contains_ci(const char *hay, const char *needle)
     return strcasestr(hay, needle) != NULL;
 }
 
-/* Collapse runs of white space (queries are often indented SQL) on the raw text, then escape
- * it into the cell: esc_into cuts only between whole characters and whole escapes. */
-static void cell_text(char *dst, const char *src)
-{
-    char tmp[CELL_MAX + 1];
-    size_t o = 0;
-    bool space = false;
-    for (const char *p = src ? src : ""; *p && o < CELL_MAX; p++) {
-        bool ws = *p == ' ' || *p == '\n' || *p == '\t' || *p == '\r';
-        if (ws) {
-            if (space || o == 0)
-                continue;
-            space = true;
-            tmp[o++] = ' ';
-        } else {
-            space = false;
-            tmp[o++] = *p;
-        }
-    }
-    while (o > 0 && tmp[o - 1] == ' ')
-        o--;
-    tmp[o] = '\0';
-    esc_into(dst, CELL_MAX, tmp, 1);
-}
+/* Runs of white space collapsed (queries are often indented SQL), then escaped (doc.h). */
+static void cell_text(char *dst, const char *src) { one_line(dst, CELL_MAX, src); }
 
 static int cmp_name(const struct model *m, size_t a, size_t b)
 {

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "tui/screen.h"
+#include "tui/doc.h"
 
 static const char *const blocks[8] = {
     "\xe2\x96\x81", "\xe2\x96\x82", "\xe2\x96\x83", "\xe2\x96\x84",
@@ -50,13 +50,4 @@ char *spark_text(char *buf, size_t len, const double *v, size_t n, int width, do
     }
     buf[o] = '\0';
     return buf;
-}
-
-void spark_draw(WINDOW *w, int y, int x, int width, const double *v, size_t n, double max, attr_t a)
-{
-    char buf[8 * 4 * 64 + 1];
-    if (width > 8 * 64)
-        width = 8 * 64;
-    spark_text(buf, sizeof buf, v, n, width, max, utf8_locale());
-    put_clipped(w, y, x, width, buf, a);
 }

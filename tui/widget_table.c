@@ -28,39 +28,6 @@ void put_clipped(WINDOW *w, int y, int x, int width, const char *s, attr_t a)
     wattrset(w, A_NORMAL);
 }
 
-void table_fit(const struct colspec *cols, int ncols, int width, unsigned keep, bool grow, int x0, int *x,
-               int *wd)
-{
-    bool on[32];
-    int total = 0;
-    for (int c = 0; c < ncols; c++) {
-        on[c] = true;
-        total += wd[c] + 1;
-    }
-    while (total > width) {
-        int drop = -1;
-        for (int c = 0; c < ncols; c++)
-            if (on[c] && !((keep >> c) & 1u) && (drop < 0 || cols[c].prio < cols[drop].prio))
-                drop = c;
-        if (drop < 0)
-            break;
-        on[drop] = false;
-        total -= wd[drop] + 1;
-    }
-    int pos = x0;
-    for (int c = 0; c < ncols; c++) {
-        if (!on[c]) {
-            x[c] = -1;
-            wd[c] = 0;
-            continue;
-        }
-        if (grow && cols[c].flex && total < width)
-            wd[c] += width - total;
-        x[c] = pos;
-        pos += wd[c] + 1;
-    }
-}
-
 void table_move(struct table_state *st, enum command cmd, size_t nrows, int page)
 {
     int n = (int)nrows;
@@ -162,44 +129,6 @@ void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *
             put_clipped(w, r + 1, vx, x[c] + wd[c] - vx, v, a);
         }
     }
-}
-
-void fput_pad(FILE *out, const char *s, int cols, bool right)
-{
-    struct text t;
-    text_init(&t);
-    text_pad(&t, s, cols, right);
-    fputs(t.s, out);
-    text_free(&t);
-}
-
-/* The text snapshot's form of a table: widths from the content in display columns (capped at
- * 40), the flex column last and uncut, two spaces between columns. */
-void text_table(FILE *out, const struct colspec *cols, int ncols, const cell_t *cells, size_t nrows)
-{
-    int w[32] = {0};
-    for (int c = 0; c < ncols; c++) {
-        w[c] = str_cols(cols[c].title);
-        for (size_t r = 0; r < nrows; r++) {
-            int l = str_cols(cells[r * (size_t)ncols + (size_t)c]);
-            if (l > w[c])
-                w[c] = l > 40 && !cols[c].flex ? 40 : l;
-        }
-    }
-    for (int c = 0; c < ncols; c++) {
-        if (c == ncols - 1)
-            fprintf(out, "%s\n", cols[c].title);
-        else
-            fput_pad(out, cols[c].title, w[c], cols[c].right), fputs("  ", out);
-    }
-    for (size_t r = 0; r < nrows; r++)
-        for (int c = 0; c < ncols; c++) {
-            const char *v = cells[r * (size_t)ncols + (size_t)c];
-            if (c == ncols - 1)
-                fprintf(out, "%s\n", v);
-            else
-                fput_pad(out, v, w[c], cols[c].right), fputs("  ", out);
-        }
 }
 
 json_t *jnum(double v) { return isnan(v) || isinf(v) ? json_null() : json_real(v); }

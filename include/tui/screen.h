@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "probes/model.h"
+#include "tui/doc.h"
 #include "tui/tui.h"
 #include "tui/views.h"
 
@@ -47,22 +48,16 @@ struct table_state {
 /* Draw a table into w (whole window): a title row, then rows; keeps sel visible. */
 void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *cells,
                 const enum sev *sev, size_t nrows, struct table_state *st, bool show_sort);
-void text_table(FILE *out, const struct colspec *cols, int ncols, const cell_t *cells, size_t nrows);
-/* s in a field of cols display columns, cut to fit (never half a character). */
-void fput_pad(FILE *out, const char *s, int cols, bool right);
 /* JSON helpers: NAN/inf and NULL become null. */
 json_t *jnum(double v);
 json_t *jstr(const char *s);
 /* key: the ISO 8601 UTC time of epoch microseconds (text, as the probes give it); key_us: the
  * number itself, what actions are guarded by. Both null when unknown. */
 void jtime_us(json_t *o, const char *key, const char *us);
+/* Draw a document (doc.h) into w (whole window): with select, ts->sel is the selected line,
+ * kept in view from ts->top; without, ts->sel is the first line shown. Both are clamped. */
+void doc_draw(WINDOW *w, const struct doc *d, struct table_state *ts, bool select);
 void table_move(struct table_state *st, enum command cmd, size_t nrows, int page);
-/* Fit a row of columns to width: wd[c] holds column c's width. While the columns left, each with
- * a space after it, are wider than width, the one of lowest priority goes (the first of equals),
- * never one whose bit (1u << c) is set in keep. The columns left are placed from x0 on and, with
- * grow, a flex column takes what the row leaves over; a dropped column gets x -1 and width 0. */
-void table_fit(const struct colspec *cols, int ncols, int width, unsigned keep, bool grow, int x0, int *x,
-               int *wd);
 
 struct tui;
 struct pane_class {
@@ -71,10 +66,9 @@ struct pane_class {
     /* React to a command; returns true if it was handled (it never draws). */
     bool (*key)(struct tui *t, enum command cmd);
     const char *footer;  /* the pane's own key hints */
-    /* The snapshot forms of this pane (optional): add this pane's keys to a server's JSON
-     * object; print this pane's section of the text snapshot. */
+    /* The JSON snapshot form of this pane (optional): add this pane's keys to a server's JSON
+     * object. (The text snapshot's sections are in tui/sections.h, free of curses.) */
     void (*json)(const struct model *m, const struct server *s, json_t *obj);
-    void (*text)(const struct model *m, FILE *out);
     /* Per-pane view state (selection, scroll, sort), owned by the pane file. */
     struct table_state *ts;
 };
@@ -152,10 +146,5 @@ void tags_prune(struct tui *t);
 /* Why this session cannot be acted on from here (dimmed rows), or NULL. */
 const char *ui_unsignalable(const struct tui *t, size_t server, const struct activity_row *r);
 void detail_draw(struct tui *t, WINDOW *w);
-/* Sparklines (widget_spark.c): the last `width` of n values as block characters scaled to the
- * larger of max and the largest value shown; NAN is a blank. spark_text writes UTF-8 blocks or,
- * without utf8, ASCII; spark_draw picks by the terminal's codeset. */
-char *spark_text(char *buf, size_t len, const double *v, size_t n, int width, double max, bool utf8);
-void spark_draw(WINDOW *w, int y, int x, int width, const double *v, size_t n, double max, attr_t a);
 
 #endif

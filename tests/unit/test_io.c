@@ -25,6 +25,7 @@
 #include "core/rowset.h"
 #include "probes/sample.h"
 #include "tui/screen.h"
+#include "tui/sections.h"
 #include "probes/sec_io.h"
 #include "testutil.h"
 #include "core/util.h"
@@ -639,7 +640,7 @@ static void test_pane_text(void **state)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    pane_io.text(&w->m, f);
+    io_text(&w->m, f);
     fclose(f);
     assert_non_null(strstr(buf, "CACHE & IO"));
     assert_non_null(strstr(buf, "orders"));

@@ -21,6 +21,7 @@
 #include "probes/model.h"
 #include "core/rowset.h"
 #include "tui/screen.h"
+#include "tui/sections.h"
 #include "probes/sec_locks.h"
 #include "testutil.h"
 #include "core/util.h"
@@ -625,7 +626,7 @@ static char *text_of(struct fake *fk)
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
-    pane_locks.text(&fk->m, out);
+    locks_text(&fk->m, out);
     fclose(out);
     return buf;
 }
