@@ -221,16 +221,17 @@ void ui_confirm_draw(struct tui *t, WINDOW *w)
     text_init(&d);
     for (int k = 0; k < t->npending; k++)
         t->pending[k]->cls->describe(t->pending[k], &d);
-    int y = 2, line = 0;
-    for (const char *p = d.s; *p && y < h - 3;) {
+    struct tview v = {0};
+    for (const char *p = d.s; p && *p;) { /* describe() escaped it */
         size_t len = strcspn(p, "\n");
-        if (line++ >= t->modal_scroll) {
-            char *l = xstrndup(p, len);
-            put_clipped(w, y++, 2, wd - 4, l, A_NORMAL); /* describe() escaped it */
-            free(l);
-        }
+        char *l = xstrndup(p, len);
+        tv_add(&v, A_NORMAL, 0, l);
+        free(l);
         p += len + (p[len] == '\n');
     }
+    tv_draw(w, 2, 2, h - 5, wd - 4, &v, &t->modal_scroll);
+    int y = 2 + (v.n < h - 5 ? v.n : h - 5);
+    tv_free(&v);
     text_free(&d);
     enum confirm c = strictest(t);
     char prompt[128];

@@ -8,68 +8,42 @@
 #include "tui/screen.h"
 #include "probes/sec_progress.h"
 
-/* Lines of a modal are collected first, then drawn from the scroll offset. */
-struct lines {
-    char **v;
-    int n;
-    attr_t *a;
-};
-
-static void add(struct lines *l, attr_t a, const char *s)
-{
-    l->v = xreallocarray(l->v, (size_t)l->n + 1, sizeof *l->v);
-    l->a = xreallocarray(l->a, (size_t)l->n + 1, sizeof *l->a);
-    l->v[l->n] = xstrdup(s);
-    l->a[l->n++] = a;
-}
-
-static void show(struct tui *t, WINDOW *w, struct lines *l, const char *title)
+/* A modal: its title bar, then its lines from the scroll offset. */
+static void show(struct tui *t, WINDOW *w, struct tview *l, const char *title)
 {
     int h, wd;
     getmaxyx(w, h, wd);
     werase(w);
-    wattrset(w, theme(TH_TITLE));
-    mvwhline(w, 0, 0, ' ', wd);
-    put_clipped(w, 0, 1, wd - 2, title, theme(TH_TITLE));
-    if (t->modal_scroll > l->n - (h - 1))
-        t->modal_scroll = l->n - (h - 1);
-    if (t->modal_scroll < 0)
-        t->modal_scroll = 0;
-    for (int r = 1; r < h && t->modal_scroll + r - 1 < l->n; r++) {
-        int i = t->modal_scroll + r - 1;
-        put_clipped(w, r, 1, wd - 2, l->v[i], l->a[i]);
-    }
-    for (int i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    free(l->a);
+    tv_title(w, title, theme(TH_TITLE));
+    tv_draw(w, 1, 1, h - 1, wd - 2, l, &t->modal_scroll);
+    tv_free(l);
 }
 
 void help_draw(struct tui *t, WINDOW *w)
 {
-    struct lines l = {0};
+    struct tview l = {0};
     char buf[256];
-    add(&l, theme(TH_HEADER), "pgfleet: a top-like monitor for a fleet of PostgreSQL servers");
-    add(&l, A_NORMAL, "");
-    add(&l, theme(TH_HEADER), "Keys");
+    tv_add(&l, theme(TH_HEADER), 0, "pgfleet: a top-like monitor for a fleet of PostgreSQL servers");
+    tv_add(&l, A_NORMAL, 0, "");
+    tv_add(&l, theme(TH_HEADER), 0, "Keys");
     for (size_t i = 0; i < keymap_len; i++) {
         if (!keymap[i].what)
             continue;
         snprintf(buf, sizeof buf, "  %-7s %s", keymap[i].keyname, keymap[i].what);
-        add(&l, A_NORMAL, buf);
+        tv_add(&l, A_NORMAL, 0, buf);
     }
-    add(&l, A_NORMAL, "");
-    add(&l, theme(TH_HEADER), "Status");
-    add(&l, A_NORMAL, "  UP     answering on time");
-    add(&l, A_NORMAL, "  STALE  the last refresh is late; figures shown are from the last answer");
-    add(&l, A_NORMAL, "  DOWN   not reachable (reason shown); retried with backoff");
-    add(&l, A_NORMAL, "");
-    add(&l, theme(TH_HEADER), "Figures");
-    add(&l, A_NORMAL, "  TPS and HIT% are rates over the last interval, measured on the server's clock;");
-    add(&l, A_NORMAL, "  n/a until two samples exist or after a restart or statistics reset.");
-    add(&l, A_NORMAL, "  CONNS is client connections / (max_connections - superuser_reserved_connections).");
-    add(&l, A_NORMAL, "");
-    add(&l, A_DIM, "Up/Down scroll, Esc or q closes.");
+    tv_add(&l, A_NORMAL, 0, "");
+    tv_add(&l, theme(TH_HEADER), 0, "Status");
+    tv_add(&l, A_NORMAL, 0, "  UP     answering on time");
+    tv_add(&l, A_NORMAL, 0, "  STALE  the last refresh is late; figures shown are from the last answer");
+    tv_add(&l, A_NORMAL, 0, "  DOWN   not reachable (reason shown); retried with backoff");
+    tv_add(&l, A_NORMAL, 0, "");
+    tv_add(&l, theme(TH_HEADER), 0, "Figures");
+    tv_add(&l, A_NORMAL, 0, "  TPS and HIT% are rates over the last interval, measured on the server's clock;");
+    tv_add(&l, A_NORMAL, 0, "  n/a until two samples exist or after a restart or statistics reset.");
+    tv_add(&l, A_NORMAL, 0, "  CONNS is client connections / (max_connections - superuser_reserved_connections).");
+    tv_add(&l, A_NORMAL, 0, "");
+    tv_add(&l, A_DIM, 0, "Up/Down scroll, Esc or q closes.");
     show(t, w, &l, "Help");
 }
 
@@ -85,16 +59,9 @@ static const struct activity_row *find_detail(struct tui *t)
     return NULL;
 }
 
-static void field(struct lines *l, const char *name, const char *raw)
-{
-    char *e = esc(raw ? raw : "", 1);
-    char *line = xasprintf("%-16s %s", name, e);
-    add(l, A_NORMAL, line);
-    free(line);
-    free(e);
-}
+static void field(struct tview *l, const char *name, const char *raw) { tv_field(l, 16, name, raw); }
 
-static void age_field(struct lines *l, const char *name, double v)
+static void age_field(struct tview *l, const char *name, double v)
 {
     char b[32];
     field(l, name, isnan(v) ? "" : fmt_age(b, sizeof b, v));
@@ -102,7 +69,7 @@ static void age_field(struct lines *l, const char *name, double v)
 
 void detail_draw(struct tui *t, WINDOW *w)
 {
-    struct lines l = {0};
+    struct tview l = {0};
     const struct activity_row *r = find_detail(t);
     int wd = getmaxx(w) - 2;
     char title[160];
@@ -110,7 +77,7 @@ void detail_draw(struct tui *t, WINDOW *w)
     snprintf(title, sizeof title, "Session %d on %s", t->detail_pid, sname);
     free(sname);
     if (!r) {
-        add(&l, theme(TH_WARN), "This session has ended (or is no longer shown).");
+        tv_add(&l, theme(TH_WARN), 0, "This session has ended (or is no longer shown).");
         show(t, w, &l, title);
         return;
     }
@@ -136,29 +103,11 @@ void detail_draw(struct tui *t, WINDOW *w)
     char prog[300];
     if (progress_describe(&t->m->servers[t->detail_server], r->pid, prog, sizeof prog))
         field(&l, "progress", prog);
-    add(&l, A_NORMAL, "");
-    add(&l, theme(TH_HEADER), "Query");
-    /* Keep the query's own line breaks; escape each line; wrap long lines. */
-    const char *q = r->query ? r->query : "";
-    while (*q) {
-        size_t len = strcspn(q, "\n");
-        char *raw = xstrndup(q, len);
-        char *e = esc(raw, 1);
-        size_t el = strlen(e);
-        for (size_t off = 0; off < el || off == 0; off += (size_t)(wd > 10 ? wd - 2 : 8)) {
-            char *piece = xstrndup(e + off, (size_t)(wd > 10 ? wd - 2 : 8));
-            char *line = xasprintf("  %s", piece);
-            add(&l, A_NORMAL, line);
-            free(line);
-            free(piece);
-            if (el == 0)
-                break;
-        }
-        free(raw);
-        free(e);
-        q += len + (q[len] == '\n');
-    }
-    add(&l, A_NORMAL, "");
-    add(&l, A_DIM, "Up/Down scroll, Esc or q closes.");
+    tv_add(&l, A_NORMAL, 0, "");
+    tv_add(&l, theme(TH_HEADER), 0, "Query");
+    /* the query's own line breaks kept, each line escaped and wrapped */
+    tv_wrap(&l, A_NORMAL, 2, r->query, wd - 2);
+    tv_add(&l, A_NORMAL, 0, "");
+    tv_add(&l, A_DIM, 0, "Up/Down scroll, Esc or q closes.");
     show(t, w, &l, title);
 }

@@ -123,24 +123,17 @@ void joblog_draw(struct tui *t, WINDOW *w)
     snprintf(title, sizeof title, "Job %u: %s on %s: %s", j->id, j->cls->title, srv, job_state_name(j->state));
     free(srv);
     put_clipped(w, 0, 1, wd - 2, title, theme(TH_TITLE));
-    int y = 1, line = 0;
-    for (const char *p = j->log.s; *p && y < h;) {
-        size_t len = strcspn(p, "\n");
-        if (line++ >= t->modal_scroll) {
-            char *raw = xstrndup(p, len), *e = esc(raw, 1);
-            put_clipped(w, y++, 1, wd - 2, e, A_NORMAL);
-            free(raw);
-            free(e);
-        }
-        p += len + (p[len] == '\n');
-    }
-    for (size_t i = 0; i < j->ntargets && y < h; i++) {
+    struct tview v = {0};
+    tv_text(&v, A_NORMAL, 0, j->log.s);
+    for (size_t i = 0; i < j->ntargets; i++) {
         char *r = esc(j->targets[i].result ? j->targets[i].result : "pending", 1);
         char *l = xasprintf("pid %d: %s", j->targets[i].pid, r);
-        put_clipped(w, y++, 3, wd - 4, l, j->targets[i].ok ? theme(TH_OK) : theme(TH_WARN));
+        tv_add(&v, j->targets[i].ok ? theme(TH_OK) : theme(TH_WARN), 2, l);
         free(l);
         free(r);
     }
+    tv_draw(w, 1, 1, h - 1, wd - 2, &v, &t->modal_scroll);
+    tv_free(&v);
 }
 
 const struct pane_class pane_jobs = {

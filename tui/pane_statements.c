@@ -269,106 +269,48 @@ static const struct stmt_row *find_det(const struct model *m)
     return NULL;
 }
 
-struct lines {
-    char **v;
-    attr_t *a;
-    int n;
-};
-
-static void add_line(struct lines *l, attr_t a, const char *s)
-{
-    l->v = xreallocarray(l->v, (size_t)l->n + 1, sizeof *l->v);
-    l->a = xreallocarray(l->a, (size_t)l->n + 1, sizeof *l->a);
-    l->v[l->n] = xstrdup(s);
-    l->a[l->n++] = a;
-}
-
-/* "name  value", the value escaped. */
-static void add_field(struct lines *l, const char *name, const char *raw)
-{
-    char *e = esc(raw ? raw : "", 1);
-    char *line = xasprintf("%-15s %s", name, e);
-    add_line(l, A_NORMAL, line);
-    free(line);
-    free(e);
-}
-
-/* The statement's own lines, each escaped and wrapped at width characters. */
-static void add_text(struct lines *l, const char *text, int width)
-{
-    size_t w = width > 12 ? (size_t)width - 2 : 10;
-    for (const char *q = text; *q;) {
-        size_t len = strcspn(q, "\n");
-        char *raw = xstrndup(q, len);
-        char *e = esc(raw, 1);
-        const char *p = e;
-        do { /* wrap at a space when there is one late enough; never inside a UTF-8 sequence */
-            size_t bytes = 0, chars = 0, space = 0;
-            while (p[bytes] && chars < w) {
-                if (p[bytes] == ' ' && chars > w / 2)
-                    space = bytes + 1;
-                bytes++;
-                while (((unsigned char)p[bytes] & 0xc0) == 0x80)
-                    bytes++;
-                chars++;
-            }
-            if (p[bytes] && p[bytes] != ' ' && space)
-                bytes = space;
-            char *piece = xstrndup(p, bytes);
-            char *line = xasprintf("  %s", piece);
-            add_line(l, A_NORMAL, line);
-            free(line);
-            free(piece);
-            p += bytes;
-        } while (*p);
-        free(raw);
-        free(e);
-        q += len + (q[len] == '\n');
-    }
-}
-
-static void det_lines(const struct model *m, const struct stmt_row *r, int width, struct lines *l)
+static void det_lines(const struct model *m, const struct stmt_row *r, int width, struct tview *l)
 {
     const struct s_statements *st = SAMPLE_STATEMENTS(m->servers[det.server].cur);
     char a[48], b[48], line[160];
-    add_field(l, "database", r->datname);
-    add_field(l, "user", r->rolname);
+    tv_field(l, 15, "database", r->datname);
+    tv_field(l, 15, "user", r->rolname);
     snprintf(line, sizeof line, "%lld", r->queryid);
-    add_field(l, "queryid", r->has_queryid ? line : "not visible (needs pg_read_all_stats)");
-    add_field(l, "level", r->toplevel ? "top level" : "nested (run inside a function)");
-    add_line(l, A_NORMAL, "");
+    tv_field(l, 15, "queryid", r->has_queryid ? line : "not visible (needs pg_read_all_stats)");
+    tv_field(l, 15, "level", r->toplevel ? "top level" : "nested (run inside a function)");
+    tv_add(l, A_NORMAL, 0, "");
     snprintf(line, sizeof line, "Over the last %s", st && isfinite(st->dt) ? fmt_age(a, sizeof a, st->dt) : "interval");
-    add_line(l, theme(TH_HEADER), line);
+    tv_add(l, theme(TH_HEADER), 0, line);
     snprintf(line, sizeof line, "%s of one core (%s ms/s)", fmt_load(a, sizeof a, r->load_ms_s), fmt_count(b, sizeof b, r->load_ms_s));
-    add_field(l, "  load", line);
+    tv_field(l, 15, "  load", line);
     snprintf(line, sizeof line, "%s/s, mean %s", fmt_rate(a, sizeof a, r->calls_s), fmt_ms(b, sizeof b, r->mean_ms));
-    add_field(l, "  calls", line);
+    tv_field(l, 15, "  calls", line);
     snprintf(line, sizeof line, "%s/s", fmt_rate(a, sizeof a, r->rows_s));
-    add_field(l, "  rows", line);
+    tv_field(l, 15, "  rows", line);
     snprintf(line, sizeof line, "hit %s/s, read %s/s, hit ratio %s", fmt_rate(a, sizeof a, r->hit_s),
              fmt_rate(b, sizeof b, r->read_s), isnan(r->hit_pct) ? "-" : "");
     if (!isnan(r->hit_pct))
         snprintf(line + strlen(line), sizeof line - strlen(line), "%.1f%%", r->hit_pct);
-    add_field(l, "  shared bufs", line);
+    tv_field(l, 15, "  shared bufs", line);
     snprintf(line, sizeof line, "%s/s (read + written: sorts and hashes spilling to disk)", fmt_rate(a, sizeof a, r->temp_s));
-    add_field(l, "  temp blocks", line);
-    add_line(l, A_NORMAL, "");
-    add_line(l, theme(TH_HEADER), "Since the entry was created (or pg_stat_statements reset)");
+    tv_field(l, 15, "  temp blocks", line);
+    tv_add(l, A_NORMAL, 0, "");
+    tv_add(l, theme(TH_HEADER), 0, "Since the entry was created (or pg_stat_statements reset)");
     snprintf(line, sizeof line, "%s, total %s, mean %s", fmt_count(a, sizeof a, (double)r->calls),
              fmt_ms(b, sizeof b, r->total_ms), "");
     fmt_ms(a, sizeof a, r->calls > 0 ? r->total_ms / (double)r->calls : NAN);
     snprintf(line + strlen(line), sizeof line - strlen(line), "%s", a);
-    add_field(l, "  calls", line);
+    tv_field(l, 15, "  calls", line);
     snprintf(line, sizeof line, "%s (the view keeps only the lifetime maximum)", fmt_ms(a, sizeof a, r->max_ms));
-    add_field(l, "  max", line);
-    add_line(l, A_NORMAL, "");
+    tv_field(l, 15, "  max", line);
+    tv_add(l, A_NORMAL, 0, "");
     if (!r->has_queryid || !r->query) {
         query_label(r, line, sizeof line);
-        add_line(l, theme(TH_HEADER), "Statement");
-        add_text(l, line, width);
+        tv_add(l, theme(TH_HEADER), 0, "Statement");
+        tv_wrap(l, A_NORMAL, 2, line, width - 2);
     } else {
-        add_line(l, theme(TH_HEADER), r->query_cut ? "Statement (its first 1000 characters)" : "Statement");
-        add_text(l, r->query, width);
+        tv_add(l, theme(TH_HEADER), 0, r->query_cut ? "Statement (its first 1000 characters)" : "Statement");
+        tv_wrap(l, A_NORMAL, 2, r->query, width - 2);
     }
 }
 
@@ -376,7 +318,7 @@ static void det_draw(struct tui *t, WINDOW *w)
 {
     int h, wd;
     getmaxyx(w, h, wd);
-    struct lines l = {0};
+    struct tview l = {0};
     const struct stmt_row *r = find_det(t->m);
     char *sname = esc(t->m->servers[det.server < t->m->n ? det.server : 0].conf->name, 1);
     char title[200];
@@ -385,23 +327,14 @@ static void det_draw(struct tui *t, WINDOW *w)
     if (r)
         det_lines(t->m, r, wd - 2, &l);
     else
-        add_line(&l, theme(TH_WARN), "This statement is gone (pg_stat_statements evicted or reset it).");
+        tv_add(&l, theme(TH_WARN), 0, "This statement is gone (pg_stat_statements evicted or reset it).");
     wattrset(w, theme(TH_TITLE));
     mvwhline(w, 0, 0, ' ', wd);
     put_clipped(w, 0, 1, wd - 2, title, theme(TH_TITLE));
-    int body = h - 2; /* title, then the closing hint on the last line */
-    if (det.scroll > l.n - body)
-        det.scroll = l.n - body;
-    if (det.scroll < 0)
-        det.scroll = 0;
-    for (int y = 0; y < body && det.scroll + y < l.n; y++)
-        put_clipped(w, y + 1, 1, wd - 2, l.v[det.scroll + y], l.a[det.scroll + y]);
+    tv_draw(w, 1, 1, h - 2, wd - 2, &l, &det.scroll); /* title, then the closing hint */
     if (h > 2)
         put_clipped(w, h - 1, 1, wd - 2, "Up/Down scroll, Esc, Enter or q closes.", theme(TH_DIM));
-    for (int i = 0; i < l.n; i++)
-        free(l.v[i]);
-    free(l.v);
-    free(l.a);
+    tv_free(&l);
 }
 
 static void det_open(const struct sref *ref, const struct stmt_row *r)

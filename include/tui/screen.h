@@ -128,6 +128,26 @@ void put_clipped(WINDOW *w, int y, int x, int width, const char *s, attr_t a);
 /* Whether the terminal's codeset is UTF-8 (box and tree characters, or ASCII ones). Text widths
  * are str_cols/str_fit (util.h). */
 bool utf8_locale(void);
+/* The scrollable text view of the modals (widget_textview.c): lines of (attribute, indent,
+ * escaped text). tv_field escapes raw as "name value"; tv_text escapes each line of raw;
+ * tv_wrap escapes and wraps raw to width columns (wrap_text). tv_draw shows h lines from
+ * *scroll, which it clamps, at (y0, x0) in width columns. */
+struct tv_line {
+    attr_t a;
+    int x;
+    char *s;
+};
+struct tview {
+    struct tv_line *l;
+    int n, cap;
+};
+void tv_add(struct tview *v, attr_t a, int x, const char *escaped);
+void tv_field(struct tview *v, int namew, const char *name, const char *raw);
+void tv_text(struct tview *v, attr_t a, int x, const char *raw);
+void tv_wrap(struct tview *v, attr_t a, int x, const char *raw, int width);
+void tv_title(WINDOW *w, const char *title, attr_t a); /* a title bar on row 0 */
+void tv_draw(WINDOW *w, int y0, int x0, int h, int width, const struct tview *v, int *scroll);
+void tv_free(struct tview *v);
 void help_draw(struct tui *t, WINDOW *w);
 void joblog_draw(struct tui *t, WINDOW *w);
 
