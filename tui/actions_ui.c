@@ -9,34 +9,23 @@
 #include "actions/job.h"
 #include "tui/screen.h"
 
-static bool same_tag(const struct tag *g, size_t server, const struct activity_row *r)
-{
-    return g->server == server && g->pid == r->pid && r->backend_start &&
-           strcmp(g->backend_start, r->backend_start) == 0;
-}
-
-bool tag_has(const struct tui *t, size_t server, const struct activity_row *r)
+bool tag_has(const struct tui *t, const struct session_ref *r)
 {
     for (size_t i = 0; i < t->ntags; i++)
-        if (same_tag(&t->tags[i], server, r))
+        if (session_ref_eq(&t->tags[i], r))
             return true;
     return false;
 }
 
-bool tag_toggle(struct tui *t, size_t server, const struct activity_row *r)
+bool tag_toggle(struct tui *t, const struct session_ref *r)
 {
-    if (!r->backend_start) /* a session this login cannot see: no identity to keep a tag by */
-        return false;
     for (size_t i = 0; i < t->ntags; i++)
-        if (same_tag(&t->tags[i], server, r)) {
+        if (session_ref_eq(&t->tags[i], r)) {
             t->tags[i] = t->tags[--t->ntags];
             return false;
         }
     t->tags = xreallocarray(t->tags, t->ntags + 1, sizeof *t->tags);
-    struct tag *g = &t->tags[t->ntags++];
-    g->server = server;
-    g->pid = r->pid;
-    snprintf(g->backend_start, sizeof g->backend_start, "%s", r->backend_start ? r->backend_start : "");
+    t->tags[t->ntags++] = *r;
     return true;
 }
 
@@ -44,12 +33,7 @@ bool tag_toggle(struct tui *t, size_t server, const struct activity_row *r)
 void tags_prune(struct tui *t)
 {
     for (size_t i = 0; i < t->ntags;) {
-        const struct tag *g = &t->tags[i];
-        const struct s_activity *a = g->server < t->m->n ? SAMPLE_ACTIVITY(t->m->servers[g->server].cur) : NULL;
-        bool alive = false;
-        for (size_t k = 0; a && k < a->n && !alive; k++)
-            alive = same_tag(g, g->server, &a->rows[k]);
-        if (alive)
+        if (session_activity(t->m, &t->tags[i]))
             i++;
         else
             t->tags[i] = t->tags[--t->ntags];

@@ -640,9 +640,8 @@ static bool locks_key(struct tui *t, enum command cmd)
                                        : "session %d is idle: press i to show idle sessions, then Enter", pid);
         return true;
     }
-    t->detail_server = server;
-    t->detail_pid = pid;
-    snprintf(t->detail_bstart, sizeof t->detail_bstart, "%s", bstart);
+    if (!session_ref_make(&t->detail, server, pid, bstart))
+        return true;
     t->modal = MODAL_DETAIL;
     t->modal_scroll = 0;
     return true;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "probes/model.h"
+#include "probes/session.h"
 #include "tui/tui.h"
 #include "tui/views.h"
 
@@ -43,6 +44,7 @@ struct table_state {
     int sel, top;
     int sort_col;
     bool desc;
+    bool lost;  /* the selected row's session is gone: highlight no row (sel keeps the place) */
 };
 /* Draw a table into w (whole window): a title row, then rows; keeps sel visible. */
 void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *cells,
@@ -92,14 +94,6 @@ struct job;
 struct job_target;
 struct action_class;
 
-/* A session tagged with Space: identified by server, pid and backend start, so a tag dies with
- * its backend and never moves to a new session that reuses the pid. */
-struct tag {
-    size_t server;
-    int pid;
-    char backend_start[64];
-};
-
 struct tui {
     struct model *m;
     struct tui_opts o;
@@ -110,10 +104,7 @@ struct tui {
     long scope;            /* server index, or -1 for all */
     enum modal modal;
     int modal_scroll;
-    /* the backend the detail view shows, found again by identity on every refresh */
-    size_t detail_server;
-    int detail_pid;
-    char detail_bstart[64];
+    struct session_ref detail; /* the session the detail view shows, found again on every refresh */
     char msg[200];
     int64_t msg_until;
     /* actions */
@@ -121,7 +112,9 @@ struct tui {
     int npending;
     char answer[32];         /* what the user typed in the confirmation dialog */
     unsigned joblog_id;      /* the job whose log the MODAL_JOBLOG shows */
-    struct tag *tags;
+    /* sessions tagged with Space: by identity, so a tag dies with its backend and never moves
+     * to a new session that reuses the pid */
+    struct session_ref *tags;
     size_t ntags;
     WINDOW *hdr, *tabs, *body, *foot;
     int rows, cols;
@@ -146,8 +139,9 @@ struct ui_target {
 void ui_request_action(struct tui *t, const struct action_class *cls, const struct ui_target *tg, size_t n);
 void ui_confirm_draw(struct tui *t, WINDOW *w);
 void ui_confirm_key(struct tui *t, int key);
-bool tag_toggle(struct tui *t, size_t server, const struct activity_row *r);
-bool tag_has(const struct tui *t, size_t server, const struct activity_row *r);
+/* Toggles the session's tag; returns whether it is tagged now. */
+bool tag_toggle(struct tui *t, const struct session_ref *r);
+bool tag_has(const struct tui *t, const struct session_ref *r);
 void tags_prune(struct tui *t);
 /* Why this session cannot be acted on from here (dimmed rows), or NULL. */
 const char *ui_unsignalable(const struct tui *t, size_t server, const struct activity_row *r);
