@@ -40,31 +40,11 @@ void tags_prune(struct tui *t)
     }
 }
 
-static void fill_target(struct job_target *d, const struct activity_row *r, int blocks)
+const char *ui_unsignalable(const struct tui *t, size_t server, const struct job_target *d)
 {
-    memset(d, 0, sizeof *d);
-    d->pid = r->pid;
-    d->backend_start = r->backend_start;
-    d->query_start = r->query_start;
-    d->user = r->usename;
-    d->database = r->datname;
-    d->application = r->application_name;
-    d->client = r->client;
-    d->state = r->state;
-    d->backend_type = r->backend_type;
-    d->query = r->query;
-    d->age_s = r->query_age;
-    d->blocks = blocks;
-    d->superuser = r->superuser;
-}
-
-const char *ui_unsignalable(const struct tui *t, size_t server, const struct activity_row *r)
-{
-    struct job_target d;
-    fill_target(&d, r, 0);
-    if (target_is_system(&d) && !t->m->cfg->allow_system_backends)
+    if (target_is_system(d) && !t->m->cfg->allow_system_backends)
         return "not a client session: never a target";
-    return target_unsignalable(&d, &t->m->servers[server].caps);
+    return target_unsignalable(d, &t->m->servers[server].caps);
 }
 
 void ui_request_action(struct tui *t, const struct action_class *cls, const struct ui_target *tg, size_t n)
@@ -78,9 +58,9 @@ void ui_request_action(struct tui *t, const struct action_class *cls, const stru
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        const char *why = ui_unsignalable(t, tg[i].server, tg[i].row);
+        const char *why = ui_unsignalable(t, tg[i].server, tg[i].facts);
         if (why) {
-            tui_message(t, "pid %d: %s", tg[i].row->pid, why);
+            tui_message(t, "pid %d: %s", tg[i].facts->pid, why);
             return;
         }
     }
@@ -100,10 +80,9 @@ void ui_request_action(struct tui *t, const struct action_class *cls, const stru
             j = job_new(t->m->jobs, cls, s->conf->name, s->conf->conninfo);
             t->pending[t->npending++] = j;
         }
-        struct job_target d;
-        fill_target(&d, tg[i].row, tg[i].blocks);
+        struct job_target d = *tg[i].facts;
         char pooler[160];
-        if (pooler_of_backend(t->m, tg[i].server, tg[i].row->pid, pooler, sizeof pooler))
+        if (pooler_of_backend(t->m, tg[i].server, d.pid, pooler, sizeof pooler))
             d.pooler = pooler;
         job_add_target(j, &d); /* copies every string */
     }

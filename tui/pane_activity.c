@@ -77,6 +77,7 @@ static void act_draw(struct tui *t, WINDOW *w)
     struct act_ref *refs;
     size_t n = current_view(t, &refs);
     sync(t, refs, n, true);
+    struct job_target facts;
     cell_t *cells = calloc(n * AC_N + 1, sizeof *cells);
     enum sev *sev = calloc(n * AC_N + 1, sizeof *sev);
     if (!cells || !sev)
@@ -93,7 +94,7 @@ static void act_draw(struct tui *t, WINDOW *w)
             for (int c = 0; c < AC_N; c++)
                 if (sev[i * AC_N + c] == SEV_NONE || sev[i * AC_N + c] == SEV_DIM)
                     sev[i * AC_N + c] = SEV_OK;
-        } else if (!t->o.read_only && ui_unsignalable(t, refs[i].server, r)) {
+        } else if (!t->o.read_only && (target_from_activity(&facts, r), ui_unsignalable(t, refs[i].server, &facts))) {
             for (int c = 0; c < AC_N; c++) /* cannot be acted on from here: dimmed */
                 sev[i * AC_N + c] = SEV_DIM;
         }
@@ -184,17 +185,25 @@ static bool act_key(struct tui *t, enum command cmd)
         struct act_ref *refs;
         size_t n = current_view(t, &refs);
         struct ui_target *tg = xcalloc(n + 1, sizeof *tg);
+        struct job_target *facts = xcalloc(n + 1, sizeof *facts);
         size_t k = 0;
         struct session_ref id;
         for (size_t i = 0; i < n; i++) /* the tagged rows, if any */
-            if (ref_of(t, &refs[i], &id) && tag_has(t, &id))
-                tg[k++] = (struct ui_target){refs[i].server, act_row(t->m, &refs[i]), 0};
+            if (ref_of(t, &refs[i], &id) && tag_has(t, &id)) {
+                target_from_activity(&facts[k], act_row(t->m, &refs[i]));
+                tg[k] = (struct ui_target){refs[i].server, &facts[k]};
+                k++;
+            }
         const struct act_ref *a = k ? NULL : selected(t, refs, n); /* else the selected one */
-        if (a)
-            tg[k++] = (struct ui_target){a->server, act_row(t->m, a), 0};
+        if (a) {
+            target_from_activity(&facts[k], act_row(t->m, a));
+            tg[k] = (struct ui_target){a->server, &facts[k]};
+            k++;
+        }
         if (k || !P.ts.lost)
             ui_request_action(t, cmd == CMD_CANCEL ? &action_cancel : &action_terminate, tg, k);
         free(tg);
+        free(facts);
         free(refs);
         return true;
     }

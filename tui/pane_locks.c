@@ -537,7 +537,7 @@ static void locks_draw(struct tui *t, WINDOW *w)
 /* What the user saw highlighted: the session drawn as selected, found again by pid in the
  * current sample (false if it has gone), unless a key moved the selection since the last
  * frame, in which case the moved-to line of the current view. */
-bool locks_selected(struct tui *t, size_t *server, int *pid, const char **backend_start)
+static bool locks_selected(struct tui *t, size_t *server, int *pid, const char **backend_start)
 {
     struct lview lv;
     view_build(t->m, t->scope, &lv);
@@ -589,30 +589,23 @@ static bool act_on_node(struct tui *t, enum command cmd)
     const struct lock_row *lr = l && item < l->forest.nitems ? lock_item_row(l, item) : NULL;
     int blocks = l && item < l->forest.nitems ? (int)l->forest.items[item].blocked : 0;
     const struct s_activity *a = SAMPLE_ACTIVITY(t->m->servers[server].cur);
-    struct activity_row tmp;
-    const struct activity_row *row = NULL;
-    for (size_t i = 0; a && i < a->n && !row; i++)
-        if (a->rows[i].pid == pid && a->rows[i].backend_start && strcmp(a->rows[i].backend_start, bstart) == 0)
-            row = &a->rows[i];
-    if (!row && lr) {
-        memset(&tmp, 0, sizeof tmp);
-        tmp.pid = pid;
-        tmp.datname = lr->datname;
-        tmp.usename = lr->usename;
-        tmp.application_name = lr->application_name;
-        tmp.backend_type = lr->backend_type;
-        tmp.state = lr->state;
-        tmp.query = lr->query;
-        tmp.backend_start = lr->backend_start;
-        tmp.xact_age = lr->xact_age;
-        tmp.query_age = tmp.state_age = NAN;
-        row = &tmp;
+    struct job_target facts;
+    bool found = false;
+    for (size_t i = 0; a && i < a->n && !found; i++)
+        if (a->rows[i].pid == pid && a->rows[i].backend_start && strcmp(a->rows[i].backend_start, bstart) == 0) {
+            target_from_activity(&facts, &a->rows[i]);
+            found = true;
+        }
+    if (!found && lr) {
+        target_from_lock(&facts, lr);
+        found = true;
     }
-    if (!row) {
+    if (!found) {
         tui_message(t, "session %d: not in the current sample", pid);
         return true;
     }
-    struct ui_target tg = {server, row, blocks};
+    facts.blocks = blocks;
+    struct ui_target tg = {server, &facts};
     ui_request_action(t, cmd == CMD_CANCEL ? &action_cancel : &action_terminate, &tg, 1);
     return true;
 }

@@ -133,8 +133,7 @@ void joblog_draw(struct tui *t, WINDOW *w);
 /* Actions from the panes (tui/actions_ui.c). */
 struct ui_target {
     size_t server;
-    const struct activity_row *row;
-    int blocks; /* sessions it blocks, when the pane knows */
+    struct job_target *facts; /* what names the session to the action, and what the dialog shows */
 };
 void ui_request_action(struct tui *t, const struct action_class *cls, const struct ui_target *tg, size_t n);
 void ui_confirm_draw(struct tui *t, WINDOW *w);
@@ -144,7 +143,7 @@ bool tag_toggle(struct tui *t, const struct session_ref *r);
 bool tag_has(const struct tui *t, const struct session_ref *r);
 void tags_prune(struct tui *t);
 /* Why this session cannot be acted on from here (dimmed rows), or NULL. */
-const char *ui_unsignalable(const struct tui *t, size_t server, const struct activity_row *r);
+const char *ui_unsignalable(const struct tui *t, size_t server, const struct job_target *facts);
 void detail_draw(struct tui *t, WINDOW *w);
 /* Sparklines (widget_spark.c): the last `width` of n values as block characters scaled to the
  * larger of max and the largest value shown; NAN is a blank. spark_text writes UTF-8 blocks or,
