@@ -47,21 +47,21 @@ const char *ui_unsignalable(const struct tui *t, size_t server, const struct job
     return target_unsignalable(d, &t->m->servers[server].caps);
 }
 
-void ui_request_action(struct tui *t, const struct action_class *cls, const struct ui_target *tg, size_t n)
+bool ui_request_action(struct tui *t, const struct action_class *cls, const struct ui_target *tg, size_t n)
 {
     if (t->o.read_only) {
         tui_message(t, "read-only: %s is disabled", cls->name);
-        return;
+        return false;
     }
     if (!t->m->jobs || n == 0) {
         tui_message(t, "no session selected");
-        return;
+        return false;
     }
     for (size_t i = 0; i < n; i++) {
         const char *why = ui_unsignalable(t, tg[i].server, tg[i].facts);
         if (why) {
             tui_message(t, "pid %d: %s", tg[i].facts->pid, why);
-            return;
+            return false;
         }
     }
     /* one job per server, all confirmed in one dialog */
@@ -95,13 +95,12 @@ void ui_request_action(struct tui *t, const struct action_class *cls, const stru
             for (int q = 0; q < t->npending; q++)
                 job_discard(t->m->jobs, t->pending[q]);
             t->npending = 0;
-            return;
+            return false;
         }
         text_free(&why);
     }
     t->answer[0] = '\0';
-    t->modal = MODAL_CONFIRM;
-    t->modal_scroll = 0;
+    return true;
 }
 
 static enum confirm strictest(const struct tui *t)
@@ -132,31 +131,34 @@ static void close_dialog(struct tui *t, bool go)
     else
         tui_message(t, "backed out: nothing was sent");
     t->npending = 0;
-    t->modal = MODAL_NONE;
     if (go)
         t->ntags = 0; /* the tagged sessions were acted on */
 }
 
-void ui_confirm_key(struct tui *t, int key)
+/* Returns false when the dialog is over (confirmed or backed out). */
+bool ui_confirm_key(struct tui *t, int key)
 {
     enum confirm c = strictest(t);
     if (key == 27) {
         close_dialog(t, false);
-        return;
+        return false;
     }
     if (c == CONFIRM_YN) {
         if (key == 'y' || key == 'Y')
             close_dialog(t, true);
         else if (key == 'n' || key == 'N' || key == 'q')
             close_dialog(t, false);
-        return;
+        else
+            return true;
+        return false;
     }
     size_t len = strlen(t->answer);
     if (key == '\n' || key == '\r' || key == KEY_ENTER) {
-        if (strcmp(t->answer, "yes") == 0)
+        if (strcmp(t->answer, "yes") == 0) {
             close_dialog(t, true);
-        else
-            t->answer[0] = '\0';
+            return false;
+        }
+        t->answer[0] = '\0';
     } else if (key == KEY_BACKSPACE || key == 127 || key == 8) {
         if (len)
             t->answer[len - 1] = '\0';
@@ -166,6 +168,7 @@ void ui_confirm_key(struct tui *t, int key)
         t->answer[len] = (char)key;
         t->answer[len + 1] = '\0';
     }
+    return true;
 }
 
 void ui_confirm_draw(struct tui *t, WINDOW *w)

@@ -123,7 +123,7 @@ static void act_draw(struct tui *t, WINDOW *w)
     free(refs);
 }
 
-static bool act_key(struct tui *t, enum command cmd)
+static struct key_result act_key(struct tui *t, enum command cmd)
 {
     switch (cmd) {
     case CMD_SORT_PREV:
@@ -131,11 +131,11 @@ static bool act_key(struct tui *t, enum command cmd)
         int d = cmd == CMD_SORT_NEXT ? 1 : AC_N - 1;
         P.ts.sort_col = (P.ts.sort_col + d) % AC_N;
         P.ts.desc = act_cols[P.ts.sort_col].numeric; /* ages: longest first */
-        return true;
+        return KEY_DONE(true);
     }
     case CMD_SORT_REVERSE:
         P.ts.desc = !P.ts.desc;
-        return true;
+        return KEY_DONE(true);
     case CMD_UP: case CMD_DOWN: case CMD_PGUP: case CMD_PGDN: case CMD_HOME: case CMD_END: {
         /* from the selected session's row now (or the place of one that ended) */
         struct act_ref *refs;
@@ -145,20 +145,17 @@ static bool act_key(struct tui *t, enum command cmd)
         P.ts.lost = false;
         P.has_sel = P.ts.sel >= 0 && (size_t)P.ts.sel < n && ref_of(t, &refs[P.ts.sel], &P.sel);
         free(refs);
-        return true;
+        return KEY_DONE(true);
     }
     case CMD_ENTER: {
         struct act_ref *refs;
         size_t n = current_view(t, &refs);
         const struct act_ref *a = selected(t, refs, n);
-        if (a && ref_of(t, a, &t->detail)) {
-            t->modal = MODAL_DETAIL;
-            t->modal_scroll = 0;
-        } else if (a) {
+        bool open = a && ref_of(t, a, &t->detail);
+        if (a && !open)
             tui_message(t, "pid %d: this login cannot see the session's details", act_row(t->m, a)->pid);
-        }
         free(refs);
-        return true;
+        return open ? KEY_MODAL(MODAL_DETAIL) : KEY_DONE(true);
     }
     case CMD_TAG: {
         struct act_ref *refs;
@@ -178,7 +175,7 @@ static bool act_key(struct tui *t, enum command cmd)
             P.has_sel = ref_of(t, &refs[P.ts.sel], &P.sel);
         }
         free(refs);
-        return true;
+        return KEY_DONE(true);
     }
     case CMD_CANCEL:
     case CMD_TERMINATE: {
@@ -200,16 +197,22 @@ static bool act_key(struct tui *t, enum command cmd)
             tg[k] = (struct ui_target){a->server, &facts[k]};
             k++;
         }
-        if (k || !P.ts.lost)
-            ui_request_action(t, cmd == CMD_CANCEL ? &action_cancel : &action_terminate, tg, k);
+        bool ask = (k || !P.ts.lost) && ui_request_action(t, cmd == CMD_CANCEL ? &action_cancel : &action_terminate, tg, k);
         free(tg);
         free(facts);
         free(refs);
-        return true;
+        return ask ? KEY_MODAL(MODAL_CONFIRM) : KEY_DONE(true);
     }
     default:
-        return false;
+        return KEY_DONE(false);
     }
+}
+
+/* The filter or scope changed: the first row again. */
+static void act_reset(void)
+{
+    P.ts.sel = 0;
+    P.has_sel = P.ts.lost = false;
 }
 
 static void act_json(const struct model *m, const struct server *s, json_t *o)
@@ -263,6 +266,7 @@ const struct pane_class pane_activity = {
     .title = "Activity",
     .draw = act_draw,
     .key = act_key,
+    .reset = act_reset,
     .footer = "Enter details  c cancel  k terminate  Space tag  / filter  <> sort  i idle  S scope",
     .ts = &P.ts,
     .json = act_json,

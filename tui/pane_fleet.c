@@ -23,21 +23,17 @@ static void fleet_draw(struct tui *t, WINDOW *w)
     free(sev);
 }
 
-static bool fleet_key(struct tui *t, enum command cmd)
+static struct key_result fleet_key(struct tui *t, enum command cmd)
 {
     if (cmd != CMD_ENTER)
-        return false;
-    size_t *order = calloc(t->m->n + 1, sizeof *order);
-    if (!order)
-        fatal("out of memory");
+        return KEY_DONE(false);
+    size_t *order = xcalloc(t->m->n + 1, sizeof *order);
     fleet_order(t->m, order);
-    if (ts.sel >= 0 && (size_t)ts.sel < t->m->n) {
-        t->scope = (long)order[ts.sel];
-        t->pane = 1;
-        pane_activity.ts->sel = 0;
-    }
+    struct key_result r = KEY_DONE(true);
+    if (ts.sel >= 0 && (size_t)ts.sel < t->m->n) /* the sessions of the selected server */
+        r = (struct key_result){.act = KEY_SHOW_PANE, .pane = &pane_activity, .scope = (long)order[ts.sel]};
     free(order);
-    return true;
+    return r;
 }
 
 /* Snapshot: the fleet row's figures as JSON keys of the server. */

@@ -84,23 +84,21 @@ static struct job *selected(struct tui *t)
     return j;
 }
 
-static bool key(struct tui *t, enum command cmd)
+static struct key_result key(struct tui *t, enum command cmd)
 {
     struct job *j = selected(t);
     if (cmd == CMD_ENTER && j) {
         t->joblog_id = j->id;
-        t->modal = MODAL_JOBLOG;
-        t->modal_scroll = 0;
-        return true;
+        return KEY_MODAL(MODAL_JOBLOG);
     }
     if (cmd == CMD_ABORT) {
         if (j && j->state == JOB_RUNNING)
             job_abort(t->m->jobs, j);
         else
             tui_message(t, "no running job selected");
-        return true;
+        return KEY_DONE(true);
     }
-    return false;
+    return KEY_DONE(false);
 }
 
 /* The whole log of one job, each line escaped (it holds server text). */

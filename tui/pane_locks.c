@@ -570,19 +570,19 @@ static bool in_activity(const struct model *m, size_t server, int pid, const cha
 /* c / k on a node: the session the user sees highlighted, with how many it blocks. The
  * activity row when there is one (it has query_start, the cancel guard); else the lock row
  * (a plain idle session holding a lock is not in the activity list). */
-static bool act_on_node(struct tui *t, enum command cmd)
+static struct key_result act_on_node(struct tui *t, enum command cmd)
 {
     size_t server;
     int pid;
     const char *bstart;
     if (!locks_selected(t, &server, &pid, &bstart)) {
         tui_message(t, "no lock waits: nothing to act on");
-        return true;
+        return KEY_DONE(true);
     }
     if (!bstart) {
         tui_message(t, pid == 0 ? "pid 0 is a prepared transaction: COMMIT or ROLLBACK PREPARED it"
                                 : "session %d has ended", pid);
-        return true;
+        return KEY_DONE(true);
     }
     const struct s_locks *l = server_locks(&t->m->servers[server]);
     size_t item = l ? lock_forest_find(&l->forest, pid) : (size_t)-1;
@@ -602,42 +602,38 @@ static bool act_on_node(struct tui *t, enum command cmd)
     }
     if (!found) {
         tui_message(t, "session %d: not in the current sample", pid);
-        return true;
+        return KEY_DONE(true);
     }
     facts.blocks = blocks;
     struct ui_target tg = {server, &facts};
-    ui_request_action(t, cmd == CMD_CANCEL ? &action_cancel : &action_terminate, &tg, 1);
-    return true;
+    return ui_request_action(t, cmd == CMD_CANCEL ? &action_cancel : &action_terminate, &tg, 1)
+               ? KEY_MODAL(MODAL_CONFIRM) : KEY_DONE(true);
 }
 
-static bool locks_key(struct tui *t, enum command cmd)
+static struct key_result locks_key(struct tui *t, enum command cmd)
 {
     if (cmd == CMD_CANCEL || cmd == CMD_TERMINATE)
         return act_on_node(t, cmd);
     if (cmd != CMD_ENTER)
-        return false;
+        return KEY_DONE(false);
     size_t server;
     int pid;
     const char *bstart;
     if (!locks_selected(t, &server, &pid, &bstart))
-        return true;
+        return KEY_DONE(true);
     if (!bstart) {
         tui_message(t, pid == 0 ? "pid 0 is a prepared transaction: see pg_prepared_xacts"
                                 : "session %d has ended", pid);
-        return true;
+        return KEY_DONE(true);
     }
     /* The detail view reads the activity sample; a plain idle session (holding a session-level
      * advisory lock, say) is only there when idle sessions are shown. */
     if (!in_activity(t->m, server, pid, bstart)) {
         tui_message(t, t->m->opts.idle ? "session %d is not in the activity list yet (next refresh)"
                                        : "session %d is idle: press i to show idle sessions, then Enter", pid);
-        return true;
+        return KEY_DONE(true);
     }
-    if (!session_ref_make(&t->detail, server, pid, bstart))
-        return true;
-    t->modal = MODAL_DETAIL;
-    t->modal_scroll = 0;
-    return true;
+    return session_ref_make(&t->detail, server, pid, bstart) ? KEY_MODAL(MODAL_DETAIL) : KEY_DONE(true);
 }
 
 /* ---------------------------------------------------------------------------- snapshot */

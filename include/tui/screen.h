@@ -67,11 +67,29 @@ void table_fit(const struct colspec *cols, int ncols, int width, unsigned keep, 
                int *wd);
 
 struct tui;
+struct pane_class;
+
+enum modal { MODAL_NONE, MODAL_HELP, MODAL_DETAIL, MODAL_CONFIRM, MODAL_JOBLOG, MODAL_MAX };
+
+/* What a pane's key did, for the screen to act on: a pane changes only its own state; showing
+ * another pane (scoped to a server) or opening a modal are requests the screen carries out. */
+enum key_action { KEY_UNHANDLED, KEY_HANDLED, KEY_SHOW_PANE, KEY_OPEN_MODAL };
+struct key_result {
+    enum key_action act;
+    const struct pane_class *pane; /* KEY_SHOW_PANE: the pane to show… */
+    long scope;                    /* …scoped to this server (-1: all) */
+    enum modal modal;              /* KEY_OPEN_MODAL (what it shows is in struct tui) */
+};
+#define KEY_DONE(handled) ((struct key_result){.act = (handled) ? KEY_HANDLED : KEY_UNHANDLED})
+#define KEY_MODAL(m) ((struct key_result){.act = KEY_OPEN_MODAL, .modal = (m)})
+
 struct pane_class {
     const char *name, *title;
     void (*draw)(struct tui *t, WINDOW *w);
-    /* React to a command; returns true if it was handled (it never draws). */
-    bool (*key)(struct tui *t, enum command cmd);
+    /* React to a command (it never draws); KEY_UNHANDLED leaves it to the screen. */
+    struct key_result (*key)(struct tui *t, enum command cmd);
+    /* Optional: the rows it lists changed under the user's hands (filter, scope): start over. */
+    void (*reset)(void);
     const char *footer;  /* the pane's own key hints */
     /* The snapshot forms of this pane (optional): add this pane's keys to a server's JSON
      * object; print this pane's section of the text snapshot. */
@@ -87,8 +105,6 @@ extern const struct pane_class pane_fleet, pane_activity, pane_locks, pane_repli
 extern const struct pane_class *const pane_list[];
 extern const char pane_keys[];
 extern const int pane_count;
-
-enum modal { MODAL_NONE, MODAL_HELP, MODAL_DETAIL, MODAL_CONFIRM, MODAL_JOBLOG };
 
 struct job;
 struct job_target;
@@ -135,9 +151,11 @@ struct ui_target {
     size_t server;
     struct job_target *facts; /* what names the session to the action, and what the dialog shows */
 };
-void ui_request_action(struct tui *t, const struct action_class *cls, const struct ui_target *tg, size_t n);
+/* Prepares the jobs and the confirmation dialog: true when MODAL_CONFIRM should open, false
+ * when it was refused (the reason is in the message line). */
+bool ui_request_action(struct tui *t, const struct action_class *cls, const struct ui_target *tg, size_t n);
 void ui_confirm_draw(struct tui *t, WINDOW *w);
-void ui_confirm_key(struct tui *t, int key);
+bool ui_confirm_key(struct tui *t, int key);
 /* Toggles the session's tag; returns whether it is tagged now. */
 bool tag_toggle(struct tui *t, const struct session_ref *r);
 bool tag_has(const struct tui *t, const struct session_ref *r);
