@@ -332,13 +332,12 @@ static void reset_panes(struct tui *t)
 static void frame(void *p, bool changed)
 {
     struct tui *t = p;
-    static time_t last_sec;
     time_t sec = time(NULL);
-    if (!changed && sec == last_sec && !(t->msg[0] && now_ms() >= t->msg_until))
+    if (!changed && sec == t->drawn_sec && !(t->msg[0] && now_ms() >= t->msg_until))
         return;
     if (t->msg[0] && now_ms() >= t->msg_until)
         t->msg[0] = '\0';
-    last_sec = sec;
+    t->drawn_sec = sec;
     bool relayout = t->need_layout;
     if (t->need_layout)
         make_layout(t);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "probes/model.h"
 #include "probes/session.h"
@@ -123,6 +124,7 @@ struct tui {
     struct session_ref detail; /* the session the detail view shows, found again on every refresh */
     char msg[200];
     int64_t msg_until;
+    time_t drawn_sec;        /* the clock second of the last frame (redrawn once a second) */
     /* actions */
     struct job *pending[16]; /* jobs waiting for the user's confirmation (one per server) */
     int npending;
