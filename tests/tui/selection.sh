@@ -3,7 +3,8 @@
 #     appears above it and shifts its row: c opens the dialog for it, not for the row that slid
 #     under the cursor;
 # (2) when the selected session ends, the pane says "session N on primary ended" and c refuses
-#     ("has ended: nothing done") instead of acting on a neighbour; Down selects another again.
+#     ("has ended: nothing done") instead of acting on a neighbour; Down selects another again;
+# (3) in Jobs the selection is a job: a newer job listed above it leaves Enter on the same job.
 for v in LAB TESTLIB LAB_TOOLS PGFLEET; do
     [ -n "${!v:-}" ] || { echo "$0: $v is not set (tests/run-all sets it; see tests/run-all)" >&2; exit 2; }
 done
@@ -83,5 +84,27 @@ keys c
 expect "c now opens the dialog for the newly selected one" 3 dialog_shown
 keys Escape
 expect "Esc backs out" 3 list_shown
+
+# (3) Jobs: the selection names a job; a newer job listed above it does not take it
+keys Home c
+expect "c on the top row: the dialog" 3 dialog_shown
+keys y
+expect "y: job 1 started" 3 has "1 job started"
+keys 9
+expect "Jobs lists the first job" 5 eval 'rows | head -1 | grep -qE "^ +[0-9]+ +cancel +primary"'
+first=$(rows | head -1 | awk '{print $1}')
+keys Home
+keys 2
+require "back in Activity" 3 list_shown
+keys Home c
+expect "c again: the dialog" 3 dialog_shown
+keys y
+expect "y: another job started" 3 has "1 job started"
+keys 9
+expect "Jobs lists the second job above the first" 5 eval 'rows | head -1 | grep -qE "^ +[0-9]+ +cancel" && [ "$(rows | sed -n 2p | awk "{print \$1}")" = "$first" ]'
+keys Enter
+expect "Enter opens the log of the first job, still the selected one" 3 line_re 3 "^ Job $first: Cancel query on primary"
+keys Escape
+expect "Esc closes the log" 3 line_re 3 '^JOB +ACTION'
 quit_tui "$tmp/tui"
 finish
