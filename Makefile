@@ -66,7 +66,7 @@ $(UNIT_OBJ): tests/unit/testutil.c | libs-present
 
 $(B)/tests/test_%: tests/unit/test_%.c $(UNIT_OBJ) $(B)/libpgfleet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(CMOCKA_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(CMOCKA_CFLAGS) $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 $(B)/tests/delayproxy: tests/bench/delayproxy.c
 	@mkdir -p $(dir $@)
@@ -78,7 +78,7 @@ $(B)/tests/faultproxy: tests/fault/faultproxy.c
 
 $(B)/tests/resolvleak: tests/fault/resolvleak.c $(B)/libpgfleet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS)
 
 # make unit: build and run the cmocka unit tests (pure logic, no servers; seconds).
 unit-build: $(UNIT_BIN)

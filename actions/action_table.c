@@ -7,6 +7,8 @@
 
 #include "actions/action.h"
 #include "probes/probe.h"
+#include "probes/sample.h"
+#include "probes/sec_locks.h"
 
 const struct action_class *const action_table[] = {&action_cancel, &action_terminate, NULL};
 
@@ -16,6 +18,37 @@ const struct action_class *action_find(const char *name)
         if (strcmp(action_table[i]->name, name) == 0)
             return action_table[i];
     return NULL;
+}
+
+void target_from_activity(struct job_target *d, const struct activity_row *r)
+{
+    memset(d, 0, sizeof *d);
+    d->pid = r->pid;
+    d->backend_start = r->backend_start;
+    d->query_start = r->query_start;
+    d->user = r->usename;
+    d->database = r->datname;
+    d->application = r->application_name;
+    d->client = r->client;
+    d->state = r->state;
+    d->backend_type = r->backend_type;
+    d->query = r->query;
+    d->age_s = r->query_age;
+    d->superuser = r->superuser;
+}
+
+void target_from_lock(struct job_target *d, const struct lock_row *r)
+{
+    memset(d, 0, sizeof *d);
+    d->pid = r->pid;
+    d->backend_start = r->backend_start; /* no query_start: the guard is the backend start */
+    d->user = r->usename;
+    d->database = r->datname;
+    d->application = r->application_name;
+    d->state = r->state;
+    d->backend_type = r->backend_type;
+    d->query = r->query;
+    d->age_s = NAN;
 }
 
 /* Background processes (autovacuum, walsenders, the checkpointer…). */

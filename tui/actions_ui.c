@@ -9,34 +9,23 @@
 #include "actions/job.h"
 #include "tui/screen.h"
 
-static bool same_tag(const struct tag *g, size_t server, const struct activity_row *r)
-{
-    return g->server == server && g->pid == r->pid && r->backend_start &&
-           strcmp(g->backend_start, r->backend_start) == 0;
-}
-
-bool tag_has(const struct tui *t, size_t server, const struct activity_row *r)
+bool tag_has(const struct tui *t, const struct session_ref *r)
 {
     for (size_t i = 0; i < t->ntags; i++)
-        if (same_tag(&t->tags[i], server, r))
+        if (session_ref_eq(&t->tags[i], r))
             return true;
     return false;
 }
 
-bool tag_toggle(struct tui *t, size_t server, const struct activity_row *r)
+bool tag_toggle(struct tui *t, const struct session_ref *r)
 {
-    if (!r->backend_start) /* a session this login cannot see: no identity to keep a tag by */
-        return false;
     for (size_t i = 0; i < t->ntags; i++)
-        if (same_tag(&t->tags[i], server, r)) {
+        if (session_ref_eq(&t->tags[i], r)) {
             t->tags[i] = t->tags[--t->ntags];
             return false;
         }
     t->tags = xreallocarray(t->tags, t->ntags + 1, sizeof *t->tags);
-    struct tag *g = &t->tags[t->ntags++];
-    g->server = server;
-    g->pid = r->pid;
-    snprintf(g->backend_start, sizeof g->backend_start, "%s", r->backend_start ? r->backend_start : "");
+    t->tags[t->ntags++] = *r;
     return true;
 }
 
@@ -44,60 +33,35 @@ bool tag_toggle(struct tui *t, size_t server, const struct activity_row *r)
 void tags_prune(struct tui *t)
 {
     for (size_t i = 0; i < t->ntags;) {
-        const struct tag *g = &t->tags[i];
-        const struct s_activity *a = g->server < t->m->n ? SAMPLE_ACTIVITY(t->m->servers[g->server].cur) : NULL;
-        bool alive = false;
-        for (size_t k = 0; a && k < a->n && !alive; k++)
-            alive = same_tag(g, g->server, &a->rows[k]);
-        if (alive)
+        if (session_activity(t->m, &t->tags[i]))
             i++;
         else
             t->tags[i] = t->tags[--t->ntags];
     }
 }
 
-static void fill_target(struct job_target *d, const struct activity_row *r, int blocks)
+const char *ui_unsignalable(const struct tui *t, size_t server, const struct job_target *d)
 {
-    memset(d, 0, sizeof *d);
-    d->pid = r->pid;
-    d->backend_start = r->backend_start;
-    d->query_start = r->query_start;
-    d->user = r->usename;
-    d->database = r->datname;
-    d->application = r->application_name;
-    d->client = r->client;
-    d->state = r->state;
-    d->backend_type = r->backend_type;
-    d->query = r->query;
-    d->age_s = r->query_age;
-    d->blocks = blocks;
-    d->superuser = r->superuser;
-}
-
-const char *ui_unsignalable(const struct tui *t, size_t server, const struct activity_row *r)
-{
-    struct job_target d;
-    fill_target(&d, r, 0);
-    if (target_is_system(&d) && !t->m->cfg->allow_system_backends)
+    if (target_is_system(d) && !t->m->cfg->allow_system_backends)
         return "not a client session: never a target";
-    return target_unsignalable(&d, &t->m->servers[server].caps);
+    return target_unsignalable(d, &t->m->servers[server].caps);
 }
 
-void ui_request_action(struct tui *t, const struct action_class *cls, const struct ui_target *tg, size_t n)
+bool ui_request_action(struct tui *t, const struct action_class *cls, const struct ui_target *tg, size_t n)
 {
     if (t->o.read_only) {
         tui_message(t, "read-only: %s is disabled", cls->name);
-        return;
+        return false;
     }
     if (!t->m->jobs || n == 0) {
         tui_message(t, "no session selected");
-        return;
+        return false;
     }
     for (size_t i = 0; i < n; i++) {
-        const char *why = ui_unsignalable(t, tg[i].server, tg[i].row);
+        const char *why = ui_unsignalable(t, tg[i].server, tg[i].facts);
         if (why) {
-            tui_message(t, "pid %d: %s", tg[i].row->pid, why);
-            return;
+            tui_message(t, "pid %d: %s", tg[i].facts->pid, why);
+            return false;
         }
     }
     /* one job per server, all confirmed in one dialog */
@@ -116,10 +80,9 @@ void ui_request_action(struct tui *t, const struct action_class *cls, const stru
             j = job_new(t->m->jobs, cls, s->conf->name, s->conf->conninfo);
             t->pending[t->npending++] = j;
         }
-        struct job_target d;
-        fill_target(&d, tg[i].row, tg[i].blocks);
+        struct job_target d = *tg[i].facts;
         char pooler[160];
-        if (pooler_of_backend(t->m, tg[i].server, tg[i].row->pid, pooler, sizeof pooler))
+        if (pooler_of_backend(t->m, tg[i].server, d.pid, pooler, sizeof pooler))
             d.pooler = pooler;
         job_add_target(j, &d); /* copies every string */
     }
@@ -132,13 +95,12 @@ void ui_request_action(struct tui *t, const struct action_class *cls, const stru
             for (int q = 0; q < t->npending; q++)
                 job_discard(t->m->jobs, t->pending[q]);
             t->npending = 0;
-            return;
+            return false;
         }
         text_free(&why);
     }
     t->answer[0] = '\0';
-    t->modal = MODAL_CONFIRM;
-    t->modal_scroll = 0;
+    return true;
 }
 
 static enum confirm strictest(const struct tui *t)
@@ -169,31 +131,34 @@ static void close_dialog(struct tui *t, bool go)
     else
         tui_message(t, "backed out: nothing was sent");
     t->npending = 0;
-    t->modal = MODAL_NONE;
     if (go)
         t->ntags = 0; /* the tagged sessions were acted on */
 }
 
-void ui_confirm_key(struct tui *t, int key)
+/* Returns false when the dialog is over (confirmed or backed out). */
+bool ui_confirm_key(struct tui *t, int key)
 {
     enum confirm c = strictest(t);
     if (key == 27) {
         close_dialog(t, false);
-        return;
+        return false;
     }
     if (c == CONFIRM_YN) {
         if (key == 'y' || key == 'Y')
             close_dialog(t, true);
         else if (key == 'n' || key == 'N' || key == 'q')
             close_dialog(t, false);
-        return;
+        else
+            return true;
+        return false;
     }
     size_t len = strlen(t->answer);
     if (key == '\n' || key == '\r' || key == KEY_ENTER) {
-        if (strcmp(t->answer, "yes") == 0)
+        if (strcmp(t->answer, "yes") == 0) {
             close_dialog(t, true);
-        else
-            t->answer[0] = '\0';
+            return false;
+        }
+        t->answer[0] = '\0';
     } else if (key == KEY_BACKSPACE || key == 127 || key == 8) {
         if (len)
             t->answer[len - 1] = '\0';
@@ -203,6 +168,7 @@ void ui_confirm_key(struct tui *t, int key)
         t->answer[len] = (char)key;
         t->answer[len + 1] = '\0';
     }
+    return true;
 }
 
 void ui_confirm_draw(struct tui *t, WINDOW *w)

@@ -47,18 +47,6 @@ void help_draw(struct tui *t, WINDOW *w)
     show(t, w, &l, "Help");
 }
 
-static const struct activity_row *find_detail(struct tui *t)
-{
-    if (t->detail_server >= t->m->n)
-        return NULL;
-    const struct s_activity *a = SAMPLE_ACTIVITY(t->m->servers[t->detail_server].cur);
-    for (size_t i = 0; a && i < a->n; i++)
-        if (a->rows[i].pid == t->detail_pid && a->rows[i].backend_start &&
-            strcmp(a->rows[i].backend_start, t->detail_bstart) == 0)
-            return &a->rows[i];
-    return NULL;
-}
-
 static void field(struct tview *l, const char *name, const char *raw) { tv_field(l, 16, name, raw); }
 
 static void age_field(struct tview *l, const char *name, double v)
@@ -70,11 +58,11 @@ static void age_field(struct tview *l, const char *name, double v)
 void detail_draw(struct tui *t, WINDOW *w)
 {
     struct tview l = {0};
-    const struct activity_row *r = find_detail(t);
+    const struct activity_row *r = session_activity(t->m, &t->detail);
     int wd = getmaxx(w) - 2;
     char title[160];
-    char *sname = esc(t->m->servers[t->detail_server < t->m->n ? t->detail_server : 0].conf->name, 1);
-    snprintf(title, sizeof title, "Session %d on %s", t->detail_pid, sname);
+    char *sname = esc(t->m->servers[t->detail.server < t->m->n ? t->detail.server : 0].conf->name, 1);
+    snprintf(title, sizeof title, "Session %d on %s", t->detail.pid, sname);
     free(sname);
     if (!r) {
         tv_add(&l, theme(TH_WARN), 0, "This session has ended (or is no longer shown).");
@@ -101,7 +89,7 @@ void detail_draw(struct tui *t, WINDOW *w)
     field(&l, "backend start", fmt_epoch_us(ts, sizeof ts, r->backend_start));
     field(&l, "query start", fmt_epoch_us(ts, sizeof ts, r->query_start));
     char prog[300];
-    if (progress_describe(&t->m->servers[t->detail_server], r->pid, prog, sizeof prog))
+    if (progress_describe(&t->m->servers[t->detail.server], r->pid, prog, sizeof prog))
         field(&l, "progress", prog);
     tv_add(&l, A_NORMAL, 0, "");
     tv_add(&l, theme(TH_HEADER), 0, "Query");

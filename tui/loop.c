@@ -55,8 +55,6 @@ static void on_sig(int sig)
     errno = saved;
 }
 
-void loop_stop(void) { stop_requested = 1; }
-
 static void loop_shutdown(void);
 
 /* Installed once, for the life of the process: a quit signal that comes between two loops (at

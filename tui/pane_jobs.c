@@ -19,7 +19,27 @@ static const struct colspec cols[JC_N] = {
     [JC_OUTCOME] = {"OUTCOME", 20, 98, false, true, false},
 };
 
-static struct table_state ts;
+/* The pane's state: the table's place, and the selected job by its id, so the selection stays
+ * on it when newer jobs are listed above it. */
+static struct jobs_pane {
+    struct table_state ts;
+    unsigned job; /* 0: none yet */
+} P;
+
+/* The row of the selected job (ts.sel), or adopt the job under the cursor. */
+static void sync(struct job *const *list, size_t n)
+{
+    for (size_t i = 0; P.job && i < n; i++)
+        if (list[i]->id == P.job) {
+            P.ts.sel = (int)i;
+            return;
+        }
+    if (P.ts.sel >= (int)n)
+        P.ts.sel = (int)n - 1;
+    if (P.ts.sel < 0)
+        P.ts.sel = 0;
+    P.job = n ? list[P.ts.sel]->id : 0;
+}
 
 /* The jobs newest first, the order the pane shows them in. */
 static size_t jobs_in_order(struct tui *t, struct job ***out)
@@ -39,6 +59,7 @@ static void draw(struct tui *t, WINDOW *w)
 {
     struct job **list;
     size_t n = jobs_in_order(t, &list);
+    sync(list, n);
     cell_t *cells = xcalloc(n * JC_N + 1, sizeof *cells);
     enum sev *sev = xcalloc(n * JC_N + 1, sizeof *sev);
     int64_t now = now_ms();
@@ -58,7 +79,7 @@ static void draw(struct tui *t, WINDOW *w)
         snprintf(c[JC_TOOK], CELL_MAX, "%s", fmt_age(tmp, sizeof tmp, (double)(end - j->started_ms) / 1000));
         esc_into(c[JC_OUTCOME], CELL_MAX, j->state == JOB_RUNNING ? "running…" : j->outcome, 1);
     }
-    table_draw(w, cols, JC_N, cells, sev, n, &ts, false);
+    table_draw(w, cols, JC_N, cells, sev, n, &P.ts, false);
     if (n == 0)
         put_clipped(w, 2, 2, getmaxx(w) - 4,
                     t->o.read_only ? "read-only: actions are disabled" : "no actions yet (c cancel, k terminate in Activity)",
@@ -79,28 +100,36 @@ static struct job *selected(struct tui *t)
 {
     struct job **list;
     size_t n = jobs_in_order(t, &list);
-    struct job *j = ts.sel >= 0 && (size_t)ts.sel < n ? list[ts.sel] : NULL;
+    sync(list, n);
+    struct job *j = P.ts.sel >= 0 && (size_t)P.ts.sel < n ? list[P.ts.sel] : NULL;
     free(list);
     return j;
 }
 
-static bool key(struct tui *t, enum command cmd)
+static struct key_result key(struct tui *t, enum command cmd)
 {
+    if (cmd == CMD_UP || cmd == CMD_DOWN || cmd == CMD_PGUP || cmd == CMD_PGDN || cmd == CMD_HOME || cmd == CMD_END) {
+        struct job **list;
+        size_t n = jobs_in_order(t, &list);
+        sync(list, n);
+        table_move(&P.ts, cmd, n, t->rows > 6 ? t->rows - 5 : 1);
+        P.job = n ? list[P.ts.sel]->id : 0;
+        free(list);
+        return KEY_DONE(true);
+    }
     struct job *j = selected(t);
     if (cmd == CMD_ENTER && j) {
         t->joblog_id = j->id;
-        t->modal = MODAL_JOBLOG;
-        t->modal_scroll = 0;
-        return true;
+        return KEY_MODAL(MODAL_JOBLOG);
     }
     if (cmd == CMD_ABORT) {
         if (j && j->state == JOB_RUNNING)
             job_abort(t->m->jobs, j);
         else
             tui_message(t, "no running job selected");
-        return true;
+        return KEY_DONE(true);
     }
-    return false;
+    return KEY_DONE(false);
 }
 
 /* The whole log of one job, each line escaped (it holds server text). */
@@ -142,5 +171,5 @@ const struct pane_class pane_jobs = {
     .draw = draw,
     .key = key,
     .footer = "Enter log  x abort",
-    .ts = &ts,
+    .ts = &P.ts,
 };

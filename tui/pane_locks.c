@@ -518,7 +518,7 @@ static void locks_draw(struct tui *t, WINDOW *w)
 /* What the user saw highlighted: the session drawn as selected, found again by pid in the
  * current sample (false if it has gone), unless a key moved the selection since the last
  * frame, in which case the moved-to line of the current view. */
-bool locks_selected(struct tui *t, size_t *server, int *pid, const char **backend_start)
+static bool locks_selected(struct tui *t, size_t *server, int *pid, const char **backend_start)
 {
     struct lview lv;
     view_build(t->m, t->scope, &lv);
@@ -551,82 +551,70 @@ static bool in_activity(const struct model *m, size_t server, int pid, const cha
 /* c / k on a node: the session the user sees highlighted, with how many it blocks. The
  * activity row when there is one (it has query_start, the cancel guard); else the lock row
  * (a plain idle session holding a lock is not in the activity list). */
-static bool act_on_node(struct tui *t, enum command cmd)
+static struct key_result act_on_node(struct tui *t, enum command cmd)
 {
     size_t server;
     int pid;
     const char *bstart;
     if (!locks_selected(t, &server, &pid, &bstart)) {
         tui_message(t, "no lock waits: nothing to act on");
-        return true;
+        return KEY_DONE(true);
     }
     if (!bstart) {
         tui_message(t, pid == 0 ? "pid 0 is a prepared transaction: COMMIT or ROLLBACK PREPARED it"
                                 : "session %d has ended", pid);
-        return true;
+        return KEY_DONE(true);
     }
     const struct s_locks *l = server_locks(&t->m->servers[server]);
     size_t item = l ? lock_forest_find(&l->forest, pid) : (size_t)-1;
     const struct lock_row *lr = l && item < l->forest.nitems ? lock_item_row(l, item) : NULL;
     int blocks = l && item < l->forest.nitems ? (int)l->forest.items[item].blocked : 0;
     const struct s_activity *a = SAMPLE_ACTIVITY(t->m->servers[server].cur);
-    struct activity_row tmp;
-    const struct activity_row *row = NULL;
-    for (size_t i = 0; a && i < a->n && !row; i++)
-        if (a->rows[i].pid == pid && a->rows[i].backend_start && strcmp(a->rows[i].backend_start, bstart) == 0)
-            row = &a->rows[i];
-    if (!row && lr) {
-        memset(&tmp, 0, sizeof tmp);
-        tmp.pid = pid;
-        tmp.datname = lr->datname;
-        tmp.usename = lr->usename;
-        tmp.application_name = lr->application_name;
-        tmp.backend_type = lr->backend_type;
-        tmp.state = lr->state;
-        tmp.query = lr->query;
-        tmp.backend_start = lr->backend_start;
-        tmp.xact_age = lr->xact_age;
-        tmp.query_age = tmp.state_age = NAN;
-        row = &tmp;
+    struct job_target facts;
+    bool found = false;
+    for (size_t i = 0; a && i < a->n && !found; i++)
+        if (a->rows[i].pid == pid && a->rows[i].backend_start && strcmp(a->rows[i].backend_start, bstart) == 0) {
+            target_from_activity(&facts, &a->rows[i]);
+            found = true;
+        }
+    if (!found && lr) {
+        target_from_lock(&facts, lr);
+        found = true;
     }
-    if (!row) {
+    if (!found) {
         tui_message(t, "session %d: not in the current sample", pid);
-        return true;
+        return KEY_DONE(true);
     }
-    struct ui_target tg = {server, row, blocks};
-    ui_request_action(t, cmd == CMD_CANCEL ? &action_cancel : &action_terminate, &tg, 1);
-    return true;
+    facts.blocks = blocks;
+    struct ui_target tg = {server, &facts};
+    return ui_request_action(t, cmd == CMD_CANCEL ? &action_cancel : &action_terminate, &tg, 1)
+               ? KEY_MODAL(MODAL_CONFIRM) : KEY_DONE(true);
 }
 
-static bool locks_key(struct tui *t, enum command cmd)
+static struct key_result locks_key(struct tui *t, enum command cmd)
 {
     if (cmd == CMD_CANCEL || cmd == CMD_TERMINATE)
         return act_on_node(t, cmd);
     if (cmd != CMD_ENTER)
-        return false;
+        return KEY_DONE(false);
     size_t server;
     int pid;
     const char *bstart;
     if (!locks_selected(t, &server, &pid, &bstart))
-        return true;
+        return KEY_DONE(true);
     if (!bstart) {
         tui_message(t, pid == 0 ? "pid 0 is a prepared transaction: see pg_prepared_xacts"
                                 : "session %d has ended", pid);
-        return true;
+        return KEY_DONE(true);
     }
     /* The detail view reads the activity sample; a plain idle session (holding a session-level
      * advisory lock, say) is only there when idle sessions are shown. */
     if (!in_activity(t->m, server, pid, bstart)) {
         tui_message(t, t->m->opts.idle ? "session %d is not in the activity list yet (next refresh)"
                                        : "session %d is idle: press i to show idle sessions, then Enter", pid);
-        return true;
+        return KEY_DONE(true);
     }
-    t->detail_server = server;
-    t->detail_pid = pid;
-    snprintf(t->detail_bstart, sizeof t->detail_bstart, "%s", bstart);
-    t->modal = MODAL_DETAIL;
-    t->modal_scroll = 0;
-    return true;
+    return session_ref_make(&t->detail, server, pid, bstart) ? KEY_MODAL(MODAL_DETAIL) : KEY_DONE(true);
 }
 
 /* ---------------------------------------------------------------------------- snapshot */

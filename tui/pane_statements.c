@@ -436,29 +436,29 @@ static void stmt_draw(struct tui *t, WINDOW *w)
     free(refs);
 }
 
-static bool stmt_key(struct tui *t, enum command cmd)
+static struct key_result stmt_key(struct tui *t, enum command cmd)
 {
     if (det.open)
-        return det_key(cmd);
+        return KEY_DONE(det_key(cmd));
     switch (cmd) {
     case CMD_SORT_PREV:
     case CMD_SORT_NEXT:
         ts.sort_col = (ts.sort_col + (cmd == CMD_SORT_NEXT ? 1 : SC_N - 1)) % SC_N;
         ts.desc = cols[ts.sort_col].numeric; /* numbers: biggest first */
-        return true;
+        return KEY_DONE(true);
     case CMD_SORT_REVERSE:
         ts.desc = !ts.desc;
-        return true;
+        return KEY_DONE(true);
     case CMD_ENTER: {
         struct sref *refs;
         size_t n = current_view(t, &refs);
         if (ts.sel >= 0 && (size_t)ts.sel < n)
             det_open(&refs[ts.sel], ref_row(t->m, &refs[ts.sel]));
         free(refs);
-        return true;
+        return KEY_DONE(true);
     }
     default:
-        return false;
+        return KEY_DONE(false);
     }
 }
 

@@ -292,16 +292,52 @@ static void draw_footer(struct tui *t)
     wnoutrefresh(w);
 }
 
+/* The views over the panes: each draws itself into the body and takes the keys while open;
+ * its key function returns false when the modal is over. */
+static bool scroll_key(struct tui *t, int key)
+{
+    enum command cmd = key_to_command(key);
+    if (cmd == CMD_ESC || cmd == CMD_QUIT || cmd == CMD_ENTER || cmd == CMD_HELP)
+        return false;
+    if (cmd == CMD_UP || cmd == CMD_DOWN || cmd == CMD_PGUP || cmd == CMD_PGDN || cmd == CMD_HOME || cmd == CMD_END)
+        t->modal_scroll += cmd == CMD_UP ? -1 : cmd == CMD_DOWN ? 1 : cmd == CMD_PGUP ? -10
+                         : cmd == CMD_PGDN ? 10 : cmd == CMD_END ? 100000 : -100000;
+    return true;
+}
+
+static const struct {
+    void (*draw)(struct tui *t, WINDOW *w);
+    bool (*key)(struct tui *t, int key);
+} modals[MODAL_MAX] = {
+    [MODAL_HELP] = {help_draw, scroll_key},
+    [MODAL_DETAIL] = {detail_draw, scroll_key},
+    [MODAL_CONFIRM] = {ui_confirm_draw, ui_confirm_key},
+    [MODAL_JOBLOG] = {joblog_draw, scroll_key},
+};
+
+static void open_modal(struct tui *t, enum modal m)
+{
+    t->modal = m;
+    t->modal_scroll = 0;
+}
+
+/* The filter or the scope changed: the panes that list by them start over. */
+static void reset_panes(struct tui *t)
+{
+    for (int i = 0; i < t->npanes; i++)
+        if (t->panes[i]->reset)
+            t->panes[i]->reset();
+}
+
 static void frame(void *p, bool changed)
 {
     struct tui *t = p;
-    static time_t last_sec;
     time_t sec = time(NULL);
-    if (!changed && sec == last_sec && !(t->msg[0] && now_ms() >= t->msg_until))
+    if (!changed && sec == t->drawn_sec && !(t->msg[0] && now_ms() >= t->msg_until))
         return;
     if (t->msg[0] && now_ms() >= t->msg_until)
         t->msg[0] = '\0';
-    last_sec = sec;
+    t->drawn_sec = sec;
     bool relayout = t->need_layout;
     if (t->need_layout)
         make_layout(t);
@@ -324,14 +360,8 @@ static void frame(void *p, bool changed)
     draw_tabs(t);
     werase(t->body);
     tags_prune(t);
-    if (t->modal == MODAL_HELP)
-        help_draw(t, t->body);
-    else if (t->modal == MODAL_CONFIRM)
-        ui_confirm_draw(t, t->body);
-    else if (t->modal == MODAL_JOBLOG)
-        joblog_draw(t, t->body);
-    else if (t->modal == MODAL_DETAIL)
-        detail_draw(t, t->body);
+    if (t->modal)
+        modals[t->modal].draw(t, t->body);
     else
         t->panes[t->pane]->draw(t, t->body);
     wnoutrefresh(t->body);
@@ -381,7 +411,7 @@ static bool filter_key(struct tui *t, int key)
         t->filter[len] = (char)key;
         t->filter[len + 1] = '\0';
     }
-    pane_activity.ts->sel = 0;
+    reset_panes(t);
     return true;
 }
 
@@ -394,27 +424,30 @@ static bool handle(struct tui *t, int key)
         t->need_layout = true;
         return true;
     }
-    if (t->modal == MODAL_CONFIRM) {
-        ui_confirm_key(t, key);
+    if (t->modal) {
+        if (!modals[t->modal].key(t, key))
+            t->modal = MODAL_NONE;
         return true;
     }
     enum command cmd = key_to_command(key);
-    if (t->modal) {
-        if (cmd == CMD_ESC || cmd == CMD_QUIT || cmd == CMD_ENTER || cmd == CMD_HELP)
-            t->modal = MODAL_NONE;
-        else if (cmd == CMD_UP || cmd == CMD_DOWN || cmd == CMD_PGUP || cmd == CMD_PGDN || cmd == CMD_HOME ||
-                 cmd == CMD_END)
-            t->modal_scroll += cmd == CMD_UP ? -1 : cmd == CMD_DOWN ? 1 : cmd == CMD_PGUP ? -10
-                             : cmd == CMD_PGDN ? 10 : cmd == CMD_END ? 100000 : -100000;
+    struct key_result r = t->panes[t->pane]->key ? t->panes[t->pane]->key(t, cmd) : KEY_DONE(false);
+    switch (r.act) {
+    case KEY_UNHANDLED: break;
+    case KEY_HANDLED: return true;
+    case KEY_OPEN_MODAL: open_modal(t, r.modal); return true;
+    case KEY_SHOW_PANE:
+        for (int i = 0; i < t->npanes; i++)
+            if (t->panes[i] == r.pane)
+                t->pane = i;
+        t->scope = r.scope;
+        reset_panes(t);
         return true;
     }
-    if (t->panes[t->pane]->key && t->panes[t->pane]->key(t, cmd))
-        return true;
     struct table_state *ts = t->panes[t->pane]->ts;
     int page = t->rows > 6 ? t->rows - 5 : 1;
     switch (cmd) {
     case CMD_QUIT: return false;
-    case CMD_HELP: t->modal = MODAL_HELP, t->modal_scroll = 0; break;
+    case CMD_HELP: open_modal(t, MODAL_HELP); break;
     case CMD_PANE1: case CMD_PANE2: case CMD_PANE3: case CMD_PANE4: case CMD_PANE5:
     case CMD_PANE6: case CMD_PANE7: case CMD_PANE8: case CMD_PANE9:
         for (int i = 0; i < t->npanes; i++)
@@ -442,7 +475,7 @@ static bool handle(struct tui *t, int key)
         break;
     case CMD_SCOPE:
         t->scope = t->scope + 1 >= (long)t->m->n ? -1 : t->scope + 1;
-        pane_activity.ts->sel = 0;
+        reset_panes(t);
         break;
     case CMD_FASTER: change_refresh(t, -1); break;
     case CMD_SLOWER: change_refresh(t, 1); break;

@@ -108,7 +108,7 @@ void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *
         wclrtoeol(w);
         if (i >= nrows)
             continue;
-        bool sel = (int)i == st->sel;
+        bool sel = !st->lost && (int)i == st->sel;
         if (sel) {
             wattrset(w, theme(TH_SELECTED));
             mvwhline(w, r + 1, 0, ' ', width);

@@ -30,6 +30,13 @@ extern const struct action_class action_cancel, action_terminate;
 extern const struct action_class *const action_table[];
 const struct action_class *action_find(const char *name);
 
+/* A target's facts from a session's row in the activity sample or, for a session only the
+ * locks probe saw (idle, holding a lock), in the lock sample. The strings are borrowed. */
+struct activity_row;
+struct lock_row;
+void target_from_activity(struct job_target *d, const struct activity_row *r);
+void target_from_lock(struct job_target *d, const struct lock_row *r);
+
 /* The rules shared by cancel and terminate: which sessions may never be targets. */
 struct server_caps;
 bool target_is_system(const struct job_target *t);

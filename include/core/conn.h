@@ -81,7 +81,6 @@ const char *conn_error(const struct conn *c);
 void conn_close(struct conn *c, const char *reason);
 
 int conn_server_version(const struct conn *c);
-int conn_backend_pid(const struct conn *c);
 
 /* Check a conninfo string/URI with libpq's parser; returns -1 and sets *err (malloc'd). */
 int conn_check_conninfo(const char *conninfo, char **err);

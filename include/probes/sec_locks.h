@@ -1,7 +1,6 @@
 /* sec_locks.h — the locks probe's section of a sample (PROBE_LOCKS): one row per session taking
  * part in a lock wait (waiters, and their blockers even when those are idle in transaction),
- * and the forest built over them. Raw server text: escape before showing. Also the Locks pane's
- * selection, for the actions that will act on a node. */
+ * and the forest built over them. Raw server text: escape before showing. */
 #ifndef PGFLEET_SEC_LOCKS_H
 #define PGFLEET_SEC_LOCKS_H
 
@@ -47,10 +46,5 @@ bool lock_row_idle_in_xact(const struct lock_row *r);
 
 /* The row of a forest item, or NULL for a blocker that had no row. */
 const struct lock_row *lock_item_row(const struct s_locks *l, size_t item);
-
-struct tui;
-/* The Locks pane's selected node: its server index, pid and backend_start (NULL when unknown:
- * a prepared transaction or a session that ended). False when nothing is selected. */
-bool locks_selected(struct tui *t, size_t *server, int *pid, const char **backend_start);
 
 #endif

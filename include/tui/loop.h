@@ -22,8 +22,6 @@ struct loop_hooks {
 /* Runs until done() or on_input() says stop, or SIGINT/SIGTERM arrives (then returns 130/143).
  * Returns 0 otherwise. */
 int loop_run(struct model *m, const struct loop_hooks *h);
-/* Ask the loop to stop at its next pass (signal-safe). */
-void loop_stop(void);
 /* An async-signal-safe function that puts the terminal back (the TUI's), run when a quit signal
  * comes twice or the loop has not ended one second after one: then pgfleet exits at once. */
 void loop_set_emergency(void (*restore)(void));

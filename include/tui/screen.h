@@ -8,8 +8,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "probes/model.h"
+#include "probes/session.h"
 #include "tui/doc.h"
 #include "tui/tui.h"
 #include "tui/views.h"
@@ -44,6 +46,7 @@ struct table_state {
     int sel, top;
     int sort_col;
     bool desc;
+    bool lost;  /* the selected row's session is gone: highlight no row (sel keeps the place) */
 };
 /* Draw a table into w (whole window): a title row, then rows; keeps sel visible. */
 void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *cells,
@@ -60,11 +63,29 @@ void doc_draw(WINDOW *w, const struct doc *d, struct table_state *ts, bool selec
 void table_move(struct table_state *st, enum command cmd, size_t nrows, int page);
 
 struct tui;
+struct pane_class;
+
+enum modal { MODAL_NONE, MODAL_HELP, MODAL_DETAIL, MODAL_CONFIRM, MODAL_JOBLOG, MODAL_MAX };
+
+/* What a pane's key did, for the screen to act on: a pane changes only its own state; showing
+ * another pane (scoped to a server) or opening a modal are requests the screen carries out. */
+enum key_action { KEY_UNHANDLED, KEY_HANDLED, KEY_SHOW_PANE, KEY_OPEN_MODAL };
+struct key_result {
+    enum key_action act;
+    const struct pane_class *pane; /* KEY_SHOW_PANE: the pane to show… */
+    long scope;                    /* …scoped to this server (-1: all) */
+    enum modal modal;              /* KEY_OPEN_MODAL (what it shows is in struct tui) */
+};
+#define KEY_DONE(handled) ((struct key_result){.act = (handled) ? KEY_HANDLED : KEY_UNHANDLED})
+#define KEY_MODAL(m) ((struct key_result){.act = KEY_OPEN_MODAL, .modal = (m)})
+
 struct pane_class {
     const char *name, *title;
     void (*draw)(struct tui *t, WINDOW *w);
-    /* React to a command; returns true if it was handled (it never draws). */
-    bool (*key)(struct tui *t, enum command cmd);
+    /* React to a command (it never draws); KEY_UNHANDLED leaves it to the screen. */
+    struct key_result (*key)(struct tui *t, enum command cmd);
+    /* Optional: the rows it lists changed under the user's hands (filter, scope): start over. */
+    void (*reset)(void);
     const char *footer;  /* the pane's own key hints */
     /* The JSON snapshot form of this pane (optional): add this pane's keys to a server's JSON
      * object. (The text snapshot's sections are in tui/sections.h, free of curses.) */
@@ -80,19 +101,9 @@ extern const struct pane_class *const pane_list[];
 extern const char pane_keys[];
 extern const int pane_count;
 
-enum modal { MODAL_NONE, MODAL_HELP, MODAL_DETAIL, MODAL_CONFIRM, MODAL_JOBLOG };
-
 struct job;
 struct job_target;
 struct action_class;
-
-/* A session tagged with Space: identified by server, pid and backend start, so a tag dies with
- * its backend and never moves to a new session that reuses the pid. */
-struct tag {
-    size_t server;
-    int pid;
-    char backend_start[64];
-};
 
 struct tui {
     struct model *m;
@@ -104,18 +115,18 @@ struct tui {
     long scope;            /* server index, or -1 for all */
     enum modal modal;
     int modal_scroll;
-    /* the backend the detail view shows, found again by identity on every refresh */
-    size_t detail_server;
-    int detail_pid;
-    char detail_bstart[64];
+    struct session_ref detail; /* the session the detail view shows, found again on every refresh */
     char msg[200];
     int64_t msg_until;
+    time_t drawn_sec;        /* the clock second of the last frame (redrawn once a second) */
     /* actions */
     struct job *pending[16]; /* jobs waiting for the user's confirmation (one per server) */
     int npending;
     char answer[32];         /* what the user typed in the confirmation dialog */
     unsigned joblog_id;      /* the job whose log the MODAL_JOBLOG shows */
-    struct tag *tags;
+    /* sessions tagged with Space: by identity, so a tag dies with its backend and never moves
+     * to a new session that reuses the pid */
+    struct session_ref *tags;
     size_t ntags;
     WINDOW *hdr, *tabs, *body, *foot;
     int rows, cols;
@@ -154,17 +165,19 @@ void joblog_draw(struct tui *t, WINDOW *w);
 /* Actions from the panes (tui/actions_ui.c). */
 struct ui_target {
     size_t server;
-    const struct activity_row *row;
-    int blocks; /* sessions it blocks, when the pane knows */
+    struct job_target *facts; /* what names the session to the action, and what the dialog shows */
 };
-void ui_request_action(struct tui *t, const struct action_class *cls, const struct ui_target *tg, size_t n);
+/* Prepares the jobs and the confirmation dialog: true when MODAL_CONFIRM should open, false
+ * when it was refused (the reason is in the message line). */
+bool ui_request_action(struct tui *t, const struct action_class *cls, const struct ui_target *tg, size_t n);
 void ui_confirm_draw(struct tui *t, WINDOW *w);
-void ui_confirm_key(struct tui *t, int key);
-bool tag_toggle(struct tui *t, size_t server, const struct activity_row *r);
-bool tag_has(const struct tui *t, size_t server, const struct activity_row *r);
+bool ui_confirm_key(struct tui *t, int key);
+/* Toggles the session's tag; returns whether it is tagged now. */
+bool tag_toggle(struct tui *t, const struct session_ref *r);
+bool tag_has(const struct tui *t, const struct session_ref *r);
 void tags_prune(struct tui *t);
 /* Why this session cannot be acted on from here (dimmed rows), or NULL. */
-const char *ui_unsignalable(const struct tui *t, size_t server, const struct activity_row *r);
+const char *ui_unsignalable(const struct tui *t, size_t server, const struct job_target *facts);
 void detail_draw(struct tui *t, WINDOW *w);
 
 #endif

@@ -54,7 +54,7 @@ struct conn {
                         * transaction-local settings, a Prepare) */
     bool *prep_new;    /* per statement: a Prepare was sent for it in this batch */
     int *prep_index;   /* per statement: its prep_sql index, or -1 */
-    int version, pid;
+    int version;
 };
 
 static const char *opt(PQconninfoOption *o, const char *key)
@@ -360,7 +360,6 @@ int64_t conn_deadline(const struct conn *c)
     return c->deadline;
 }
 int conn_server_version(const struct conn *c) { return c->version; }
-int conn_backend_pid(const struct conn *c) { return c->pid; }
 const char *conn_error(const struct conn *c) { return c->err[0] ? c->err : "not connected"; }
 
 int conn_pollfd(const struct conn *c, short *events)
@@ -566,7 +565,6 @@ static enum conn_event step_connecting(struct conn *c, short revents, int64_t no
         if (c->poll == PGRES_POLLING_OK) {
             PQsetnonblocking(c->pg, 1);
             c->version = PQserverVersion(c->pg);
-            c->pid = PQbackendPID(c->pg);
             c->st = CONN_READY;
             c->deadline = INT64_MAX;
             return CONN_EV_CONNECTED;

@@ -1,0 +1,111 @@
+/* test_session.c — unit tests for probes/session.c: a session reference is (server, pid,
+ * backend start); it is found again in the activity and lock samples by all three, never by the
+ * pid alone (a reused pid is another session), and a row without a usable start has none. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/util.h"
+#include "probes/probe.h"
+#include "probes/sample.h"
+#include "probes/session.h"
+#include "testutil.h"
+
+static int setup(void **state)
+{
+    struct world *w = world_new(2);
+    for (size_t i = 0; i < 2; i++) {
+        w->cfg.servers[i].name = xasprintf("srv%zu", i);
+        w->cfg.servers[i].conninfo = xstrdup("host=x");
+        w->m.servers[i].cur = sample_new();
+    }
+    fixture_parse(w->m.servers[1].cur, PROBE_ACTIVITY, "session_activity.rows");
+    fixture_parse(w->m.servers[1].cur, PROBE_LOCKS, "session_locks.rows");
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    world_free(*state);
+    return 0;
+}
+
+static void test_make_and_eq(void **state)
+{
+    (void)state;
+    struct session_ref a, b;
+    assert_true(session_ref_make(&a, 1, 700, "1700000000000000"));
+    assert_int_equal(a.server, 1);
+    assert_int_equal(a.pid, 700);
+    assert_true(a.backend_start_us == INT64_C(1700000000000000));
+    assert_true(session_ref_make(&b, 1, 700, "1700000000000000"));
+    assert_true(session_ref_eq(&a, &b));
+    b.backend_start_us++; /* the same pid, started later: another session */
+    assert_false(session_ref_eq(&a, &b));
+    b = a;
+    b.server = 0;         /* the same pid and start on another server */
+    assert_false(session_ref_eq(&a, &b));
+    /* no identity without a start time that is a number */
+    assert_false(session_ref_make(&b, 1, 701, NULL));
+    assert_false(session_ref_make(&b, 1, 701, ""));
+    assert_false(session_ref_make(&b, 1, 702, "17000x"));
+    assert_true(session_is(&a, 1, 700, "1700000000000000"));
+    assert_false(session_is(&a, 1, 700, NULL));
+    assert_false(session_is(&a, 0, 700, "1700000000000000"));
+}
+
+static void test_activity(void **state)
+{
+    struct world *w = *state;
+    struct session_ref r;
+    assert_true(session_ref_make(&r, 1, 700, "1700000000000000"));
+    const struct activity_row *row = session_activity(&w->m, &r);
+    assert_non_null(row);
+    assert_int_equal(row->pid, 700);
+    r.backend_start_us -= 5000000; /* the session that had pid 700 before: gone */
+    assert_null(session_activity(&w->m, &r));
+    assert_true(session_ref_make(&r, 0, 700, "1700000000000000")); /* server 0 has no sample section */
+    assert_null(session_activity(&w->m, &r));
+    r.server = 7; /* not a server of the model */
+    assert_null(session_activity(&w->m, &r));
+}
+
+static void test_locks(void **state)
+{
+    struct world *w = *state;
+    struct session_ref r;
+    size_t item = 99;
+    assert_true(session_ref_make(&r, 1, 801, "1700000200000000"));
+    const struct lock_row *lr = session_lock(&w->m, &r, &item);
+    assert_non_null(lr);
+    assert_int_equal(lr->pid, 801);
+    assert_true(item < 3);
+    assert_true(session_ref_make(&r, 1, 800, "1700000100000000"));
+    assert_non_null(session_lock(&w->m, &r, NULL));
+    r.backend_start_us = 1; /* pid 800 reused by a newer backend */
+    assert_null(session_lock(&w->m, &r, NULL));
+    /* a blocker that ended has no row to be found by */
+    r = (struct session_ref){1, 802, 0};
+    assert_null(session_lock(&w->m, &r, NULL));
+    w->m.servers[1].status = SRV_DOWN; /* no lock data from a server that is down */
+    assert_true(session_ref_make(&r, 1, 801, "1700000200000000"));
+    assert_null(session_lock(&w->m, &r, NULL));
+    w->m.servers[1].status = SRV_UP;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_make_and_eq),
+        cmocka_unit_test_setup_teardown(test_activity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
