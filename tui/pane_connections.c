@@ -21,7 +21,6 @@ static struct table_state ts = {.sort_col = -1};
 #define GROUP_GAP 2
 #define TOP_ALL 5         /* values per breakdown when every server is shown */
 #define CRIT_PCT 95.0     /* connection use that is critical whatever the config says */
-#define MAXWAIT_CRIT_S 1.0
 
 /* Styles of a segment: a severity (enum sev), or one of these. */
 enum { ST_HEAD = 10, ST_COLS = 11 };
@@ -184,21 +183,10 @@ static enum sev idle_sev(double s, const struct thresholds *th)
     return ms >= (double)th->idle_in_transaction_ms ? SEV_WARN : SEV_NONE;
 }
 
-/* Clients queueing for a server connection: critical once one has waited over a second. */
-static enum sev pool_sev(const struct pool_row *p)
-{
-    if (p->cl_waiting <= 0)
-        return SEV_NONE;
-    return !isnan(p->maxwait_s) && p->maxwait_s > MAXWAIT_CRIT_S ? SEV_CRIT : SEV_WARN;
-}
-
 static enum sev status_sev(const struct server *s)
 {
     return s->status == SRV_UP ? SEV_OK : s->status == SRV_DOWN ? SEV_CRIT : SEV_WARN;
 }
-
-/* pgBouncer's own console shows up as a pool "pgbouncer"; it is no one's workload. */
-static bool admin_db(const char *db) { return db && strcmp(db, "pgbouncer") == 0; }
 
 /* ------------------------------------------------------------------------ server section */
 
@@ -482,35 +470,6 @@ static void pool_row_cells(const struct pool_row *p, char (*cells)[128], enum se
     sev[P_POOL] = sev[P_CLW] = sev[P_MAXW] = sv;
 }
 
-/* A pooler's pools added up, the console's left out; worst is the most severe pool's severity. */
-struct pool_sum {
-    long cl_active, cl_waiting, sv_active, sv_idle, sv_used;
-    double maxwait_s;
-    enum sev worst;
-};
-
-static long pos(long v) { return v > 0 ? v : 0; }
-
-static struct pool_sum pool_totals(const struct s_pools *p)
-{
-    struct pool_sum t = {0};
-    for (size_t i = 0; i < p->n; i++) {
-        const struct pool_row *r = &p->rows[i];
-        if (admin_db(r->database))
-            continue;
-        t.cl_active += pos(r->cl_active);
-        t.cl_waiting += pos(r->cl_waiting);
-        t.sv_active += pos(r->sv_active);
-        t.sv_idle += pos(r->sv_idle);
-        t.sv_used += pos(r->sv_used);
-        if (!isnan(r->maxwait_s) && r->maxwait_s > t.maxwait_s)
-            t.maxwait_s = r->maxwait_s;
-        if (pool_sev(r) > t.worst)
-            t.worst = pool_sev(r);
-    }
-    return t;
-}
-
 /* "clients 8 active 3 waiting  servers 5 active 0 idle 0 used  maxwait 2.1s" */
 static void pooler_summary(struct doc *d, const struct s_pools *p)
 {
@@ -531,7 +490,7 @@ static void pools_table(struct doc *d, const struct s_pools *p)
     put_head(d, d->n, 4, d->width - 4, pool_cols, P_N, x, wd);
     size_t shown = 0;
     for (size_t i = 0; i < p->n; i++) {
-        if (admin_db(p->rows[i].database))
+        if (pool_admin_db(p->rows[i].database))
             continue;
         char cells[P_N][128];
         enum sev sev[P_N];
@@ -548,14 +507,14 @@ static void stats_table(struct doc *d, const struct s_poolstats *st)
     int x[Q_N], wd[Q_N];
     size_t any = 0;
     for (size_t i = 0; i < st->n; i++)
-        any += !admin_db(st->rows[i].database);
+        any += !pool_admin_db(st->rows[i].database);
     if (!any)
         return;
     fit(stat_cols, Q_N, d->width - 4, x, wd);
     put_head(d, d->n, 4, d->width - 4, stat_cols, Q_N, x, wd);
     for (size_t i = 0; i < st->n; i++) {
         const struct poolstat_row *r = &st->rows[i];
-        if (admin_db(r->database))
+        if (pool_admin_db(r->database))
             continue;
         char cells[Q_N][128];
         enum sev sev[Q_N] = {0};
@@ -567,7 +526,7 @@ static void stats_table(struct doc *d, const struct s_poolstats *st)
         us_cell(cells[Q_XT], r->xact_us);
         us_cell(cells[Q_QT], r->query_us);
         us_cell(cells[Q_WAIT], r->wait_us);
-        if (!isnan(r->wait_us) && r->wait_us > MAXWAIT_CRIT_S * 1e6)
+        if (!isnan(r->wait_us) && r->wait_us > POOL_MAXWAIT_CRIT_S * 1e6)
             sev[Q_WAIT] = SEV_WARN;
         put_row(d, d->n, 4, stat_cols, Q_N, x, wd, cells, sev);
     }
@@ -622,19 +581,11 @@ static void pooler_section(struct doc *d, const struct model *m, const struct se
 
 /* ---------------------------------------------------------------------------- the fleet */
 
-static bool serves(const struct server *pooler, const char *name)
-{
-    for (size_t i = 0; pooler->pooler && i < pooler->pooler->nserves; i++)
-        if (strcmp(pooler->pooler->serves[i], name) == 0)
-            return true;
-    return false;
-}
-
 /* The first server in the fleet (config order) that the pooler serves, or -1. */
 static long home_of(const struct model *m, const struct server *pooler)
 {
     for (size_t i = 0; i < m->n; i++)
-        if (m->servers[i].kind == KIND_POSTGRES && serves(pooler, m->servers[i].conf->name))
+        if (m->servers[i].kind == KIND_POSTGRES && pooler_serves(pooler, m->servers[i].conf->name))
             return (long)i;
     return -1;
 }
@@ -662,7 +613,7 @@ static void build(const struct model *m, long scope, struct doc *d)
             const struct server *p = &m->servers[k];
             if (p->kind != KIND_PGBOUNCER)
                 continue;
-            if (scope >= 0 ? !serves(p, s->conf->name) : home_of(m, p) != (long)i)
+            if (scope >= 0 ? !pooler_serves(p, s->conf->name) : home_of(m, p) != (long)i)
                 continue;
             line_at(d, d->n);
             pooler_section(d, m, p);
@@ -748,172 +699,11 @@ static void conn_text(const struct model *m, FILE *out)
     doc_free(&d);
 }
 
-static json_t *group_json(const struct conn_group *g)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < g->ntop; i++) {
-        json_t *e = json_object();
-        json_object_set_new(e, "name", jstr(g->top[i].name));
-        json_object_set_new(e, "count", json_integer(g->top[i].n));
-        json_array_append_new(a, e);
-    }
-    if (g->other > 0) {
-        json_t *e = json_object();
-        json_object_set_new(e, "name", json_null());
-        json_object_set_new(e, "other", json_true());
-        json_object_set_new(e, "values", json_integer(g->nkeys - (long)g->ntop));
-        json_object_set_new(e, "count", json_integer(g->other));
-        json_array_append_new(a, e);
-    }
-    return a;
-}
-
-static json_t *iit_json(const struct conn_iit *r)
-{
-    json_t *e = json_object();
-    json_object_set_new(e, "pid", json_integer(r->pid));
-    json_object_set_new(e, "user", jstr(r->usename));
-    json_object_set_new(e, "database", jstr(r->datname));
-    json_object_set_new(e, "application_name", jstr(r->application_name));
-    json_object_set_new(e, "client", jstr(r->client));
-    json_object_set_new(e, "state", jstr(r->state));
-    json_object_set_new(e, "idle_s", jnum(r->idle_s));
-    json_object_set_new(e, "xact_age_s", jnum(r->xact_s));
-    json_object_set_new(e, "xmin_age", r->xmin_age >= 0 ? json_integer(r->xmin_age) : json_null());
-    return e;
-}
-
-/* Adds to the "connections" object the Fleet pane wrote (its pane's JSON runs first). */
-static void server_json(const struct model *m, const struct server *s, json_t *o)
-{
-    const struct s_connections *c = SAMPLE_CONNECTIONS(s->cur);
-    if (!c || s->status == SRV_DOWN)
-        return;
-    json_t *j = json_object_get(o, "connections");
-    if (!j) {
-        j = json_object();
-        json_object_set_new(o, "connections", j);
-    }
-    static const char *const keys[CB_N] = {
-        [CB_STATE] = "by_state", [CB_DATABASE] = "by_database", [CB_USER] = "by_user",
-        [CB_APPLICATION] = "by_application", [CB_CLIENT] = "by_client",
-    };
-    json_object_set_new(j, "superuser_reserved_connections", json_integer(c->superuser_reserved));
-    json_object_set_new(j, "reserved_connections", json_integer(c->reserved));
-    json_object_set_new(j, "usable_by_users", json_integer(conn_usable(c)));
-    json_object_set_new(j, "own", json_integer(c->own));
-    json_object_set_new(j, "sessions", json_integer(c->sessions));
-    for (int b = 0; b < CB_N; b++)
-        json_object_set_new(j, keys[b], group_json(&c->by[b]));
-    json_t *a = json_array();
-    for (size_t i = 0; i < c->niit; i++)
-        json_array_append_new(a, iit_json(&c->iit[i]));
-    json_object_set_new(j, "idle_in_transaction_sessions", a);
-    json_object_set_new(j, "idle_in_transaction_total", json_integer(c->niit_total));
-    json_t *pl = json_array();
-    for (size_t k = 0; k < m->n; k++)
-        if (m->servers[k].kind == KIND_PGBOUNCER && serves(&m->servers[k], s->conf->name))
-            json_array_append_new(pl, jstr(m->servers[k].conf->name));
-    json_object_set_new(j, "poolers", pl);
-}
-
-static json_t *count_json(long v) { return v < 0 ? json_null() : json_integer(v); }
-static json_t *i64_json(int64_t v) { return v < 0 ? json_null() : json_integer(v); }
-
-static json_t *pool_json(const struct pool_row *r)
-{
-    json_t *e = json_object();
-    json_object_set_new(e, "database", jstr(r->database));
-    json_object_set_new(e, "user", jstr(r->user));
-    json_object_set_new(e, "cl_active", count_json(r->cl_active));
-    json_object_set_new(e, "cl_waiting", count_json(r->cl_waiting));
-    json_object_set_new(e, "cl_active_cancel_req", count_json(r->cl_active_cancel_req));
-    json_object_set_new(e, "cl_waiting_cancel_req", count_json(r->cl_waiting_cancel_req));
-    json_object_set_new(e, "sv_active", count_json(r->sv_active));
-    json_object_set_new(e, "sv_idle", count_json(r->sv_idle));
-    json_object_set_new(e, "sv_used", count_json(r->sv_used));
-    json_object_set_new(e, "sv_tested", count_json(r->sv_tested));
-    json_object_set_new(e, "sv_login", count_json(r->sv_login));
-    json_object_set_new(e, "maxwait_s", jnum(r->maxwait_s));
-    json_object_set_new(e, "pool_mode", jstr(r->pool_mode));
-    json_object_set_new(e, "severity", json_string(pool_sev(r) == SEV_CRIT ? "CRIT"
-                                                   : pool_sev(r) == SEV_WARN ? "WARN" : "OK"));
-    return e;
-}
-
-static json_t *poolstat_json(const struct poolstat_row *r)
-{
-    json_t *e = json_object();
-    json_object_set_new(e, "database", jstr(r->database));
-    const struct { const char *k; int64_t v; } tot[] = {
-        {"total_xact_count", r->xact_count}, {"total_query_count", r->query_count},
-        {"total_received", r->received}, {"total_sent", r->sent},
-        {"total_xact_time", r->xact_time}, {"total_query_time", r->query_time},
-        {"total_wait_time", r->wait_time}, {"avg_xact_count", r->avg_xact_count},
-        {"avg_query_count", r->avg_query_count}, {"avg_recv", r->avg_recv},
-        {"avg_sent", r->avg_sent}, {"avg_xact_time", r->avg_xact_time},
-        {"avg_query_time", r->avg_query_time}, {"avg_wait_time", r->avg_wait_time},
-    };
-    for (size_t i = 0; i < ARRAY_LEN(tot); i++)
-        json_object_set_new(e, tot[i].k, i64_json(tot[i].v));
-    json_object_set_new(e, "xacts_per_s", jnum(r->xacts_s));
-    json_object_set_new(e, "queries_per_s", jnum(r->queries_s));
-    json_object_set_new(e, "received_bytes_per_s", jnum(r->recv_s));
-    json_object_set_new(e, "sent_bytes_per_s", jnum(r->sent_s));
-    json_object_set_new(e, "xact_time_us", jnum(r->xact_us));
-    json_object_set_new(e, "query_time_us", jnum(r->query_us));
-    json_object_set_new(e, "wait_us_per_xact", jnum(r->wait_us));
-    return e;
-}
-
-static void pooler_json(const struct server *s, json_t *o)
-{
-    json_t *sv = json_array();
-    for (size_t i = 0; s->pooler && i < s->pooler->nserves; i++)
-        json_array_append_new(sv, jstr(s->pooler->serves[i]));
-    json_object_set_new(o, "serves", sv);
-    const struct s_pools *p = SAMPLE_POOLS(s->cur);
-    const struct s_poolstats *st = SAMPLE_POOLSTATS(s->cur);
-    if (s->status == SRV_DOWN)
-        return;
-    if (p) {
-        json_t *a = json_array();
-        for (size_t i = 0; i < p->n; i++)
-            json_array_append_new(a, pool_json(&p->rows[i]));
-        json_object_set_new(o, "pools", a);
-        struct pool_sum t = pool_totals(p);
-        json_t *j = json_object();
-        json_object_set_new(j, "cl_active", json_integer(t.cl_active));
-        json_object_set_new(j, "cl_waiting", json_integer(t.cl_waiting));
-        json_object_set_new(j, "sv_active", json_integer(t.sv_active));
-        json_object_set_new(j, "sv_idle", json_integer(t.sv_idle));
-        json_object_set_new(j, "sv_used", json_integer(t.sv_used));
-        json_object_set_new(j, "maxwait_s", json_real(t.maxwait_s));
-        json_object_set_new(o, "pool_totals", j);
-    }
-    if (st) {
-        json_t *a = json_array();
-        for (size_t i = 0; i < st->n; i++)
-            json_array_append_new(a, poolstat_json(&st->rows[i]));
-        json_object_set_new(o, "stats", a);
-        json_object_set_new(o, "stats_interval_s", jnum(st->dt));
-    }
-}
-
-static void conn_json(const struct model *m, const struct server *s, json_t *o)
-{
-    if (s->kind == KIND_PGBOUNCER)
-        pooler_json(s, o);
-    else
-        server_json(m, s, o);
-}
-
 const struct pane_class pane_connections = {
     .name = "connections",
     .title = "Connections",
     .draw = conn_draw,
     .footer = "S scope  Up/Down scroll",
     .ts = &ts,
-    .json = conn_json,
     .text = conn_text,
 };

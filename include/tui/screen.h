@@ -4,7 +4,6 @@
 #define PGFLEET_SCREEN_H
 
 #include <curses.h>
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -50,12 +49,6 @@ void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *
 void text_table(FILE *out, const struct colspec *cols, int ncols, const cell_t *cells, size_t nrows);
 /* s in a field of cols display columns, cut to fit (never half a character). */
 void fput_pad(FILE *out, const char *s, int cols, bool right);
-/* JSON helpers: NAN/inf and NULL become null. */
-json_t *jnum(double v);
-json_t *jstr(const char *s);
-/* key: the ISO 8601 UTC time of epoch microseconds (text, as the probes give it); key_us: the
- * number itself, what actions are guarded by. Both null when unknown. */
-void jtime_us(json_t *o, const char *key, const char *us);
 void table_move(struct table_state *st, enum command cmd, size_t nrows, int page);
 /* Fit a row of columns to width: wd[c] holds column c's width. While the columns left, each with
  * a space after it, are wider than width, the one of lowest priority goes (the first of equals),
@@ -71,16 +64,15 @@ struct pane_class {
     /* React to a command; returns true if it was handled (it never draws). */
     bool (*key)(struct tui *t, enum command cmd);
     const char *footer;  /* the pane's own key hints */
-    /* The snapshot forms of this pane (optional): add this pane's keys to a server's JSON
-     * object; print this pane's section of the text snapshot. */
-    void (*json)(const struct model *m, const struct server *s, json_t *obj);
+    /* The text snapshot form of this pane (optional): print this pane's section. (The JSON
+     * snapshot is written by the probes layer: probes/snapjson.h.) */
     void (*text)(const struct model *m, FILE *out);
     /* Per-pane view state (selection, scroll, sort), owned by the pane file. */
     struct table_state *ts;
 };
 extern const struct pane_class pane_fleet, pane_activity, pane_locks, pane_replication,
     pane_connections, pane_io, pane_statements, pane_jobs;
-/* Every pane in tab order (screen.c), with the digit that shows each; the snapshot writers walk
+/* Every pane in tab order (screen.c), with the digit that shows each; the text snapshot walks
  * the list too. */
 extern const struct pane_class *const pane_list[];
 extern const char pane_keys[];
