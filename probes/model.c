@@ -1,12 +1,14 @@
 /* model.c — small read-only views of the model shared by panes, snapshots and runbooks: status
- * names, a server's role, the severity the fleet is sorted by (worst first), and which pooler
- * a backend belongs to. */
+ * names, a server's role, the severity the fleet is sorted by (worst first) and that order, and
+ * which pooler a backend belongs to. */
 #include "probes/model.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "probes/sec_connections.h"
 #include "probes/sec_replication.h"
 
@@ -69,6 +71,39 @@ int srv_severity(const struct model *m, const struct server *s)
     if (archiver_failing(s))
         sev += 80; /* WAL piles up on disk and backups go stale */
     return sev;
+}
+
+static int cmp_name(const struct model *m, size_t a, size_t b)
+{
+    return strcmp(m->servers[a].conf->name, m->servers[b].conf->name);
+}
+
+void fleet_order(const struct model *m, size_t *order)
+{
+    int *sev = xcalloc(m->n + 1, sizeof *sev);
+    for (size_t i = 0; i < m->n; i++) {
+        order[i] = i;
+        sev[i] = srv_severity(m, &m->servers[i]);
+    }
+    /* insertion sort: fleets are small and the order must be stable between refreshes */
+    for (size_t i = 1; i < m->n; i++) {
+        size_t v = order[i], j = i;
+        while (j > 0 && (sev[order[j - 1]] < sev[v] ||
+                         (sev[order[j - 1]] == sev[v] && cmp_name(m, order[j - 1], v) > 0))) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = v;
+    }
+    free(sev);
+}
+
+bool pooler_serves(const struct server *pooler, const char *name)
+{
+    for (size_t i = 0; pooler->pooler && i < pooler->pooler->nserves; i++)
+        if (strcmp(pooler->pooler->serves[i], name) == 0)
+            return true;
+    return false;
 }
 
 bool pooler_of_backend(const struct model *m, size_t server, int pid, char *out, size_t len)

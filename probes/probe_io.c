@@ -506,6 +506,14 @@ static void sizes_derive(const struct sample *prev, struct sample *cur)
         c->total_growth_s = (c->total - p->total) / c->dt;
 }
 
+const struct db_size *sizes_find(const struct s_sizes *z, const char *datname)
+{
+    for (size_t i = 0; z && datname && i < z->n; i++)
+        if (z->rows[i].datname && strcmp(z->rows[i].datname, datname) == 0)
+            return &z->rows[i];
+    return NULL;
+}
+
 /* ---------------------------------------------------------------------------------- host disk */
 
 int diskstats_find(const char *text, unsigned major, unsigned minor, char *name, size_t namelen,

@@ -165,6 +165,37 @@ const struct poolstat_row *poolstats_find(const struct s_poolstats *st, const ch
     return NULL;
 }
 
+enum sev pool_sev(const struct pool_row *p)
+{
+    if (p->cl_waiting <= 0)
+        return SEV_NONE;
+    return !isnan(p->maxwait_s) && p->maxwait_s > POOL_MAXWAIT_CRIT_S ? SEV_CRIT : SEV_WARN;
+}
+
+bool pool_admin_db(const char *db) { return db && strcmp(db, "pgbouncer") == 0; }
+
+static long pos(long v) { return v > 0 ? v : 0; }
+
+struct pool_sum pool_totals(const struct s_pools *p)
+{
+    struct pool_sum t = {0};
+    for (size_t i = 0; i < p->n; i++) {
+        const struct pool_row *r = &p->rows[i];
+        if (pool_admin_db(r->database))
+            continue;
+        t.cl_active += pos(r->cl_active);
+        t.cl_waiting += pos(r->cl_waiting);
+        t.sv_active += pos(r->sv_active);
+        t.sv_idle += pos(r->sv_idle);
+        t.sv_used += pos(r->sv_used);
+        if (!isnan(r->maxwait_s) && r->maxwait_s > t.maxwait_s)
+            t.maxwait_s = r->maxwait_s;
+        if (pool_sev(r) > t.worst)
+            t.worst = pool_sev(r);
+    }
+    return t;
+}
+
 /* A counter's rate, or NAN when either side lacks the column. */
 static double rate(int64_t prev, int64_t cur, double dt)
 {

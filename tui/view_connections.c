@@ -18,7 +18,6 @@
 #define GROUP_GAP 2
 #define TOP_ALL 5         /* values per breakdown when every server is shown */
 #define CRIT_PCT 95.0     /* connection use that is critical whatever the config says */
-#define MAXWAIT_CRIT_S 1.0
 
 /* What a build needs besides the document. */
 struct cdoc {
@@ -82,20 +81,10 @@ static enum sev idle_sev(double s, const struct thresholds *th)
     return ms >= (double)th->idle_in_transaction_ms ? SEV_WARN : SEV_NONE;
 }
 
-enum sev pool_sev(const struct pool_row *p)
-{
-    if (p->cl_waiting <= 0)
-        return SEV_NONE;
-    return !isnan(p->maxwait_s) && p->maxwait_s > MAXWAIT_CRIT_S ? SEV_CRIT : SEV_WARN;
-}
-
 static enum sev status_sev(const struct server *s)
 {
     return s->status == SRV_UP ? SEV_OK : s->status == SRV_DOWN ? SEV_CRIT : SEV_WARN;
 }
-
-/* pgBouncer's own console shows up as a pool "pgbouncer"; it is no one's workload. */
-static bool admin_db(const char *db) { return db && strcmp(db, "pgbouncer") == 0; }
 
 /* ------------------------------------------------------------------------ server section */
 
@@ -385,28 +374,6 @@ static void pool_row_cells(const struct pool_row *p, char (*cells)[128], enum se
     sev[P_POOL] = sev[P_CLW] = sev[P_MAXW] = sv;
 }
 
-static long pos(long v) { return v > 0 ? v : 0; }
-
-struct pool_sum pool_totals(const struct s_pools *p)
-{
-    struct pool_sum t = {0};
-    for (size_t i = 0; i < p->n; i++) {
-        const struct pool_row *r = &p->rows[i];
-        if (admin_db(r->database))
-            continue;
-        t.cl_active += pos(r->cl_active);
-        t.cl_waiting += pos(r->cl_waiting);
-        t.sv_active += pos(r->sv_active);
-        t.sv_idle += pos(r->sv_idle);
-        t.sv_used += pos(r->sv_used);
-        if (!isnan(r->maxwait_s) && r->maxwait_s > t.maxwait_s)
-            t.maxwait_s = r->maxwait_s;
-        if (pool_sev(r) > t.worst)
-            t.worst = pool_sev(r);
-    }
-    return t;
-}
-
 /* "clients 8 active 3 waiting  servers 5 active 0 idle 0 used  maxwait 2.1s" */
 static void pooler_summary(struct doc *d, const struct s_pools *p)
 {
@@ -427,7 +394,7 @@ static void pools_table(struct doc *d, const struct s_pools *p)
     doc_head(d, d->n, 4, pool_cols, P_N, x, wd);
     size_t shown = 0;
     for (size_t i = 0; i < p->n; i++) {
-        if (admin_db(p->rows[i].database))
+        if (pool_admin_db(p->rows[i].database))
             continue;
         char cells[P_N][128];
         enum sev sev[P_N];
@@ -444,14 +411,14 @@ static void stats_table(struct doc *d, const struct s_poolstats *st)
     int x[Q_N], wd[Q_N];
     size_t any = 0;
     for (size_t i = 0; i < st->n; i++)
-        any += !admin_db(st->rows[i].database);
+        any += !pool_admin_db(st->rows[i].database);
     if (!any)
         return;
     fit(stat_cols, Q_N, 4, d->width - 4, x, wd);
     doc_head(d, d->n, 4, stat_cols, Q_N, x, wd);
     for (size_t i = 0; i < st->n; i++) {
         const struct poolstat_row *r = &st->rows[i];
-        if (admin_db(r->database))
+        if (pool_admin_db(r->database))
             continue;
         char cells[Q_N][128];
         enum sev sev[Q_N] = {0};
@@ -463,7 +430,7 @@ static void stats_table(struct doc *d, const struct s_poolstats *st)
         us_cell(cells[Q_XT], r->xact_us);
         us_cell(cells[Q_QT], r->query_us);
         us_cell(cells[Q_WAIT], r->wait_us);
-        if (!isnan(r->wait_us) && r->wait_us > MAXWAIT_CRIT_S * 1e6)
+        if (!isnan(r->wait_us) && r->wait_us > POOL_MAXWAIT_CRIT_S * 1e6)
             sev[Q_WAIT] = SEV_WARN;
         put_row(d, d->n, stat_cols, Q_N, x, wd, cells, sev);
     }
@@ -518,19 +485,11 @@ static void pooler_section(struct doc *d, const struct model *m, const struct se
 
 /* ---------------------------------------------------------------------------- the fleet */
 
-bool serves(const struct server *pooler, const char *name)
-{
-    for (size_t i = 0; pooler->pooler && i < pooler->pooler->nserves; i++)
-        if (strcmp(pooler->pooler->serves[i], name) == 0)
-            return true;
-    return false;
-}
-
 /* The first server in the fleet (config order) that the pooler serves, or -1. */
 static long home_of(const struct model *m, const struct server *pooler)
 {
     for (size_t i = 0; i < m->n; i++)
-        if (m->servers[i].kind == KIND_POSTGRES && serves(pooler, m->servers[i].conf->name))
+        if (m->servers[i].kind == KIND_POSTGRES && pooler_serves(pooler, m->servers[i].conf->name))
             return (long)i;
     return -1;
 }
@@ -559,7 +518,7 @@ static void build(const struct model *m, long scope, struct cdoc *cd)
             const struct server *p = &m->servers[k];
             if (p->kind != KIND_PGBOUNCER)
                 continue;
-            if (scope >= 0 ? !serves(p, s->conf->name) : home_of(m, p) != (long)i)
+            if (scope >= 0 ? !pooler_serves(p, s->conf->name) : home_of(m, p) != (long)i)
                 continue;
             doc_line(d, d->n);
             pooler_section(d, m, p);
@@ -577,7 +536,6 @@ static void build(const struct model *m, long scope, struct cdoc *cd)
     if (!d->n)
         doc_add(d, 0, 2, SEV_DIM, "no server in scope");
 }
-
 
 void conn_view(const struct model *m, long scope, bool text, struct doc *d)
 {

@@ -127,14 +127,6 @@ static enum sev hit_sev(double pct, double th)
     return pct < th - 10 ? SEV_CRIT : pct < th ? SEV_WARN : SEV_OK;
 }
 
-static const struct db_size *size_of(const struct s_sizes *z, const char *datname)
-{
-    for (size_t i = 0; z && datname && i < z->n; i++)
-        if (z->rows[i].datname && strcmp(z->rows[i].datname, datname) == 0)
-            return &z->rows[i];
-    return NULL;
-}
-
 static void db_line(struct iodoc *d, const struct db_stat *r, const struct s_sizes *z, double th)
 {
     struct line *l = add_line(d, LK_DB);
@@ -154,7 +146,7 @@ static void db_line(struct iodoc *d, const struct db_stat *r, const struct s_siz
     seg(l, SEV_NONE, "%s", count(b, sizeof b, r->write_ms_s));
     seg(l, SEV_NONE, "%s", count(b, sizeof b, r->returned_s + r->fetched_s));
     seg(l, SEV_NONE, "%s", count(b, sizeof b, r->inserted_s + r->updated_s + r->deleted_s));
-    const struct db_size *sz = size_of(z, r->datname);
+    const struct db_size *sz = sizes_find(z, r->datname);
     seg(l, SEV_NONE, "%s", sz ? fmt_bytes(t, sizeof t, sz->bytes) : "");
 }
 

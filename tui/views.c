@@ -1,5 +1,5 @@
 /* views.c — the cells of the Fleet and Activity tables (escaped text plus a severity each),
- * the fleet's worst-first order, and the activity list's filter and sort. Pure: the panes and
+ * and the activity list's filter and sort. Pure: the panes and
  * the text snapshot call these, the unit tests too. */
 #include "tui/views.h"
 
@@ -61,31 +61,6 @@ bool contains_ci(const char *hay, const char *needle)
 
 /* Runs of white space collapsed (queries are often indented SQL), then escaped (doc.h). */
 static void cell_text(char *dst, const char *src) { one_line(dst, CELL_MAX, src); }
-
-static int cmp_name(const struct model *m, size_t a, size_t b)
-{
-    return strcmp(m->servers[a].conf->name, m->servers[b].conf->name);
-}
-
-void fleet_order(const struct model *m, size_t *order)
-{
-    int *sev = xcalloc(m->n + 1, sizeof *sev);
-    for (size_t i = 0; i < m->n; i++) {
-        order[i] = i;
-        sev[i] = srv_severity(m, &m->servers[i]);
-    }
-    /* insertion sort: fleets are small and the order must be stable between refreshes */
-    for (size_t i = 1; i < m->n; i++) {
-        size_t v = order[i], j = i;
-        while (j > 0 && (sev[order[j - 1]] < sev[v] ||
-                         (sev[order[j - 1]] == sev[v] && cmp_name(m, order[j - 1], v) > 0))) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = v;
-    }
-    free(sev);
-}
 
 static enum sev age_sev(double s, int64_t warn_ms)
 {

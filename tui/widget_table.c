@@ -130,27 +130,3 @@ void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *
         }
     }
 }
-
-json_t *jnum(double v) { return isnan(v) || isinf(v) ? json_null() : json_real(v); }
-/* Server text as it came, when it is valid UTF-8; escaped when it is not (a LATIN1 or SQL_ASCII
- * database): jansson refuses invalid UTF-8, and the key would silently go missing. */
-json_t *jstr(const char *s)
-{
-    if (!s)
-        return json_null();
-    json_t *j = json_string(s);
-    if (j)
-        return j;
-    char *e = esc(s, 0);
-    j = json_string(e);
-    free(e);
-    return j ? j : json_string("?");
-}
-
-void jtime_us(json_t *o, const char *key, const char *us)
-{
-    char ts[48], k[64];
-    json_object_set_new(o, key, us ? json_string(fmt_epoch_us(ts, sizeof ts, us)) : json_null());
-    snprintf(k, sizeof k, "%s_us", key);
-    json_object_set_new(o, k, us ? json_integer(cell_i64(us)) : json_null());
-}

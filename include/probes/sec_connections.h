@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "probes/health.h"
 #include "probes/sample.h"
 
 /* ---- PROBE_CONNECTIONS ---- */
@@ -82,6 +83,21 @@ struct s_pools {
 };
 
 #define SAMPLE_POOLS(s) ((const struct s_pools *)((s) ? (s)->sec[PROBE_POOLS] : NULL))
+
+/* A client that has waited this long for a server connection makes its pool critical. */
+#define POOL_MAXWAIT_CRIT_S 1.0
+/* Clients queueing for a server connection: WARN, CRIT once one has waited over
+ * POOL_MAXWAIT_CRIT_S; SEV_NONE when nobody waits. */
+enum sev pool_sev(const struct pool_row *p);
+/* pgBouncer's own console shows up as a pool "pgbouncer"; it is no one's workload. */
+bool pool_admin_db(const char *db);
+/* A pooler's pools added up, the console's left out; worst is the most severe pool's severity. */
+struct pool_sum {
+    long cl_active, cl_waiting, sv_active, sv_idle, sv_used;
+    double maxwait_s;
+    enum sev worst;
+};
+struct pool_sum pool_totals(const struct s_pools *p);
 
 /* ---- PROBE_POOLSTATS: SHOW STATS, one row per database, with rates over the interval ---- */
 

@@ -129,6 +129,9 @@ struct s_sizes {
 #define SAMPLE_STATIO(s) ((const struct s_statio *)((s) ? (s)->sec[PROBE_IO] : NULL))
 #define SAMPLE_SIZES(s) ((const struct s_sizes *)((s) ? (s)->sec[PROBE_SIZES] : NULL))
 
+/* The size row of database datname, or NULL (no sizes, or not listed). */
+const struct db_size *sizes_find(const struct s_sizes *z, const char *datname);
+
 /* The rate of a counter held as a double: NAN when either side is missing, dt is not positive
  * or the counter went backwards. */
 double io_rate(double prev, double cur, double dt);

@@ -4,7 +4,6 @@
 #define PGFLEET_SCREEN_H
 
 #include <curses.h>
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -51,12 +50,6 @@ struct table_state {
 /* Draw a table into w (whole window): a title row, then rows; keeps sel visible. */
 void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *cells,
                 const enum sev *sev, size_t nrows, struct table_state *st, bool show_sort);
-/* JSON helpers: NAN/inf and NULL become null. */
-json_t *jnum(double v);
-json_t *jstr(const char *s);
-/* key: the ISO 8601 UTC time of epoch microseconds (text, as the probes give it); key_us: the
- * number itself, what actions are guarded by. Both null when unknown. */
-void jtime_us(json_t *o, const char *key, const char *us);
 /* Draw a document (doc.h) into w (whole window): with select, ts->sel is the selected line,
  * kept in view from ts->top; without, ts->sel is the first line shown. Both are clamped. */
 void doc_draw(WINDOW *w, const struct doc *d, struct table_state *ts, bool select);
@@ -87,16 +80,12 @@ struct pane_class {
     /* Optional: the rows it lists changed under the user's hands (filter, scope): start over. */
     void (*reset)(void);
     const char *footer;  /* the pane's own key hints */
-    /* The JSON snapshot form of this pane (optional): add this pane's keys to a server's JSON
-     * object. (The text snapshot's sections are in tui/sections.h, free of curses.) */
-    void (*json)(const struct model *m, const struct server *s, json_t *obj);
     /* Per-pane view state (selection, scroll, sort), owned by the pane file. */
     struct table_state *ts;
 };
 extern const struct pane_class pane_fleet, pane_activity, pane_locks, pane_replication,
     pane_connections, pane_io, pane_statements, pane_jobs;
-/* Every pane in tab order (screen.c), with the digit that shows each; the snapshot writers walk
- * the list too. */
+/* Every pane in tab order (screen.c), with the digit that shows each. */
 extern const struct pane_class *const pane_list[];
 extern const char pane_keys[];
 extern const int pane_count;

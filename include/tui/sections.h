@@ -28,17 +28,4 @@ void conn_text(const struct model *m, FILE *out);
 void io_text(const struct model *m, FILE *out);
 void stmt_text(const struct model *m, FILE *out);
 
-/* Connections: a pooler's pools added up, the console's left out; worst is the most severe
- * pool's severity. The JSON snapshot reports them too. */
-struct pool_sum {
-    long cl_active, cl_waiting, sv_active, sv_idle, sv_used;
-    double maxwait_s;
-    enum sev worst;
-};
-struct pool_sum pool_totals(const struct s_pools *p);
-/* Clients queueing for a server connection: critical once one has waited over a second. */
-enum sev pool_sev(const struct pool_row *p);
-/* Whether the pooler serves the server of that name. */
-bool serves(const struct server *pooler, const char *name);
-
 #endif

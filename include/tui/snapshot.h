@@ -1,5 +1,5 @@
 /* snapshot.h — the non-interactive form of the panes: two samples one interval apart, then one
- * JSON document (keys mirror the panes, DESIGN.md §8) or aligned text like `top -b -n 1`. */
+ * JSON document (probes/snapjson.h, doc/snapshot.schema.json) or aligned text like `top -b -n 1`. */
 #ifndef PGFLEET_SNAPSHOT_H
 #define PGFLEET_SNAPSHOT_H
 
@@ -11,7 +11,6 @@
 /* Run the engine until every server has two samples or is DOWN (or refresh + timeout passed),
  * then write the snapshot. Returns the exit status. */
 int snapshot_run(struct model *m, FILE *out, bool json);
-void snapshot_write_json(const struct model *m, FILE *out);
 void snapshot_write_text(const struct model *m, FILE *out);
 
 #endif

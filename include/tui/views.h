@@ -31,8 +31,7 @@ extern const struct colspec act_cols[AC_N];
 
 typedef char cell_t[CELL_MAX];
 
-/* Fleet: the servers' order, worst first (by srv_severity, then name). */
-void fleet_order(const struct model *m, size_t *order);
+/* Fleet: the servers' order is fleet_order (probes/model.h). */
 void fleet_cells(const struct model *m, const struct server *s, cell_t *cells, enum sev *sev);
 
 /* Activity: the visible rows of all servers (or one), filtered and sorted. */

@@ -1,4 +1,4 @@
-/* fuzz_snapshot_json.c — `pgfleet snapshot --json` (snapshot_write_json) on a fleet whose
+/* fuzz_snapshot_json.c — `pgfleet snapshot --json` (snapjson_write) on a fleet whose
  * servers hold samples parsed from fuzzed results (fuzzutil.h: fz_world_new): the document always
  * parses (jansson) and every server object has the keys the README's "Snapshot JSON" section
  * documents for it, whatever the server sent (text that is not valid UTF-8 included):
@@ -26,7 +26,7 @@
 #include "probes/sec_connections.h"
 #include "probes/sec_io.h"
 #include "probes/sec_locks.h"
-#include "tui/snapshot.h"
+#include "probes/snapjson.h"
 #include "core/util.h"
 
 static bool strict, allow_invalid_utf8;
@@ -207,7 +207,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     FZ_CHECK(f != NULL, "open_memstream");
-    snapshot_write_json(&w->m, f);
+    snapjson_write(&w->m, f);
     fclose(f);
     if (getenv("FUZZ_DUMP")) /* FUZZ_DUMP=1 build/fuzz/fuzz_snapshot_json FILE shows the document */
         fwrite(buf, 1, len, stderr);

@@ -27,6 +27,7 @@
 #include "tui/screen.h"
 #include "tui/sections.h"
 #include "probes/sec_io.h"
+#include "probes/snapjson.h"
 #include "testutil.h"
 #include "core/util.h"
 
@@ -532,7 +533,7 @@ static void test_host_disk_read(void **state)
     assert_true(b.reads_s >= 0 && b.writes_s >= 0 && b.util_pct >= 0 && b.util_pct <= 100);
 }
 
-/* ---- the pane's snapshot forms ---- */
+/* ---- the snapshot forms (JSON: probes/snapjson_*.c; text: the pane) ---- */
 
 /* Two servers: "shop" (PostgreSQL 15, two samples of every probe of this pane) and "old"
  * (PostgreSQL 12, first sample, track_io_timing off, a database name with control bytes). */
@@ -584,11 +585,11 @@ static void test_pane_json(void **state)
 {
     struct world *w = *state;
     json_t *o = json_object();
-    pane_fleet.json(&w->m, &w->m.servers[0], o);
-    pane_io.json(&w->m, &w->m.servers[0], o);
+    snapjson_server(&w->m, &w->m.servers[0], o);
+    snapjson_io(&w->m, &w->m.servers[0], o);
     json_t *cache = json_object_get(o, "cache");
     assert_non_null(cache);
-    assert_non_null(json_object_get(cache, "hit_pct")); /* the Fleet pane's keys are kept */
+    assert_non_null(json_object_get(cache, "hit_pct")); /* snapjson_server's keys are kept */
     json_t *dbs = json_object_get(cache, "databases");
     assert_true(json_is_array(dbs));
     assert_int_equal(json_array_size(dbs), 5);
@@ -614,9 +615,9 @@ static void test_pane_json(void **state)
     assert_int_equal(json_array_size(json_object_get(json_object_get(io, "sizes"), "databases")), 2);
     json_decref(o);
 
-    /* without the Fleet pane's object, the pane makes its own; a missing section is null */
+    /* without snapjson_server's object, the section makes its own; a missing part is null */
     o = json_object();
-    pane_io.json(&w->m, &w->m.servers[1], o);
+    snapjson_io(&w->m, &w->m.servers[1], o);
     io = json_object_get(o, "io");
     assert_true(json_is_false(json_object_get(io, "track_io_timing")));
     assert_true(json_is_null(json_object_get(io, "checkpointer")));
@@ -628,7 +629,7 @@ static void test_pane_json(void **state)
     /* DOWN servers get no keys */
     w->m.servers[1].status = SRV_DOWN;
     o = json_object();
-    pane_io.json(&w->m, &w->m.servers[1], o);
+    snapjson_io(&w->m, &w->m.servers[1], o);
     assert_null(json_object_get(o, "io"));
     json_decref(o);
     w->m.servers[1].status = SRV_UP;

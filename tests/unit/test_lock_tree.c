@@ -23,6 +23,7 @@
 #include "tui/screen.h"
 #include "tui/sections.h"
 #include "probes/sec_locks.h"
+#include "probes/snapjson.h"
 #include "testutil.h"
 #include "core/util.h"
 
@@ -489,7 +490,7 @@ static void test_parse_empty_and_bad(void **state)
     assert_non_null(strstr(err, "blockers"));
 }
 
-/* ---- the pane's snapshot forms ---- */
+/* ---- the snapshot forms (JSON: probes/snapjson_*.c; text: the pane) ---- */
 
 struct fake {
     struct config cfg;
@@ -520,7 +521,7 @@ static void test_json(void **state)
     struct fake fk;
     fake_model(&fk, "locks_pg15.rows");
     json_t *o = json_object();
-    pane_locks.json(&fk.m, &fk.srv, o);
+    snapjson_locks(&fk.m, &fk.srv, o);
     json_t *tree = json_object_get(o, "lock_tree");
     assert_true(json_is_array(tree));
     assert_int_equal(json_array_size(tree), 1);
@@ -600,7 +601,7 @@ static void test_deep_chain_forms(void **state)
     fk.srv.caps.pg_monitor = true;
     fk.m = (struct model){.cfg = &fk.cfg, .servers = &fk.srv, .n = 1};
     json_t *o = json_object();
-    pane_locks.json(&fk.m, &fk.srv, o);
+    snapjson_locks(&fk.m, &fk.srv, o);
     json_t *root = json_array_get(json_object_get(o, "lock_tree"), 0);
     assert_int_equal(json_integer_value(json_object_get(root, "blocked_count")), 299);
     assert_int_equal(json_depth(root), 64);
