@@ -1,14 +1,12 @@
 /* model.c — small read-only views of the model shared by panes, snapshots and runbooks: status
- * names, a server's role, the severity the fleet is sorted by (worst first), and which pooler
- * a backend belongs to. */
+ * names, a server's role, and which pooler a backend belongs to (how a server is judged and
+ * sorted is health.c's). */
 #include "probes/model.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "probes/sec_connections.h"
-#include "probes/sec_replication.h"
 
 const char *srv_status_name(enum srv_status s)
 {
@@ -29,46 +27,6 @@ const char *srv_role(const struct server *s)
     if (!ss)
         return "?";
     return ss->in_recovery ? "replica" : "primary";
-}
-
-/* DOWN outranks everything; then blocked sessions, old queries, a full connection table and a
- * poor cache hit ratio, each by how far past its threshold the server is. */
-int srv_severity(const struct model *m, const struct server *s)
-{
-    const struct thresholds *th = &m->cfg->th;
-    if (s->status == SRV_DOWN)
-        return 1000;
-    if (s->status == SRV_STALE)
-        return 900;
-    if (s->status == SRV_CONNECTING)
-        return 800;
-    if (s->kind == KIND_PGBOUNCER) {
-        /* clients queueing for a server connection: the pooler's own pile-up */
-        const struct s_pools *p = SAMPLE_POOLS(s->cur);
-        long waiting = 0;
-        for (size_t i = 0; p && i < p->n; i++)
-            waiting += p->rows[i].cl_waiting > 0 ? p->rows[i].cl_waiting : 0;
-        return waiting > 0 ? 200 + (waiting > 50 ? 50 : (int)waiting) : 0;
-    }
-    const struct s_server *ss = SAMPLE_SERVER(s->cur);
-    if (!ss)
-        return 0;
-    int sev = 0;
-    if (ss->waiting_lock > 0)
-        sev += 200 + (ss->waiting_lock > 50 ? 50 : ss->waiting_lock);
-    if (!isnan(ss->longest_query_s) && ss->longest_query_s * 1000 >= (double)th->slow_query_ms)
-        sev += 100;
-    int usable = ss->max_connections - ss->reserved_connections;
-    if (usable > 0 && 100.0 * ss->conns / usable >= th->connections_pct)
-        sev += 150;
-    if (!isnan(ss->cache_hit_pct) && ss->cache_hit_pct < th->cache_hit_pct)
-        sev += 50;
-    double lag = repl_worst_lag_bytes(m, s), lag_s = repl_lag_seconds(m, s);
-    if ((!isnan(lag) && lag >= (double)th->repl_lag_bytes) || (!isnan(lag_s) && lag_s * 1000 >= (double)th->repl_lag_ms))
-        sev += 120;
-    if (archiver_failing(s))
-        sev += 80; /* WAL piles up on disk and backups go stale */
-    return sev;
 }
 
 bool pooler_of_backend(const struct model *m, size_t server, int pid, char *out, size_t len)

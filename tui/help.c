@@ -67,7 +67,8 @@ void help_draw(struct tui *t, WINDOW *w)
     add(&l, theme(TH_HEADER), "Figures");
     add(&l, A_NORMAL, "  TPS and HIT% are rates over the last interval, measured on the server's clock;");
     add(&l, A_NORMAL, "  n/a until two samples exist or after a restart or statistics reset.");
-    add(&l, A_NORMAL, "  CONNS is client connections / (max_connections - superuser_reserved_connections).");
+    add(&l, A_NORMAL, "  CONNS is client connections / usable slots: max_connections");
+    add(&l, A_NORMAL, "  - superuser_reserved_connections - reserved_connections (16+), as in Connections.");
     add(&l, A_NORMAL, "");
     add(&l, A_DIM, "Up/Down scroll, Esc or q closes.");
     show(t, w, &l, "Help");

@@ -20,8 +20,6 @@ static struct table_state ts = {.sort_col = -1};
 #define GROUP_MIN_W 22    /* narrowest breakdown table */
 #define GROUP_GAP 2
 #define TOP_ALL 5         /* values per breakdown when every server is shown */
-#define CRIT_PCT 95.0     /* connection use that is critical whatever the config says */
-#define MAXWAIT_CRIT_S 1.0
 
 /* Styles of a segment: a severity (enum sev), or one of these. */
 enum { ST_HEAD = 10, ST_COLS = 11 };
@@ -163,38 +161,11 @@ static void put_row(struct doc *d, size_t y, int x0, const struct colspec *cols,
             (cols[c].right ? put_r : put)(d, y, x0 + x[c], wd[c], sev[c], cells[c]);
 }
 
-/* ---------------------------------------------------------------------------- severities */
-
-static enum sev pct_sev(double pct, const struct thresholds *th)
-{
-    if (isnan(pct))
-        return SEV_NONE;
-    if (pct >= CRIT_PCT)
-        return SEV_CRIT;
-    return pct >= th->connections_pct ? SEV_WARN : SEV_OK;
-}
-
+/* Severities are health.c's; an idle session's age is coloured only once it is at fault. */
 static enum sev idle_sev(double s, const struct thresholds *th)
 {
-    if (isnan(s))
-        return SEV_NONE;
-    double ms = s * 1000;
-    if (ms >= 2.0 * (double)th->idle_in_transaction_ms)
-        return SEV_CRIT;
-    return ms >= (double)th->idle_in_transaction_ms ? SEV_WARN : SEV_NONE;
-}
-
-/* Clients queueing for a server connection: critical once one has waited over a second. */
-static enum sev pool_sev(const struct pool_row *p)
-{
-    if (p->cl_waiting <= 0)
-        return SEV_NONE;
-    return !isnan(p->maxwait_s) && p->maxwait_s > MAXWAIT_CRIT_S ? SEV_CRIT : SEV_WARN;
-}
-
-static enum sev status_sev(const struct server *s)
-{
-    return s->status == SRV_UP ? SEV_OK : s->status == SRV_DOWN ? SEV_CRIT : SEV_WARN;
+    enum sev l = health_age(s, th->idle_in_transaction_ms);
+    return l == SEV_OK ? SEV_NONE : l;
 }
 
 /* pgBouncer's own console shows up as a pool "pgbouncer"; it is no one's workload. */
@@ -216,11 +187,11 @@ static void server_title(struct doc *d, const struct server *s)
         esc_into(v, sizeof v, ss->version, 1);
         x = add(d, y, x + 2, SEV_NONE, "%s %s", srv_role(s), v);
     }
-    x = add(d, y, x + 2, status_sev(s), "%s", srv_status_name(s->status));
+    x = add(d, y, x + 2, health_status(s->status), "%s", srv_status_name(s->status));
     if (s->reason[0]) {
         char why[320];
         esc_into(why, sizeof why, s->reason, 1);
-        add(d, y, x + 2, status_sev(s), "%s", why);
+        add(d, y, x + 2, health_status(s->status), "%s", why);
     }
 }
 
@@ -230,7 +201,7 @@ static void usage_line(struct doc *d, const struct s_connections *c)
     size_t y = d->n;
     int usable = conn_usable(c);
     double pct = conn_used_pct(c);
-    enum sev sv = pct_sev(pct, d->th);
+    enum sev sv = health_conns(pct, d->th);
     int x = add(d, y, 2, SEV_NONE, "used");
     x = add(d, y, x + 1, sv, "%ld/%d", c->used, usable);
     int bw = (d->width - 2) / 3;
@@ -476,7 +447,7 @@ static void pool_row_cells(const struct pool_row *p, char (*cells)[128], enum se
         esc_into(cells[P_MODE], 128, p->pool_mode, 1);
     else
         snprintf(cells[P_MODE], 128, "-");
-    enum sev sv = pool_sev(p);
+    enum sev sv = health_pool(p);
     for (int c = 0; c < P_N; c++)
         sev[c] = SEV_NONE;
     sev[P_POOL] = sev[P_CLW] = sev[P_MAXW] = sv;
@@ -505,8 +476,8 @@ static struct pool_sum pool_totals(const struct s_pools *p)
         t.sv_used += pos(r->sv_used);
         if (!isnan(r->maxwait_s) && r->maxwait_s > t.maxwait_s)
             t.maxwait_s = r->maxwait_s;
-        if (pool_sev(r) > t.worst)
-            t.worst = pool_sev(r);
+        if (health_pool(r) > t.worst)
+            t.worst = health_pool(r);
     }
     return t;
 }
@@ -567,7 +538,7 @@ static void stats_table(struct doc *d, const struct s_poolstats *st)
         us_cell(cells[Q_XT], r->xact_us);
         us_cell(cells[Q_QT], r->query_us);
         us_cell(cells[Q_WAIT], r->wait_us);
-        if (!isnan(r->wait_us) && r->wait_us > MAXWAIT_CRIT_S * 1e6)
+        if (!isnan(r->wait_us) && r->wait_us > HEALTH_POOL_WAIT_CRIT_S * 1e6)
             sev[Q_WAIT] = SEV_WARN;
         put_row(d, d->n, 4, stat_cols, Q_N, x, wd, cells, sev);
     }
@@ -580,7 +551,7 @@ static void pooler_section(struct doc *d, const struct model *m, const struct se
     esc_into(name, sizeof name, s->conf->name, 1);
     int x = add(d, y, 2, ST_HEAD, "%s", name);
     x = add(d, y, x + 2, SEV_NONE, "pgbouncer");
-    x = add(d, y, x + 2, status_sev(s), "%s", srv_status_name(s->status));
+    x = add(d, y, x + 2, health_status(s->status), "%s", srv_status_name(s->status));
     if (s->pooler && s->pooler->nserves) {
         struct text t;
         text_init(&t);
@@ -595,7 +566,7 @@ static void pooler_section(struct doc *d, const struct model *m, const struct se
     if (s->reason[0]) {
         char why[320];
         esc_into(why, sizeof why, s->reason, 1);
-        add(d, y, x + 2, status_sev(s), "%s", why);
+        add(d, y, x + 2, health_status(s->status), "%s", why);
     }
     (void)m;
     const struct s_pools *p = SAMPLE_POOLS(s->cur);
@@ -836,8 +807,8 @@ static json_t *pool_json(const struct pool_row *r)
     json_object_set_new(e, "sv_login", count_json(r->sv_login));
     json_object_set_new(e, "maxwait_s", jnum(r->maxwait_s));
     json_object_set_new(e, "pool_mode", jstr(r->pool_mode));
-    json_object_set_new(e, "severity", json_string(pool_sev(r) == SEV_CRIT ? "CRIT"
-                                                   : pool_sev(r) == SEV_WARN ? "WARN" : "OK"));
+    json_object_set_new(e, "severity", json_string(health_pool(r) == SEV_CRIT ? "CRIT"
+                                                   : health_pool(r) == SEV_WARN ? "WARN" : "OK"));
     return e;
 }
 

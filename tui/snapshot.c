@@ -91,7 +91,7 @@ static json_t *server_json(const struct model *m, const struct server *s)
     json_object_set_new(o, "kind", json_string(s->kind == KIND_PGBOUNCER ? "pgbouncer" : "postgres"));
     json_object_set_new(o, "status", json_string(srv_status_name(s->status)));
     json_object_set_new(o, "reason", s->reason[0] ? jstr(s->reason) : json_null());
-    json_object_set_new(o, "severity", json_integer(srv_severity(m, s)));
+    json_object_set_new(o, "severity", json_integer(health_score(m, s)));
     json_object_set_new(o, "tick_ms", json_integer(s->tick_ms));
     for (int i = 0; i < pane_count; i++)
         if (pane_list[i]->json)

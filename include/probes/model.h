@@ -56,8 +56,6 @@ struct model {
 
 const char *srv_status_name(enum srv_status s);
 const char *srv_role(const struct server *s); /* "primary", "replica" or "?" */
-/* A severity for sorting the fleet worst first: higher is worse. */
-int srv_severity(const struct model *m, const struct server *s);
 /* Whether backend pid of server is a server connection of a pgBouncer of the fleet that serves
  * it (SHOW SERVERS' remote_pid): then out gets "NAME (pool DB/USER)", raw text. */
 bool pooler_of_backend(const struct model *m, size_t server, int pid, char *out, size_t len);

@@ -59,7 +59,7 @@ struct s_connections {
 #define SAMPLE_CONNECTIONS(s) \
     ((const struct s_connections *)((s) ? (s)->sec[PROBE_CONNECTIONS] : NULL))
 
-/* The slots ordinary roles can take: max_connections minus both reserves. */
+/* The slots ordinary roles can take: health_usable() of max_connections and both reserves. */
 int conn_usable(const struct s_connections *c);
 /* used as a percentage of usable; NAN when usable is not positive. */
 double conn_used_pct(const struct s_connections *c);

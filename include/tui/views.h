@@ -31,7 +31,7 @@ extern const struct colspec act_cols[AC_N];
 
 typedef char cell_t[CELL_MAX];
 
-/* Fleet: the servers' order, worst first (by srv_severity, then name). */
+/* Fleet: the servers' order, worst first (by health_score, then name). */
 void fleet_order(const struct model *m, size_t *order);
 void fleet_cells(const struct model *m, const struct server *s, cell_t *cells, enum sev *sev);
 
