@@ -1,16 +1,15 @@
 /* model.c — small read-only views of the model shared by panes, snapshots and runbooks: status
- * names, a server's role, the severity the fleet is sorted by (worst first) and that order, and
- * which pooler a backend belongs to. */
+ * names, a server's role, the fleet's worst-first order (the score is health.c's), and which
+ * pooler a backend belongs to. */
 #include "probes/model.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
+#include "probes/health.h"
 #include "probes/sec_connections.h"
-#include "probes/sec_replication.h"
 
 const char *srv_status_name(enum srv_status s)
 {
@@ -33,46 +32,6 @@ const char *srv_role(const struct server *s)
     return ss->in_recovery ? "replica" : "primary";
 }
 
-/* DOWN outranks everything; then blocked sessions, old queries, a full connection table and a
- * poor cache hit ratio, each by how far past its threshold the server is. */
-int srv_severity(const struct model *m, const struct server *s)
-{
-    const struct thresholds *th = &m->cfg->th;
-    if (s->status == SRV_DOWN)
-        return 1000;
-    if (s->status == SRV_STALE)
-        return 900;
-    if (s->status == SRV_CONNECTING)
-        return 800;
-    if (s->kind == KIND_PGBOUNCER) {
-        /* clients queueing for a server connection: the pooler's own pile-up */
-        const struct s_pools *p = SAMPLE_POOLS(s->cur);
-        long waiting = 0;
-        for (size_t i = 0; p && i < p->n; i++)
-            waiting += p->rows[i].cl_waiting > 0 ? p->rows[i].cl_waiting : 0;
-        return waiting > 0 ? 200 + (waiting > 50 ? 50 : (int)waiting) : 0;
-    }
-    const struct s_server *ss = SAMPLE_SERVER(s->cur);
-    if (!ss)
-        return 0;
-    int sev = 0;
-    if (ss->waiting_lock > 0)
-        sev += 200 + (ss->waiting_lock > 50 ? 50 : ss->waiting_lock);
-    if (!isnan(ss->longest_query_s) && ss->longest_query_s * 1000 >= (double)th->slow_query_ms)
-        sev += 100;
-    int usable = ss->max_connections - ss->reserved_connections;
-    if (usable > 0 && 100.0 * ss->conns / usable >= th->connections_pct)
-        sev += 150;
-    if (!isnan(ss->cache_hit_pct) && ss->cache_hit_pct < th->cache_hit_pct)
-        sev += 50;
-    double lag = repl_worst_lag_bytes(m, s), lag_s = repl_lag_seconds(m, s);
-    if ((!isnan(lag) && lag >= (double)th->repl_lag_bytes) || (!isnan(lag_s) && lag_s * 1000 >= (double)th->repl_lag_ms))
-        sev += 120;
-    if (archiver_failing(s))
-        sev += 80; /* WAL piles up on disk and backups go stale */
-    return sev;
-}
-
 static int cmp_name(const struct model *m, size_t a, size_t b)
 {
     return strcmp(m->servers[a].conf->name, m->servers[b].conf->name);
@@ -83,7 +42,7 @@ void fleet_order(const struct model *m, size_t *order)
     int *sev = xcalloc(m->n + 1, sizeof *sev);
     for (size_t i = 0; i < m->n; i++) {
         order[i] = i;
-        sev[i] = srv_severity(m, &m->servers[i]);
+        sev[i] = health_score(m, &m->servers[i]);
     }
     /* insertion sort: fleets are small and the order must be stable between refreshes */
     for (size_t i = 1; i < m->n; i++) {

@@ -10,6 +10,7 @@
 
 #include "probes/sec_connections.h"
 #include "core/util.h"
+#include "probes/health.h"
 
 /* One statement, one scan of pg_stat_activity (materialised once, then grouped by all five
  * keys at once with GROUPING SETS), so its cost grows with the number of sessions like
@@ -79,13 +80,12 @@ const char *conn_breakdown_name(enum conn_breakdown b)
 
 int conn_usable(const struct s_connections *c)
 {
-    return c->max_connections - c->superuser_reserved - c->reserved;
+    return health_usable(c->max_connections, c->superuser_reserved + c->reserved);
 }
 
 double conn_used_pct(const struct s_connections *c)
 {
-    int usable = conn_usable(c);
-    return usable > 0 ? 100.0 * (double)c->used / usable : NAN;
+    return health_used_pct(c->used, conn_usable(c));
 }
 
 static void connections_free(void *p)

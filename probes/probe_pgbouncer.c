@@ -10,6 +10,7 @@
 
 #include "probes/sec_connections.h"
 #include "core/util.h"
+#include "probes/health.h"
 
 static const char *pools_sql(const struct server_caps *c, const struct probe_opts *o, const char **why)
 {
@@ -165,13 +166,6 @@ const struct poolstat_row *poolstats_find(const struct s_poolstats *st, const ch
     return NULL;
 }
 
-enum sev pool_sev(const struct pool_row *p)
-{
-    if (p->cl_waiting <= 0)
-        return SEV_NONE;
-    return !isnan(p->maxwait_s) && p->maxwait_s > POOL_MAXWAIT_CRIT_S ? SEV_CRIT : SEV_WARN;
-}
-
 bool pool_admin_db(const char *db) { return db && strcmp(db, "pgbouncer") == 0; }
 
 static long pos(long v) { return v > 0 ? v : 0; }
@@ -190,8 +184,8 @@ struct pool_sum pool_totals(const struct s_pools *p)
         t.sv_used += pos(r->sv_used);
         if (!isnan(r->maxwait_s) && r->maxwait_s > t.maxwait_s)
             t.maxwait_s = r->maxwait_s;
-        if (pool_sev(r) > t.worst)
-            t.worst = pool_sev(r);
+        if (health_pool(r) > t.worst)
+            t.worst = health_pool(r);
     }
     return t;
 }

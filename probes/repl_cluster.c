@@ -395,28 +395,3 @@ int archiver_failing(const struct server *s)
     const struct s_archiver *a = s->kind == KIND_POSTGRES ? SAMPLE_ARCHIVER(s->cur) : NULL;
     return a && a->failing && s->status != SRV_DOWN ? 1 : 0;
 }
-
-/* ---- severities */
-
-enum sev repl_lag_sev(double bytes, double seconds, const struct thresholds *th)
-{
-    double tb = (double)th->repl_lag_bytes, ts = (double)th->repl_lag_ms / 1000;
-    if (!isfinite(bytes) && !isfinite(seconds))
-        return SEV_NONE;
-    if ((isfinite(bytes) && bytes >= 4 * tb) || (isfinite(seconds) && seconds >= 4 * ts))
-        return SEV_CRIT;
-    if ((isfinite(bytes) && bytes >= tb) || (isfinite(seconds) && seconds >= ts))
-        return SEV_WARN;
-    return SEV_OK;
-}
-
-enum sev slot_sev(const struct slot_row *r, const struct thresholds *th)
-{
-    if (eq(r->wal_status, "lost") || eq(r->wal_status, "unreserved") || r->conflicting)
-        return SEV_CRIT;
-    if (!r->active && isfinite(r->retained_b) && r->retained_b > 0)
-        return r->retained_b >= (double)th->repl_lag_bytes ? SEV_CRIT : SEV_WARN;
-    if (eq(r->wal_status, "extended"))
-        return SEV_WARN;
-    return r->active ? SEV_OK : SEV_NONE;
-}

@@ -10,6 +10,7 @@
 
 #include "core/rowset.h"
 #include "core/util.h"
+#include "probes/health.h"
 
 json_t *jnum(double v) { return isnan(v) || isinf(v) ? json_null() : json_real(v); }
 
@@ -75,7 +76,7 @@ json_t *snapjson_server_object(const struct model *m, const struct server *s)
     json_object_set_new(o, "kind", json_string(s->kind == KIND_PGBOUNCER ? "pgbouncer" : "postgres"));
     json_object_set_new(o, "status", json_string(srv_status_name(s->status)));
     json_object_set_new(o, "reason", s->reason[0] ? jstr(s->reason) : json_null());
-    json_object_set_new(o, "severity", json_integer(srv_severity(m, s)));
+    json_object_set_new(o, "severity", json_integer(health_score(m, s)));
     json_object_set_new(o, "tick_ms", json_integer(s->tick_ms));
     for (size_t i = 0; i < ARRAY_LEN(sections); i++)
         sections[i](m, s, o);

@@ -5,6 +5,7 @@
 #include "probes/snapjson.h"
 
 #include "core/util.h"
+#include "probes/health.h"
 #include "probes/sec_connections.h"
 
 static json_t *group_json(const struct conn_group *g)
@@ -95,8 +96,8 @@ static json_t *pool_json(const struct pool_row *r)
     json_object_set_new(e, "sv_login", count_json(r->sv_login));
     json_object_set_new(e, "maxwait_s", jnum(r->maxwait_s));
     json_object_set_new(e, "pool_mode", jstr(r->pool_mode));
-    json_object_set_new(e, "severity", json_string(pool_sev(r) == SEV_CRIT ? "CRIT"
-                                                   : pool_sev(r) == SEV_WARN ? "WARN" : "OK"));
+    json_object_set_new(e, "severity", json_string(health_pool(r) == SEV_CRIT ? "CRIT"
+                                                   : health_pool(r) == SEV_WARN ? "WARN" : "OK"));
     return e;
 }
 

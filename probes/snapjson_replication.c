@@ -4,6 +4,7 @@
  * against its primary, the WAL receiver, slots, archiver, publications and subscriptions. */
 #include "probes/snapjson.h"
 
+#include "probes/health.h"
 #include "probes/repl_cluster.h"
 #include "probes/sec_replication.h"
 
@@ -104,7 +105,7 @@ static json_t *slots_json(const struct s_slots *sl, const struct thresholds *th)
         json_object_set_new(j, "xmin_age", jnum(r->xmin_age));
         json_object_set_new(j, "conflicting", json_boolean(r->conflicting));
         json_object_set_new(j, "invalidation_reason", jstr(r->invalidation_reason));
-        json_object_set_new(j, "severity", json_string(sev_name(slot_sev(r, th))));
+        json_object_set_new(j, "severity", json_string(sev_name(health_slot(r, th))));
         json_array_append_new(a, j);
     }
     return a;

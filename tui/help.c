@@ -41,7 +41,8 @@ void help_draw(struct tui *t, WINDOW *w)
     tv_add(&l, theme(TH_HEADER), 0, "Figures");
     tv_add(&l, A_NORMAL, 0, "  TPS and HIT% are rates over the last interval, measured on the server's clock;");
     tv_add(&l, A_NORMAL, 0, "  n/a until two samples exist or after a restart or statistics reset.");
-    tv_add(&l, A_NORMAL, 0, "  CONNS is client connections / (max_connections - superuser_reserved_connections).");
+    tv_add(&l, A_NORMAL, 0, "  CONNS is client connections / usable slots: max_connections");
+    tv_add(&l, A_NORMAL, 0, "  - superuser_reserved_connections - reserved_connections (16+), as in Connections.");
     tv_add(&l, A_NORMAL, 0, "");
     tv_add(&l, A_DIM, 0, "Up/Down scroll, Esc or q closes.");
     show(t, w, &l, "Help");

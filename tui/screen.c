@@ -18,7 +18,7 @@
 #include "tui/loop.h"
 #include "probes/sched.h"
 #include "tui/screen.h"
-#include "probes/sec_replication.h"
+#include "probes/health.h"
 
 const struct pane_class *const pane_list[] = {
     &pane_fleet, &pane_activity, &pane_locks, &pane_replication, &pane_connections, &pane_io,
@@ -103,7 +103,8 @@ static void draw_header(struct tui *t)
     struct model *m = t->m;
     size_t up = 0, down = 0, stale = 0;
     int active = 0, blocked = 0;
-    double longest = -1;
+    double longest = -1, worst_lag = NAN;
+    enum sev blocked_sev = SEV_NONE, lag_sev = SEV_NONE; /* the worst server's, from health */
     for (size_t i = 0; i < m->n; i++) {
         const struct server *s = &m->servers[i];
         up += s->status == SRV_UP;
@@ -116,6 +117,14 @@ static void draw_header(struct tui *t)
             if (ss->longest_query_s > longest)
                 longest = ss->longest_query_s;
         }
+        struct health h;
+        health_of(m, s, &h);
+        if (h.v[HF_BLOCKED].level > blocked_sev)
+            blocked_sev = h.v[HF_BLOCKED].level;
+        if (h.v[HF_LAG].level > lag_sev)
+            lag_sev = h.v[HF_LAG].level;
+        if (!isnan(h.in.lag_bytes) && (isnan(worst_lag) || h.in.lag_bytes > worst_lag))
+            worst_lag = h.in.lag_bytes;
     }
     char buf[512], age[32], clock[16];
     time_t now = time(NULL);
@@ -136,30 +145,23 @@ static void draw_header(struct tui *t)
     char part[128];
     if (down) {
         snprintf(part, sizeof part, ", %zu DOWN", down);
-        put_clipped(w, 0, x, t->cols - x, part, theme(TH_CRIT));
+        put_clipped(w, 0, x, t->cols - x, part, theme_sev(health_status(SRV_DOWN)));
         x += (int)strlen(part);
     }
     if (stale) {
         snprintf(part, sizeof part, ", %zu stale", stale);
-        put_clipped(w, 0, x, t->cols - x, part, theme(TH_WARN));
+        put_clipped(w, 0, x, t->cols - x, part, theme_sev(health_status(SRV_STALE)));
         x += (int)strlen(part);
     }
     snprintf(part, sizeof part, " | active %d | ", active);
     put_clipped(w, 0, x, t->cols - x, part, A_NORMAL);
     x += (int)strlen(part);
     snprintf(part, sizeof part, "blocked %d", blocked);
-    put_clipped(w, 0, x, t->cols - x, part, blocked ? theme(TH_CRIT) : A_NORMAL);
+    put_clipped(w, 0, x, t->cols - x, part, blocked_sev >= SEV_WARN ? theme_sev(blocked_sev) : A_NORMAL);
     x += (int)strlen(part);
-    double worst_lag = NAN;
-    for (size_t i = 0; i < m->n; i++) {
-        double l = repl_worst_lag_bytes(m, &m->servers[i]);
-        if (!isnan(l) && (isnan(worst_lag) || l > worst_lag))
-            worst_lag = l;
-    }
     if (!isnan(worst_lag) && t->cols >= 90) {
         snprintf(part, sizeof part, " | lag %s", fmt_bytes(age, sizeof age, worst_lag));
-        put_clipped(w, 0, x, t->cols - x, part,
-                    worst_lag >= (double)m->cfg->th.repl_lag_bytes ? theme(TH_WARN) : A_NORMAL);
+        put_clipped(w, 0, x, t->cols - x, part, lag_sev >= SEV_WARN ? theme_sev(lag_sev) : A_NORMAL);
         x += (int)strlen(part);
     }
     if (t->cols >= 110) { /* narrower, the Fleet pane shows it and FROZEN needs the room */

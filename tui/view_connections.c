@@ -11,13 +11,13 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "probes/health.h"
 #include "tui/sections.h"
 
 #define TEXT_WIDTH 120    /* the text snapshot's page width */
 #define GROUP_MIN_W 22    /* narrowest breakdown table */
 #define GROUP_GAP 2
 #define TOP_ALL 5         /* values per breakdown when every server is shown */
-#define CRIT_PCT 95.0     /* connection use that is critical whatever the config says */
 
 /* What a build needs besides the document. */
 struct cdoc {
@@ -62,28 +62,11 @@ static void put_row(struct doc *d, size_t y, const struct colspec *cols, int n, 
 
 /* ---------------------------------------------------------------------------- severities */
 
-static enum sev pct_sev(double pct, const struct thresholds *th)
-{
-    if (isnan(pct))
-        return SEV_NONE;
-    if (pct >= CRIT_PCT)
-        return SEV_CRIT;
-    return pct >= th->connections_pct ? SEV_WARN : SEV_OK;
-}
-
+/* An idle session's age is coloured only once it is at fault (the levels are health.c's). */
 static enum sev idle_sev(double s, const struct thresholds *th)
 {
-    if (isnan(s))
-        return SEV_NONE;
-    double ms = s * 1000;
-    if (ms >= 2.0 * (double)th->idle_in_transaction_ms)
-        return SEV_CRIT;
-    return ms >= (double)th->idle_in_transaction_ms ? SEV_WARN : SEV_NONE;
-}
-
-static enum sev status_sev(const struct server *s)
-{
-    return s->status == SRV_UP ? SEV_OK : s->status == SRV_DOWN ? SEV_CRIT : SEV_WARN;
+    enum sev l = health_age(s, th->idle_in_transaction_ms);
+    return l == SEV_OK ? SEV_NONE : l;
 }
 
 /* ------------------------------------------------------------------------ server section */
@@ -102,11 +85,11 @@ static void server_title(struct doc *d, const struct server *s)
         esc_into(v, sizeof v, ss->version, 1);
         x = doc_add(d, y, x + 2, SEV_NONE, "%s %s", srv_role(s), v);
     }
-    x = doc_add(d, y, x + 2, status_sev(s), "%s", srv_status_name(s->status));
+    x = doc_add(d, y, x + 2, health_status(s->status), "%s", srv_status_name(s->status));
     if (s->reason[0]) {
         char why[320];
         esc_into(why, sizeof why, s->reason, 1);
-        doc_add(d, y, x + 2, status_sev(s), "%s", why);
+        doc_add(d, y, x + 2, health_status(s->status), "%s", why);
     }
 }
 
@@ -117,7 +100,7 @@ static void usage_line(struct cdoc *cd, const struct s_connections *c)
     size_t y = d->n;
     int usable = conn_usable(c);
     double pct = conn_used_pct(c);
-    enum sev sv = pct_sev(pct, cd->th);
+    enum sev sv = health_conns(pct, cd->th);
     int x = doc_add(d, y, 2, SEV_NONE, "used");
     x = doc_add(d, y, x + 1, sv, "%ld/%d", c->used, usable);
     int bw = (d->width - 2) / 3;
@@ -368,7 +351,7 @@ static void pool_row_cells(const struct pool_row *p, char (*cells)[128], enum se
         esc_into(cells[P_MODE], 128, p->pool_mode, 1);
     else
         snprintf(cells[P_MODE], 128, "-");
-    enum sev sv = pool_sev(p);
+    enum sev sv = health_pool(p);
     for (int c = 0; c < P_N; c++)
         sev[c] = SEV_NONE;
     sev[P_POOL] = sev[P_CLW] = sev[P_MAXW] = sv;
@@ -430,7 +413,7 @@ static void stats_table(struct doc *d, const struct s_poolstats *st)
         us_cell(cells[Q_XT], r->xact_us);
         us_cell(cells[Q_QT], r->query_us);
         us_cell(cells[Q_WAIT], r->wait_us);
-        if (!isnan(r->wait_us) && r->wait_us > POOL_MAXWAIT_CRIT_S * 1e6)
+        if (!isnan(r->wait_us) && r->wait_us > HEALTH_POOL_WAIT_CRIT_S * 1e6)
             sev[Q_WAIT] = SEV_WARN;
         put_row(d, d->n, stat_cols, Q_N, x, wd, cells, sev);
     }
@@ -443,7 +426,7 @@ static void pooler_section(struct doc *d, const struct model *m, const struct se
     esc_into(name, sizeof name, s->conf->name, 1);
     int x = doc_add(d, y, 2, DS_HEAD, "%s", name);
     x = doc_add(d, y, x + 2, SEV_NONE, "pgbouncer");
-    x = doc_add(d, y, x + 2, status_sev(s), "%s", srv_status_name(s->status));
+    x = doc_add(d, y, x + 2, health_status(s->status), "%s", srv_status_name(s->status));
     if (s->pooler && s->pooler->nserves) {
         struct text t;
         text_init(&t);
@@ -458,7 +441,7 @@ static void pooler_section(struct doc *d, const struct model *m, const struct se
     if (s->reason[0]) {
         char why[320];
         esc_into(why, sizeof why, s->reason, 1);
-        doc_add(d, y, x + 2, status_sev(s), "%s", why);
+        doc_add(d, y, x + 2, health_status(s->status), "%s", why);
     }
     (void)m;
     const struct s_pools *p = SAMPLE_POOLS(s->cur);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "probes/health.h"
 #include "probes/repl_cluster.h"
 #include "tui/sections.h"
 
@@ -175,7 +176,7 @@ static void sender_cells(struct lines *L, struct rline *l, const struct repl_sen
     cellf(l->cell[RC_SENT], "%s", B(row->sent_lag_b));
     cellf(l->cell[RC_WRITE], "%s", B(row->write_lag_b));
     cellf(l->cell[RC_FLUSH], "%s", B(row->flush_lag_b));
-    l->sev[RC_SENT] = repl_lag_sev(row->sent_lag_b, NAN, L->th);
+    l->sev[RC_SENT] = health_lag(row->sent_lag_b, NAN, L->th);
 }
 
 static void replica_row(struct lines *L, const struct repl_cluster *c, size_t i)
@@ -209,7 +210,7 @@ static void replica_row(struct lines *L, const struct repl_cluster *c, size_t i)
     repl_node_lag(m, c, i, &lag);
     cellf(l->cell[RC_REPLAY], "%s", B(lag.bytes));
     cellf(l->cell[RC_LAG], "%s", A(lag.seconds));
-    enum sev lsev = repl_lag_sev(lag.bytes, lag.seconds, L->th);
+    enum sev lsev = health_lag(lag.bytes, lag.seconds, L->th);
     l->sev[RC_REPLAY] = l->sev[RC_LAG] = lsev;
     if (r->replay_paused) {
         cellf(l->cell[RC_PAUSE], "%s", streq(r->pause_state, "paused") ? "PAUSED" : "PAUSING");
@@ -240,7 +241,7 @@ static void stranger_row(struct lines *L, const struct repl_node *up, const stru
     sender_cells(L, l, row);
     cellf(l->cell[RC_REPLAY], "%s", B(row->replay_lag_b));
     cellf(l->cell[RC_LAG], "%s", A(row->replay_lag_s));
-    l->sev[RC_REPLAY] = l->sev[RC_LAG] = repl_lag_sev(row->replay_lag_b, row->replay_lag_s, L->th);
+    l->sev[RC_REPLAY] = l->sev[RC_LAG] = health_lag(row->replay_lag_b, row->replay_lag_s, L->th);
     cellf(l->cell[RC_PAUSE], "?");
     cellf(l->cell[RC_RECV], "%s", row->state ? "not in fleet" : "needs pg_monitor");
     l->sev[RC_RECV] = l->sev[RC_PAUSE] = SEV_DIM;
@@ -263,7 +264,7 @@ static void slot_lines(struct lines *L, const struct server *s)
     seg(l, SEV_NONE, "slots on %s:", E(s->conf->name));
     for (size_t i = 0; i < sl->n; i++) {
         const struct slot_row *r = &sl->rows[i];
-        enum sev sv = slot_sev(r, L->th);
+        enum sev sv = health_slot(r, L->th);
         l = add_line(L, LK_TEXT, 2);
         seg(l, SEV_NONE, "%-20s %-8s ", E(r->slot_name), E(r->slot_type));
         seg(l, r->active ? SEV_OK : sv > SEV_OK ? sv : SEV_NONE, "%-8s ", r->active ? "active" : "INACTIVE");
@@ -361,7 +362,7 @@ static void logical_lines(struct lines *L, const struct server *s)
         size_t on;
         const struct slot_row *slot = publisher_slot(L->m, r->slot_name, &on);
         if (slot)
-            seg(l, repl_lag_sev(slot->confirmed_lag_b, NAN, L->th), " lag %s (slot on %s),",
+            seg(l, health_lag(slot->confirmed_lag_b, NAN, L->th), " lag %s (slot on %s),",
                 B(slot->confirmed_lag_b), E(L->m->servers[on].conf->name));
         seg(l, SEV_NONE, " last message %s ago, received %s, reported %s ago", A(r->last_msg_age_s),
             L_(r->received_lsn), A(r->latest_end_age_s));

@@ -62,18 +62,20 @@ bool contains_ci(const char *hay, const char *needle)
 /* Runs of white space collapsed (queries are often indented SQL), then escaped (doc.h). */
 static void cell_text(char *dst, const char *src) { one_line(dst, CELL_MAX, src); }
 
-static enum sev age_sev(double s, int64_t warn_ms)
+/* A figure's cell is coloured only when health finds it at fault (WARN or CRIT). */
+static enum sev alarm(enum sev l)
 {
-    if (isnan(s))
-        return SEV_NONE;
-    if (s * 1000 >= 2.0 * (double)warn_ms)
-        return SEV_CRIT;
-    return s * 1000 >= (double)warn_ms ? SEV_WARN : SEV_NONE;
+    return l == SEV_WARN || l == SEV_CRIT ? l : SEV_NONE;
+}
+
+static enum sev age_alarm(double s, int64_t warn_ms)
+{
+    return alarm(health_age(s, warn_ms));
 }
 
 /* A pooler's row: its clients in CONNS, server connections in use in ACTIVE, clients waiting
  * for a server in BLOCKED (the pooler's own pile-up), the longest wait, transactions/s. */
-static void pooler_cells(const struct server *s, cell_t *c, enum sev *sev)
+static void pooler_cells(const struct server *s, const struct health *h, cell_t *c, enum sev *sev)
 {
     char tmp[64];
     snprintf(c[FC_ROLE], CELL_MAX, "%s", "pgbouncer");
@@ -98,35 +100,36 @@ static void pooler_cells(const struct server *s, cell_t *c, enum sev *sev)
     snprintf(c[FC_CONNS], CELL_MAX, "%ld", clients);
     snprintf(c[FC_ACTIVE], CELL_MAX, "%ld", active);
     snprintf(c[FC_WAITING], CELL_MAX, "%ld", waiting);
-    sev[FC_WAITING] = waiting > 0 ? (maxwait > 1 ? SEV_CRIT : SEV_WARN) : SEV_NONE;
+    sev[FC_WAITING] = alarm(h->v[HF_POOL_WAIT].level);
     if (!isnan(maxwait) && maxwait > 0)
         snprintf(c[FC_LONGEST], CELL_MAX, "%s", fmt_age(tmp, sizeof tmp, maxwait));
     snprintf(c[FC_TPS], CELL_MAX, "%s", isnan(tps) ? "n/a" : fmt_count(tmp, sizeof tmp, tps));
-    if (waiting > 0) {
-        snprintf(c[FC_REASON], CELL_MAX, "%ld client%s waiting for a server connection", waiting, waiting == 1 ? "" : "s");
+    if (sev[FC_WAITING] != SEV_NONE) {
+        snprintf(c[FC_REASON], CELL_MAX, "%s", h->v[HF_POOL_WAIT].reason);
         sev[FC_REASON] = sev[FC_WAITING];
     }
 }
 
 void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum sev *sev)
 {
-    const struct thresholds *th = &m->cfg->th;
     const struct s_server *ss = SAMPLE_SERVER(s->cur);
     bool live = ss && s->status != SRV_DOWN;
     char tmp[64];
+    struct health h;
+    health_of(m, s, &h);
     for (int i = 0; i < FC_N; i++) {
         c[i][0] = '\0';
         sev[i] = SEV_NONE;
     }
     cell_text(c[FC_SERVER], s->conf->name);
     snprintf(c[FC_STATUS], CELL_MAX, "%s", srv_status_name(s->status));
-    sev[FC_STATUS] = s->status == SRV_UP ? SEV_OK : s->status == SRV_DOWN ? SEV_CRIT : SEV_WARN;
+    sev[FC_STATUS] = h.v[HF_STATUS].level;
     if (s->status == SRV_DOWN || s->status == SRV_STALE) {
         cell_text(c[FC_REASON], s->reason);
         sev[FC_REASON] = sev[FC_STATUS];
     }
     if (s->kind == KIND_PGBOUNCER) {
-        pooler_cells(s, c, sev);
+        pooler_cells(s, &h, c, sev);
         return;
     }
     if (!live) {
@@ -144,49 +147,41 @@ void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum 
         snprintf(c[FC_VERSION], CELL_MAX, "%s EOL", v);
         sev[FC_VERSION] = SEV_WARN;
     }
-    int usable = ss->max_connections - ss->reserved_connections;
-    snprintf(c[FC_CONNS], CELL_MAX, "%d/%d", ss->conns, usable);
-    double pct = usable > 0 ? 100.0 * ss->conns / usable : 0;
-    sev[FC_CONNS] = pct >= th->connections_pct ? (pct >= 95 ? SEV_CRIT : SEV_WARN) : SEV_NONE;
+    snprintf(c[FC_CONNS], CELL_MAX, "%ld/%d", h.in.conns_used, h.in.conns_usable);
+    sev[FC_CONNS] = alarm(h.v[HF_CONNS].level);
     snprintf(c[FC_ACTIVE], CELL_MAX, "%d", ss->active);
     snprintf(c[FC_WAITING], CELL_MAX, "%d", ss->waiting_lock);
-    sev[FC_WAITING] = ss->waiting_lock > 0 ? SEV_CRIT : SEV_NONE;
+    sev[FC_WAITING] = alarm(h.v[HF_BLOCKED].level);
     snprintf(c[FC_IDLEX], CELL_MAX, "%d", ss->idle_in_xact);
-    sev[FC_IDLEX] = ss->idle_in_xact > 0 ? SEV_WARN : SEV_NONE;
+    sev[FC_IDLEX] = alarm(h.v[HF_IDLE_XACT].level);
     snprintf(c[FC_LONGEST], CELL_MAX, "%s", isnan(ss->longest_query_s) ? "-" : fmt_age(tmp, sizeof tmp, ss->longest_query_s));
-    sev[FC_LONGEST] = age_sev(ss->longest_query_s, th->slow_query_ms);
+    sev[FC_LONGEST] = alarm(h.v[HF_LONGEST].level);
     snprintf(c[FC_TPS], CELL_MAX, "%s", isnan(ss->tps) ? "n/a" : fmt_count(tmp, sizeof tmp, ss->tps));
     if (isnan(ss->cache_hit_pct))
         snprintf(c[FC_HIT], CELL_MAX, "n/a");
     else
         snprintf(c[FC_HIT], CELL_MAX, "%.1f", ss->cache_hit_pct);
-    sev[FC_HIT] = !isnan(ss->cache_hit_pct) && ss->cache_hit_pct < th->cache_hit_pct ? SEV_WARN : SEV_NONE;
+    sev[FC_HIT] = alarm(h.v[HF_CACHE].level);
     /* the worst replica's lag (a primary) or its own (a replica): bytes, and time */
-    double lag = repl_worst_lag_bytes(m, s), lag_s = repl_lag_seconds(m, s);
+    double lag = h.in.lag_bytes, lag_s = h.in.lag_s;
     if (!isnan(lag)) {
         char b[32], a[32];
         snprintf(c[FC_LAG], CELL_MAX, "%s%s%s", fmt_bytes(b, sizeof b, lag), isnan(lag_s) ? "" : " ",
                  isnan(lag_s) ? "" : fmt_age(a, sizeof a, lag_s));
-        bool over = lag >= (double)th->repl_lag_bytes || (!isnan(lag_s) && lag_s * 1000 >= (double)th->repl_lag_ms);
-        bool far = lag >= 4.0 * (double)th->repl_lag_bytes || (!isnan(lag_s) && lag_s * 1000 >= 4.0 * (double)th->repl_lag_ms);
-        sev[FC_LAG] = far ? SEV_CRIT : over ? SEV_WARN : SEV_NONE;
+        sev[FC_LAG] = alarm(h.v[HF_LAG].level);
     }
     double wal = io_wal_bytes_per_s(s);
     snprintf(c[FC_WAL], CELL_MAX, "%s", isnan(wal) ? "n/a" : fmt_bytes(tmp, sizeof tmp, wal));
     int prog = progress_count(s); /* vacuums, index builds, base backups… running now */
     if (prog > 0)
         snprintf(c[FC_PROGRESS], CELL_MAX, "%d", prog);
-    /* Transaction ID wraparound: past 500M the freeze work is overdue; past 1.5B the server is
-     * heading for a forced shutdown (2^31). */
-    if (ss->xid_age >= 500000000) {
-        char age[32];
-        snprintf(c[FC_REASON], CELL_MAX, "xid age %s", fmt_count(age, sizeof age, (double)ss->xid_age));
-        sev[FC_REASON] = ss->xid_age >= 1500000000 ? SEV_CRIT : SEV_WARN;
-    }
-    if (archiver_failing(s)) {
-        snprintf(c[FC_REASON], CELL_MAX, "archiver failing");
-        sev[FC_REASON] = SEV_CRIT;
-    }
+    /* the note: transaction ID wraparound, then a failing archiver, said over it */
+    static const enum health_fig notes[] = {HF_XID, HF_ARCHIVER};
+    for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++)
+        if (alarm(h.v[notes[i]].level) != SEV_NONE) {
+            snprintf(c[FC_REASON], CELL_MAX, "%s", h.v[notes[i]].reason);
+            sev[FC_REASON] = h.v[notes[i]].level;
+        }
     if (s->status == SRV_UP && s->cur->err[PROBE_ACTIVITY]) {
         char *raw = xasprintf("activity: %s", s->cur->err[PROBE_ACTIVITY]);
         cell_text(c[FC_REASON], raw);
@@ -235,7 +230,7 @@ void act_cells(const struct model *m, const struct act_ref *ref, cell_t *c, enum
         cell_text(c[AC_STATE], r->backend_type);
     bool idle_tx = r->state && strncmp(r->state, "idle in transaction", 19) == 0;
     if (idle_tx)
-        sev[AC_STATE] = age_sev(r->state_age, th->idle_in_transaction_ms) == SEV_NONE ? SEV_WARN : SEV_CRIT;
+        sev[AC_STATE] = age_alarm(r->state_age, th->idle_in_transaction_ms) == SEV_NONE ? SEV_WARN : SEV_CRIT;
     else if (r->state && strcmp(r->state, "idle") == 0)
         sev[AC_STATE] = SEV_DIM;
     if (r->wait_event_type) {
@@ -245,11 +240,11 @@ void act_cells(const struct model *m, const struct act_ref *ref, cell_t *c, enum
             sev[AC_WAIT] = SEV_CRIT;
     }
     snprintf(c[AC_XACT], CELL_MAX, "%s", isnan(r->xact_age) ? "" : fmt_age(tmp, sizeof tmp, r->xact_age));
-    sev[AC_XACT] = idle_tx ? age_sev(r->xact_age, th->idle_in_transaction_ms) : SEV_NONE;
+    sev[AC_XACT] = idle_tx ? age_alarm(r->xact_age, th->idle_in_transaction_ms) : SEV_NONE;
     bool active = r->state && strcmp(r->state, "active") == 0;
     snprintf(c[AC_QAGE], CELL_MAX, "%s", isnan(r->query_age) ? "" : fmt_age(tmp, sizeof tmp, r->query_age));
     if (active)
-        sev[AC_QAGE] = age_sev(r->query_age, th->slow_query_ms);
+        sev[AC_QAGE] = age_alarm(r->query_age, th->slow_query_ms);
     cell_text(c[AC_QUERY], r->query);
 }
 

@@ -56,9 +56,7 @@ struct model {
 
 const char *srv_status_name(enum srv_status s);
 const char *srv_role(const struct server *s); /* "primary", "replica" or "?" */
-/* A severity for sorting the fleet worst first: higher is worse. */
-int srv_severity(const struct model *m, const struct server *s);
-/* The servers' order, worst first (by srv_severity, then name): order gets m->n indexes. */
+/* The servers' order, worst first (by health_score, then name): order gets m->n indexes. */
 void fleet_order(const struct model *m, size_t *order);
 /* Whether pooler (a KIND_PGBOUNCER server) serves the server of that config name. */
 bool pooler_serves(const struct server *pooler, const char *name);

@@ -9,7 +9,6 @@
 #include <stddef.h>
 
 #include "core/config.h"
-#include "probes/health.h"
 #include "probes/model.h"
 #include "probes/sec_replication.h"
 
@@ -49,11 +48,5 @@ void repl_node_lag(const struct model *m, const struct repl_cluster *c, size_t n
 /* The sender row on server upstream matched to a node of the cluster: true if some node
  * claims it (the pane then shows that row under the node, not as a stranger). */
 bool repl_sender_claimed(const struct repl_cluster *c, size_t upstream_node, size_t row);
-
-/* Severities (thresholds from the config). */
-enum sev repl_lag_sev(double bytes, double seconds, const struct thresholds *th);
-/* Inactive and keeping WAL: WARN, CRIT past the lag threshold or when wal_status says the WAL
- * is about to be (unreserved) or has been (lost) removed. */
-enum sev slot_sev(const struct slot_row *r, const struct thresholds *th);
 
 #endif

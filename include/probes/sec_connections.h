@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "probes/health.h"
 #include "probes/sample.h"
+#include "probes/sev.h"
 
 /* ---- PROBE_CONNECTIONS ---- */
 
@@ -60,7 +60,7 @@ struct s_connections {
 #define SAMPLE_CONNECTIONS(s) \
     ((const struct s_connections *)((s) ? (s)->sec[PROBE_CONNECTIONS] : NULL))
 
-/* The slots ordinary roles can take: max_connections minus both reserves. */
+/* The slots ordinary roles can take: health_usable() of max_connections and both reserves. */
 int conn_usable(const struct s_connections *c);
 /* used as a percentage of usable; NAN when usable is not positive. */
 double conn_used_pct(const struct s_connections *c);
@@ -84,14 +84,9 @@ struct s_pools {
 
 #define SAMPLE_POOLS(s) ((const struct s_pools *)((s) ? (s)->sec[PROBE_POOLS] : NULL))
 
-/* A client that has waited this long for a server connection makes its pool critical. */
-#define POOL_MAXWAIT_CRIT_S 1.0
-/* Clients queueing for a server connection: WARN, CRIT once one has waited over
- * POOL_MAXWAIT_CRIT_S; SEV_NONE when nobody waits. */
-enum sev pool_sev(const struct pool_row *p);
 /* pgBouncer's own console shows up as a pool "pgbouncer"; it is no one's workload. */
 bool pool_admin_db(const char *db);
-/* A pooler's pools added up, the console's left out; worst is the most severe pool's severity. */
+/* A pooler's pools added up, the console's left out; worst is the worst pool's health_pool(). */
 struct pool_sum {
     long cl_active, cl_waiting, sv_active, sv_idle, sv_used;
     double maxwait_s;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "probes/health.h"
 #include "probes/repl_cluster.h"
 #include "core/rowset.h"
 #include "tui/screen.h"
@@ -361,13 +362,13 @@ static void test_slots(void **state)
     assert_true(sl->rows[0].active);
     assert_int_equal(sl->rows[0].active_pid, 4811);
     assert_string_equal(sl->rows[0].wal_status, "reserved");
-    assert_int_equal(slot_sev(&sl->rows[0], &cfg.th), SEV_OK);
+    assert_int_equal(health_slot(&sl->rows[0], &cfg.th), SEV_OK);
     assert_false(sl->rows[1].active);
     assert_near(sl->rows[1].retained_b, 13097888);
     assert_true(isnan(sl->rows[1].safe_wal_size));
-    assert_int_equal(slot_sev(&sl->rows[1], &cfg.th), SEV_WARN); /* inactive, keeping WAL */
+    assert_int_equal(health_slot(&sl->rows[1], &cfg.th), SEV_WARN); /* inactive, keeping WAL */
     cfg.th.repl_lag_bytes = 8 << 20;
-    assert_int_equal(slot_sev(&sl->rows[1], &cfg.th), SEV_CRIT); /* past the threshold */
+    assert_int_equal(health_slot(&sl->rows[1], &cfg.th), SEV_CRIT); /* past the threshold */
     cfg.th.repl_lag_bytes = 16 << 20;
     sample_free(s);
 
@@ -378,22 +379,22 @@ static void test_slots(void **state)
     assert_string_equal(sl->rows[0].database, "orders");
     assert_near(sl->rows[0].confirmed_lag_b, 7657544);
     assert_near(sl->rows[0].xmin_age, 1200);
-    assert_int_equal(slot_sev(&sl->rows[0], &cfg.th), SEV_OK);
-    assert_int_equal(slot_sev(&sl->rows[1], &cfg.th), SEV_CRIT); /* 2.8 GB kept by nobody */
+    assert_int_equal(health_slot(&sl->rows[0], &cfg.th), SEV_OK);
+    assert_int_equal(health_slot(&sl->rows[1], &cfg.th), SEV_CRIT); /* 2.8 GB kept by nobody */
     sample_free(s);
 
     s = fixture_parse(NULL, PROBE_SLOTS, "repl_slots_pg16.rows");
     sl = SAMPLE_SLOTS(s);
     assert_int_equal(sl->n, 5);
-    assert_int_equal(slot_sev(&sl->rows[0], &cfg.th), SEV_CRIT); /* lost */
+    assert_int_equal(health_slot(&sl->rows[0], &cfg.th), SEV_CRIT); /* lost */
     assert_true(isnan(sl->rows[0].retained_b));
-    assert_int_equal(slot_sev(&sl->rows[1], &cfg.th), SEV_CRIT); /* unreserved */
+    assert_int_equal(health_slot(&sl->rows[1], &cfg.th), SEV_CRIT); /* unreserved */
     assert_near(sl->rows[1].safe_wal_size, -1048576);
-    assert_int_equal(slot_sev(&sl->rows[2], &cfg.th), SEV_WARN); /* extended */
+    assert_int_equal(health_slot(&sl->rows[2], &cfg.th), SEV_WARN); /* extended */
     assert_true(sl->rows[3].conflicting);
-    assert_int_equal(slot_sev(&sl->rows[3], &cfg.th), SEV_CRIT);
+    assert_int_equal(health_slot(&sl->rows[3], &cfg.th), SEV_CRIT);
     assert_true(sl->rows[4].temporary);
-    assert_int_equal(slot_sev(&sl->rows[4], &cfg.th), SEV_OK);
+    assert_int_equal(health_slot(&sl->rows[4], &cfg.th), SEV_OK);
     sample_free(s);
     config_free(&cfg);
 }
@@ -638,8 +639,18 @@ static void test_cluster_lab_pair(void **state)
     /* the replay position is older than the primary's history (2 s): the age of the last
      * replayed commit (433 s, replay is paused) is the better figure */
     assert_near(l.seconds, 433.335521);
-    assert_int_equal(repl_lag_sev(l.bytes, l.seconds, &f->cfg.th), SEV_CRIT);
+    assert_int_equal(health_lag(l.bytes, l.seconds, &f->cfg.th), SEV_CRIT);
     repl_clusters_free(cs, nc);
+    /* health judges the primary by its worst replica and the replica by its own lag: the same */
+    fixture_parse(f->m.servers[p].cur, PROBE_SERVER, "server_pg15.rows");
+    fixture_parse(f->m.servers[r].cur, PROBE_SERVER, "server_pg15.rows");
+    struct health hp, hr;
+    health_of(&f->m, &f->m.servers[p], &hp);
+    health_of(&f->m, &f->m.servers[r], &hr);
+    assert_near(hp.in.lag_bytes, l.bytes);
+    assert_near(hr.in.lag_bytes, l.bytes);
+    assert_int_equal(hp.v[HF_LAG].level, SEV_CRIT);
+    assert_int_equal(hr.v[HF_LAG].level, SEV_CRIT);
 
     /* with a long history the primary's own clock says when it passed the replay position */
     struct s_replication *pr = f->m.servers[p].cur->sec[PROBE_REPLICATION];
@@ -690,21 +701,6 @@ static void test_cluster_split_and_loops(void **state)
     fake_free(f);
 }
 
-static void test_lag_sev(void **state)
-{
-    (void)state;
-    struct config cfg;
-    config_init(&cfg);
-    const struct thresholds *th = &cfg.th; /* 16MB, 30s */
-    assert_int_equal(repl_lag_sev(NAN, NAN, th), SEV_NONE);
-    assert_int_equal(repl_lag_sev(0, 0, th), SEV_OK);
-    assert_int_equal(repl_lag_sev(16 << 20, NAN, th), SEV_WARN);
-    assert_int_equal(repl_lag_sev(64 << 20, 0, th), SEV_CRIT);
-    assert_int_equal(repl_lag_sev(NAN, 31, th), SEV_WARN);
-    assert_int_equal(repl_lag_sev(0, 121, th), SEV_CRIT);
-    config_free(&cfg);
-}
-
 /* ---- sparkline ---- */
 
 static void test_spark(void **state)
@@ -741,7 +737,6 @@ int main(void)
         cmocka_unit_test(test_cluster_cascade),
         cmocka_unit_test(test_cluster_lab_pair),
         cmocka_unit_test(test_cluster_split_and_loops),
-        cmocka_unit_test(test_lag_sev),
         cmocka_unit_test(test_spark),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -504,6 +504,15 @@ static void test_fleet_order(void **state)
     assert_int_equal(order[1], ACME);
     assert_int_equal(order[2], ALPHA);
     assert_int_equal(order[3], GAMMA);
+
+    /* An xid age past 500M, said in the note, counts in the order too (health.c). */
+    struct s_server *gamma = m->servers[GAMMA].cur->sec[PROBE_SERVER];
+    gamma->xid_age = 600000000;
+    fleet_order(m, order);
+    assert_int_equal(order[0], BETA);
+    assert_int_equal(order[1], GAMMA);
+    assert_int_equal(order[2], ACME);
+    assert_int_equal(order[3], ALPHA);
 }
 
 static void test_fleet_cells(void **state)
@@ -541,6 +550,17 @@ static void test_fleet_cells(void **state)
     assert_int_equal(sev[FC_WAITING], SEV_CRIT);
     assert_string_equal(c[FC_LONGEST], "30s");
     assert_int_equal(sev[FC_LONGEST], SEV_CRIT);
+    /* 95 % of the usable slots is critical even when connections_pct is set higher (health.c:
+     * the Fleet cell used to stay plain below connections_pct while the Connections pane said CRIT) */
+    struct s_server *bss = m->servers[BETA].cur->sec[PROBE_SERVER];
+    int keep_conns = bss->conns;
+    w->cfg.th.connections_pct = 97;
+    bss->conns = 94;
+    fleet_cells(m, &m->servers[BETA], c, sev);
+    assert_string_equal(c[FC_CONNS], "94/97");
+    assert_int_equal(sev[FC_CONNS], SEV_CRIT);
+    bss->conns = keep_conns;
+    w->cfg.th.connections_pct = 80;
 
     fleet_cells(m, &m->servers[ACME], c, sev);
     assert_string_equal(c[FC_ROLE], "replica");
