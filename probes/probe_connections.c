@@ -2,7 +2,8 @@
  * reserved ones) the client backends take, who takes them (by state, database, user,
  * application, client address; the ten biggest of each), and the sessions that sit idle in a
  * transaction, oldest first, with how far back they hold the xmin horizon (the older of their
- * snapshot, backend_xmin, and their own transaction id, backend_xid: either stops vacuum). */
+ * snapshot, backend_xmin, and their own transaction id, backend_xid: either stops vacuum).
+ * Derived from the sessions section (probe_sessions.c): no SQL of its own. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,62 +12,6 @@
 #include "probes/sec_connections.h"
 #include "core/util.h"
 #include "probes/health.h"
-
-/* One statement, one scan of pg_stat_activity (materialised once, then grouped by all five
- * keys at once with GROUPING SETS), so its cost grows with the number of sessions like
- * pg_activity's own query and not five times that. The result is a union of row kinds:
- *   totals               one row: slots and settings (reserved_connections is 16+: NULL before)
- *   state|database|user|application|client   the ten biggest values of each breakdown
- *   idle_in_transaction  the 20 sessions idle in a transaction for longest
- * A role without pg_monitor sees other roles' sessions with backend_type and state NULL; they
- * still take a slot, so a row with a database and no backend_type counts as a client. */
-static const char SQL[] =
-    "WITH a AS MATERIALIZED ("
-    " SELECT pid, state, datname::text AS datname, usename::text AS usename, application_name,"
-    "  coalesce(host(client_addr), CASE WHEN client_port = -1 THEN 'local' END) AS client,"
-    "  wait_event_type, state_change, xact_start, backend_xmin, backend_xid,"
-    "  pid = pg_backend_pid() AS mine"
-    " FROM pg_stat_activity"
-    " WHERE backend_type = 'client backend' OR (backend_type IS NULL AND datname IS NOT NULL)),"
-    "g AS ("
-    " SELECT CASE WHEN grouping(state) = 0 THEN 'state' WHEN grouping(datname) = 0 THEN 'database'"
-    "   WHEN grouping(usename) = 0 THEN 'user' WHEN grouping(application_name) = 0"
-    "   THEN 'application' ELSE 'client' END AS kind,"
-    "  coalesce(state, datname, usename, application_name, client) AS key, count(*) AS n"
-    " FROM a WHERE NOT mine"
-    " GROUP BY GROUPING SETS ((state), (datname), (usename), (application_name), (client))),"
-    "r AS ("
-    " SELECT *, row_number() OVER (PARTITION BY kind ORDER BY n DESC, key) AS rank,"
-    "  count(*) OVER (PARTITION BY kind) AS nkeys FROM g)"
-    "SELECT 'totals' AS kind, NULL AS key, count(*) FILTER (WHERE NOT mine) AS n,"
-    " NULL::bigint AS nkeys, count(*) AS used, count(*) FILTER (WHERE mine) AS own,"
-    " count(*) FILTER (WHERE NOT mine AND wait_event_type = 'Lock') AS waiting,"
-    " count(*) FILTER (WHERE NOT mine AND state LIKE 'idle in transaction%') AS idle_in_xact,"
-    " current_setting('max_connections')::int AS max_connections,"
-    " current_setting('superuser_reserved_connections')::int AS superuser_reserved,"
-    " current_setting('reserved_connections', true)::int AS reserved_connections,"
-    " NULL::int AS pid, NULL AS usename, NULL AS datname, NULL AS application_name,"
-    " NULL AS client, NULL AS state, NULL::float8 AS idle_age, NULL::float8 AS xact_age,"
-    " NULL::int AS xmin_age"
-    " FROM a "
-    "UNION ALL "
-    "SELECT kind, key, n, nkeys, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
-    " NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
-    " FROM r WHERE rank <= 10 "
-    "UNION ALL "
-    "(SELECT 'idle_in_transaction', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
-    "  pid, usename, datname, application_name, client, state,"
-    "  extract(epoch FROM now() - state_change), extract(epoch FROM now() - xact_start),"
-    "  greatest(age(backend_xmin), age(backend_xid))"
-    " FROM a WHERE NOT mine AND state LIKE 'idle in transaction%'"
-    " ORDER BY state_change LIMIT 20)";
-
-static const char *connections_sql(const struct server_caps *caps, const struct probe_opts *o,
-                                   const char **why)
-{
-    (void)caps, (void)o, (void)why;
-    return SQL;
-}
 
 static const char *const breakdown_names[CB_N] = {
     [CB_STATE] = "state", [CB_DATABASE] = "database", [CB_USER] = "user",
@@ -110,104 +55,147 @@ static void connections_free(void *p)
     free(c);
 }
 
-enum { C_KIND, C_KEY, C_N_, C_NKEYS, C_USED, C_OWN, C_WAITING, C_IIT, C_MAXCONN, C_SURES, C_RES,
-       C_PID, C_USE, C_DAT, C_APP, C_CLIENT, C_STATE, C_IDLE, C_XACT, C_XMIN, C_N };
-static const char *const cols[C_N] = {
-    "kind", "key", "n", "nkeys", "used", "own", "waiting", "idle_in_xact", "max_connections",
-    "superuser_reserved", "reserved_connections", "pid", "usename", "datname",
-    "application_name", "client", "state", "idle_age", "xact_age", "xmin_age",
-};
-
-static int breakdown_of(const char *kind)
+/* Who takes a slot: client backends, and the sessions a role without pg_monitor sees of other
+ * roles (backend_type and state NULL, but a database). */
+static bool takes_slot(const struct activity_row *r)
 {
-    for (int b = 0; b < CB_N; b++)
-        if (strcmp(kind, breakdown_names[b]) == 0)
-            return b;
-    return -1;
+    return (r->backend_type && strcmp(r->backend_type, "client backend") == 0) ||
+           (!r->backend_type && r->datname);
 }
 
-static void add_count(struct conn_group *g, const char *name, long n, long nkeys)
+static bool idle_in_xact(const struct activity_row *r)
 {
-    if (g->ntop >= CONN_TOP)
-        return;
-    if (!g->top)
-        g->top = xcalloc(CONN_TOP, sizeof *g->top);
-    g->top[g->ntop].name = cell_dup(name);
-    g->top[g->ntop].n = n;
-    g->ntop++;
-    g->nkeys = nkeys;
+    return r->state && strncmp(r->state, "idle in transaction", 19) == 0;
 }
 
-static void add_iit(struct s_connections *c, const struct rowset *rs, int i, const int *col)
+/* NULL (hidden, or SQL NULL) after every name; names bytewise. */
+static int cmp_name(const char *a, const char *b)
 {
-    if (c->niit >= CONN_IIT_MAX)
+    if (!a || !b)
+        return (a == NULL) - (b == NULL);
+    return strcmp(a, b);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return cmp_name(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_counts(const void *a, const void *b)
+{
+    const struct conn_count *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n > y->n ? -1 : 1;
+    return cmp_name(x->name, y->name);
+}
+
+static const char *key_of(const struct activity_row *r, int b)
+{
+    switch (b) {
+    case CB_STATE: return r->state;
+    case CB_DATABASE: return r->datname;
+    case CB_USER: return r->usename;
+    case CB_APPLICATION: return r->application_name;
+    default: return r->client;
+    }
+}
+
+/* The CONN_TOP biggest values of one breakdown over the n sessions, most first. */
+static void group_by(struct conn_group *g, const struct activity_row *const *rows, size_t n, int b)
+{
+    if (!n)
         return;
-    if (!c->iit)
-        c->iit = xcalloc(CONN_IIT_MAX, sizeof *c->iit);
-#define V(k) rowset_get(rs, i, col[k])
+    const char **keys = xcalloc(n, sizeof *keys);
+    for (size_t i = 0; i < n; i++)
+        keys[i] = key_of(rows[i], b);
+    qsort(keys, n, sizeof *keys, cmp_names);
+    struct conn_count *all = xcalloc(n, sizeof *all);
+    size_t nall = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (nall && cmp_name(all[nall - 1].name, keys[i]) == 0)
+            all[nall - 1].n++;
+        else
+            all[nall++] = (struct conn_count){(char *)keys[i], 1};
+    }
+    qsort(all, nall, sizeof *all, cmp_counts);
+    g->nkeys = (long)nall;
+    g->ntop = nall < CONN_TOP ? nall : CONN_TOP;
+    g->top = xcalloc(CONN_TOP, sizeof *g->top);
+    for (size_t i = 0; i < g->ntop; i++)
+        g->top[i] = (struct conn_count){cell_dup(all[i].name), all[i].n};
+    free(all);
+    free(keys);
+}
+
+/* Oldest idle first: longest since its state changed (unknown last), then by pid. */
+static int cmp_iit(const void *a, const void *b)
+{
+    const struct activity_row *x = *(const struct activity_row *const *)a,
+                              *y = *(const struct activity_row *const *)b;
+    if (isnan(x->state_age) != isnan(y->state_age))
+        return isnan(x->state_age) ? 1 : -1;
+    if (x->state_age != y->state_age)
+        return x->state_age > y->state_age ? -1 : 1;
+    return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static void add_iit(struct s_connections *c, const struct activity_row *a)
+{
     struct conn_iit *r = &c->iit[c->niit++];
-    r->pid = (int)cell_i64(V(C_PID));
-    r->usename = cell_dup(V(C_USE));
-    r->datname = cell_dup(V(C_DAT));
-    r->application_name = cell_dup(V(C_APP));
-    r->client = cell_dup(V(C_CLIENT));
-    r->state = cell_dup(V(C_STATE));
-    r->idle_s = cell_num(V(C_IDLE));
-    r->xact_s = cell_num(V(C_XACT));
-    r->xmin_age = V(C_XMIN) ? (long)cell_i64(V(C_XMIN)) : -1;
-#undef V
+    r->pid = a->pid;
+    r->usename = cell_dup(a->usename);
+    r->datname = cell_dup(a->datname);
+    r->application_name = cell_dup(a->application_name);
+    r->client = cell_dup(a->client);
+    r->state = cell_dup(a->state);
+    r->idle_s = a->state_age;
+    r->xact_s = a->xact_age;
+    r->xmin_age = a->xmin_age;
 }
 
-static void read_totals(struct s_connections *c, const struct rowset *rs, int i, const int *col)
+static void connections_derive(const struct sample *prev, struct sample *cur)
 {
-#define V(k) rowset_get(rs, i, col[k])
-    c->sessions = (long)cell_i64(V(C_N_));
-    c->used = (long)cell_i64(V(C_USED));
-    c->own = (long)cell_i64(V(C_OWN));
-    c->waiting = (long)cell_i64(V(C_WAITING));
-    c->niit_total = (long)cell_i64(V(C_IIT));
-    c->max_connections = (int)cell_i64(V(C_MAXCONN));
-    c->superuser_reserved = (int)cell_i64(V(C_SURES));
-    c->reserved = (int)cell_i64(V(C_RES)); /* NULL before 16: 0 */
-#undef V
-}
-
-static int connections_parse(const struct rowset *rs, struct sample *out, char *err, size_t errlen)
-{
-    int c[C_N];
-    if (rowset_cols(rs, cols, c, C_N, err, errlen))
-        return -1;
-    struct s_connections *s = xcalloc(1, sizeof *s);
-    bool totals = false;
-    for (int i = 0; i < rs->nrows; i++) {
-        const char *kind = rowset_get(rs, i, c[C_KIND]);
-        if (!kind)
+    (void)prev;
+    const struct s_sessions *ss = SAMPLE_SESSIONS(cur);
+    if (!ss)
+        return;
+    struct s_connections *c = xcalloc(1, sizeof *c);
+    c->max_connections = ss->max_connections;
+    c->superuser_reserved = ss->superuser_reserved;
+    c->reserved = ss->reserved;
+    const struct activity_row **others = xcalloc(ss->n + 1, sizeof *others);
+    const struct activity_row **iit = xcalloc(ss->n + 1, sizeof *iit);
+    for (size_t i = 0; i < ss->n; i++) {
+        const struct activity_row *r = &ss->rows[i];
+        if (!takes_slot(r))
             continue;
-        int b = breakdown_of(kind);
-        if (strcmp(kind, "totals") == 0) {
-            read_totals(s, rs, i, c);
-            totals = true;
-        } else if (strcmp(kind, "idle_in_transaction") == 0) {
-            add_iit(s, rs, i, c);
-        } else if (b >= 0) {
-            add_count(&s->by[b], rowset_get(rs, i, c[C_KEY]), (long)cell_i64(rowset_get(rs, i, c[C_N_])),
-                      (long)cell_i64(rowset_get(rs, i, c[C_NKEYS])));
+        c->used++;
+        if (r->mine) {
+            c->own++;
+            continue;
         }
+        others[c->sessions++] = r;
+        c->waiting += r->wait_event_type && strcmp(r->wait_event_type, "Lock") == 0;
+        if (idle_in_xact(r))
+            iit[c->niit_total++] = r;
     }
-    if (!totals) {
-        connections_free(s);
-        snprintf(err, errlen, "connections probe returned no totals row");
-        return -1;
-    }
-    /* What the top values leave out is "other"; every session has one value per breakdown. */
     for (int b = 0; b < CB_N; b++) {
+        group_by(&c->by[b], others, (size_t)c->sessions, b);
+        /* What the top values leave out is "other"; every session has one value per breakdown. */
         long sum = 0;
-        for (size_t i = 0; i < s->by[b].ntop; i++)
-            sum += s->by[b].top[i].n;
-        s->by[b].other = s->sessions > sum ? s->sessions - sum : 0;
+        for (size_t i = 0; i < c->by[b].ntop; i++)
+            sum += c->by[b].top[i].n;
+        c->by[b].other = c->sessions > sum ? c->sessions - sum : 0;
     }
-    out->sec[PROBE_CONNECTIONS] = s;
-    return 0;
+    qsort(iit, (size_t)c->niit_total, sizeof *iit, cmp_iit);
+    if (c->niit_total)
+        c->iit = xcalloc(CONN_IIT_MAX, sizeof *c->iit);
+    for (long i = 0; i < c->niit_total && i < CONN_IIT_MAX; i++)
+        add_iit(c, iit[i]);
+    free(others);
+    free(iit);
+    connections_free(cur->sec[PROBE_CONNECTIONS]);
+    cur->sec[PROBE_CONNECTIONS] = c;
 }
 
 const struct probe_class probe_connections = {
@@ -215,8 +203,6 @@ const struct probe_class probe_connections = {
     .kind = KIND_POSTGRES,
     .min_version = 120000,
     .every_ticks = 1,
-    .sql = connections_sql,
-    .parse = connections_parse,
-    .derive = NULL,
+    .derive = connections_derive,
     .free_section = connections_free,
 };

@@ -9,8 +9,8 @@
 #include "probes/sample.h"
 #include "core/util.h"
 
-/* One statement, one row. Our own session (by its pid, never by a name) is left out of the
- * activity figures but still counted as connections: they use a slot like anyone else. */
+/* One statement, one row. The session counts are the sessions probe's (its derive step fills
+ * them in): pg_stat_activity is read once per tick. */
 static const char SQL[] =
     "SELECT extract(epoch FROM now()) AS epoch,"
     " extract(epoch FROM pg_postmaster_start_time()) AS started,"
@@ -21,18 +21,8 @@ static const char SQL[] =
     " current_setting('superuser_reserved_connections')::int"
     "   + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0)"
     "   AS reserved_connections," /* 16+ reserves slots for pg_use_reserved_connections too */
-    " a.*, d.*, x.*"
-    " FROM (SELECT count(*) FILTER (WHERE backend_type = 'client backend') AS conns,"
-    "   count(*) FILTER (WHERE state = 'active' AND NOT mine AND backend_type = 'client backend') AS active,"
-    "   count(*) FILTER (WHERE state = 'idle') AS idle,"
-    "   count(*) FILTER (WHERE state LIKE 'idle in transaction%' AND NOT mine) AS idle_in_xact,"
-    "   count(*) FILTER (WHERE wait_event_type = 'Lock' AND NOT mine) AS waiting_lock,"
-    "   max(extract(epoch FROM now() - query_start)) FILTER (WHERE state = 'active' AND NOT mine"
-    "     AND backend_type = 'client backend') AS longest_query,"
-    "   max(extract(epoch FROM now() - xact_start)) FILTER (WHERE NOT mine"
-    "     AND backend_type = 'client backend') AS longest_xact"
-    "  FROM (SELECT *, pid = pg_backend_pid() AS mine"
-    "        FROM pg_stat_activity) s) a,"
+    " d.*, x.*"
+    " FROM"
     " (SELECT max(age(datfrozenxid)) AS xid_age FROM pg_database) x,"
     " (SELECT sum(xact_commit + xact_rollback) AS xacts, sum(blks_hit) AS blks_hit,"
     "   sum(blks_read) AS blks_read, max(stats_reset)::text AS stats_reset"
@@ -54,12 +44,11 @@ static void server_free(void *p)
     free(s);
 }
 
-enum { C_EPOCH, C_STARTED, C_RECOVERY, C_VNUM, C_VERSION, C_MAXCONN, C_RESERVED, C_CONNS, C_ACTIVE,
-       C_IDLE, C_IDLEX, C_WAITING, C_LQUERY, C_LXACT, C_XACTS, C_HIT, C_READ, C_RESET, C_N };
+enum { C_EPOCH, C_STARTED, C_RECOVERY, C_VNUM, C_VERSION, C_MAXCONN, C_RESERVED, C_XACTS, C_HIT,
+       C_READ, C_RESET, C_N };
 static const char *const cols[C_N] = {
     "epoch", "started", "in_recovery", "version_num", "version", "max_connections",
-    "reserved_connections", "conns", "active", "idle", "idle_in_xact", "waiting_lock",
-    "longest_query", "longest_xact", "xacts", "blks_hit", "blks_read", "stats_reset",
+    "reserved_connections", "xacts", "blks_hit", "blks_read", "stats_reset",
 };
 
 static int server_parse(const struct rowset *rs, struct sample *out, char *err, size_t errlen)
@@ -80,13 +69,6 @@ static int server_parse(const struct rowset *rs, struct sample *out, char *err, 
     s->version = cell_dup(V(C_VERSION));
     s->max_connections = (int)cell_i64(V(C_MAXCONN));
     s->reserved_connections = (int)cell_i64(V(C_RESERVED));
-    s->conns = (int)cell_i64(V(C_CONNS));
-    s->active = (int)cell_i64(V(C_ACTIVE));
-    s->idle = (int)cell_i64(V(C_IDLE));
-    s->idle_in_xact = (int)cell_i64(V(C_IDLEX));
-    s->waiting_lock = (int)cell_i64(V(C_WAITING));
-    s->longest_query_s = cell_num(V(C_LQUERY));
-    s->longest_xact_s = cell_num(V(C_LXACT));
     s->xacts = cell_i64(V(C_XACTS));
     s->blks_hit = cell_i64(V(C_HIT));
     s->blks_read = cell_i64(V(C_READ));
@@ -94,6 +76,16 @@ static int server_parse(const struct rowset *rs, struct sample *out, char *err, 
 #undef V
     /* optional: an older fixture or a future variant may lack it */
     s->xid_age = cell_i64(rowset_get(rs, 0, rowset_col(rs, "xid_age")));
+    /* the session counts come from the sessions section; fixtures may still carry them */
+#define OPT(name) rowset_get(rs, 0, rowset_col(rs, name))
+    s->conns = (int)cell_i64(OPT("conns"));
+    s->active = (int)cell_i64(OPT("active"));
+    s->idle = (int)cell_i64(OPT("idle"));
+    s->idle_in_xact = (int)cell_i64(OPT("idle_in_xact"));
+    s->waiting_lock = (int)cell_i64(OPT("waiting_lock"));
+    s->longest_query_s = cell_num(OPT("longest_query"));
+    s->longest_xact_s = cell_num(OPT("longest_xact"));
+#undef OPT
     s->tps = s->cache_hit_pct = s->dt = NAN;
     if (isnan(s->epoch)) {
         server_free(s);

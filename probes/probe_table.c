@@ -7,13 +7,14 @@
 #include "probes/probe.h"
 #include "core/util.h"
 
-extern const struct probe_class probe_server, probe_activity, probe_locks, probe_replication,
+extern const struct probe_class probe_server, probe_sessions, probe_activity, probe_locks, probe_replication,
     probe_slots, probe_walreceiver, probe_archiver, probe_subscriptions, probe_connections,
     probe_pools, probe_poolstats, probe_poolservers, probe_databases, probe_bgwriter, probe_wal, probe_io, probe_sizes,
     probe_statements, probe_progress, probe_flush;
 
 const struct probe_class *const probe_table[PROBE_MAX] = {
     [PROBE_SERVER] = &probe_server,
+    [PROBE_SESSIONS] = &probe_sessions,
     [PROBE_ACTIVITY] = &probe_activity,
     [PROBE_LOCKS] = &probe_locks,
     [PROBE_REPLICATION] = &probe_replication,

@@ -146,8 +146,8 @@ static void send_tick(struct model *m, struct server *s, size_t idx, int64_t now
          * (the snapshot waits for exactly two) */
         if (s->tickno % (pc->every_ticks ? pc->every_ticks : 1) != 0 && s->tickno > 1)
             continue;
-        if (s->caps.version && s->caps.version < pc->min_version)
-            continue;
+        if (!pc->sql || (s->caps.version && s->caps.version < pc->min_version))
+            continue; /* derived from the sessions section, or too old a server */
         const char *why = NULL;
         const char *q = pc->sql(&s->caps, &m->opts, &why);
         if (!q)
@@ -193,6 +193,14 @@ static void absorb_tick(struct model *m, struct server *s, size_t idx, struct ro
         else if (probe_table[p]->parse(rs[i], next, err, sizeof err) < 0)
             next->err[p] = xstrdup(err);
     }
+    for (int p = 0; p < PROBE_MAX; p++) {
+        /* a section derived from the sessions section runs with it and shares its fate */
+        if (probe_table[p]->sql || probe_table[p]->kind != s->kind || !ran[PROBE_SESSIONS])
+            continue;
+        ran[p] = true;
+        if (next->err[PROBE_SESSIONS])
+            next->err[p] = xstrdup(next->err[PROBE_SESSIONS]);
+    }
     for (int p = 0; p < PROBE_MAX; p++)
         if (s->local && probe_table[p]->local && probe_table[p]->kind == s->kind)
             probe_table[p]->local(s->cur, next, &s->caps);
@@ -213,8 +221,8 @@ static void absorb_tick(struct model *m, struct server *s, size_t idx, struct ro
     if (next->sec[PROBE_SERVER])
         /* the first tick also carries the setup statements' transactions (flushed with it) */
         ((struct s_server *)next->sec[PROBE_SERVER])->own_xacts = f->ninflight + (s->tickno == 1 ? s->setup_stmts : 0);
-    if (next->sec[PROBE_ACTIVITY])
-        ((struct s_activity *)next->sec[PROBE_ACTIVITY])->with_idle = m->opts.idle;
+    if (next->sec[PROBE_SESSIONS])
+        ((struct s_sessions *)next->sec[PROBE_SESSIONS])->with_idle = m->opts.idle;
     for (int p = 0; p < PROBE_MAX; p++)
         if (probe_table[p]->derive && ran[p])
             probe_table[p]->derive(s->cur, next);

@@ -34,7 +34,7 @@ struct probe_opts {
 /* One id per probe; each probe's section type lives in its own header (include/sec_*.h) or in
  * sample.h for the first two. */
 enum probe_id {
-    PROBE_SERVER, PROBE_ACTIVITY,
+    PROBE_SERVER, PROBE_SESSIONS, PROBE_ACTIVITY,
     PROBE_LOCKS,
     PROBE_REPLICATION, PROBE_SLOTS, PROBE_WALRECEIVER, PROBE_ARCHIVER, PROBE_SUBSCRIPTIONS,
     PROBE_CONNECTIONS, PROBE_POOLS, PROBE_POOLSTATS, PROBE_POOLSERVERS,
@@ -56,7 +56,10 @@ struct probe_class {
     bool essential;       /* a failure of this probe makes the server STALE, not just a pane */
     int min_version;      /* below it the probe is skipped, with a reason */
     unsigned every_ticks; /* 1 = each refresh */
-    /* The SQL text for this server; NULL when the probe cannot run there (reason in *why). */
+    /* The SQL text for this server; NULL when the probe cannot run there (reason in *why). A
+     * probe without sql (and parse) has no statement of its own: its section is built by its
+     * derive step from the sessions section (PROBE_SESSIONS), runs when that ran and inherits
+     * its error. */
     const char *(*sql)(const struct server_caps *, const struct probe_opts *, const char **why);
     /* Parse a result into the sample's section (allocated by parse). Returns 0, or -1 with a
      * one-line reason in err. Pure: no I/O. */

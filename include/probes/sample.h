@@ -10,7 +10,8 @@
 
 #include "probes/probe.h"
 
-/* PROBE_SERVER: the server's identity, size and cluster-wide counters. */
+/* PROBE_SERVER: the server's identity, size and cluster-wide counters (the session counts are
+ * filled from PROBE_SESSIONS by its derive step). */
 struct s_server {
     double epoch;             /* server now() as Unix seconds: the clock rates divide by */
     double started;           /* pg_postmaster_start_time() as Unix seconds */
@@ -33,7 +34,8 @@ struct s_server {
     double dt;                /* the measured interval, seconds */
 };
 
-/* PROBE_ACTIVITY: one row per backend shown in the Activity pane (raw server text; escape it). */
+/* PROBE_SESSIONS: one row per backend of pg_stat_activity (ours included), the one read of it
+ * per tick; PROBE_ACTIVITY: the rows of it shown in the Activity pane. Raw server text: escape. */
 struct activity_row {
     int pid;
     char *datname, *usename, *application_name, *client, *backend_type, *state;
@@ -43,6 +45,19 @@ struct activity_row {
     double xact_age, query_age, state_age; /* seconds; NAN if NULL */
     int blocked_by;                        /* number of pids blocking it (0 unless waiting) */
     bool superuser;                        /* the session's role is a superuser */
+    bool mine;                             /* our own probe session (by pid) */
+    long xmin_age;                         /* idle in a transaction: age of the older of
+                                            * backend_xmin and backend_xid; -1 otherwise */
+};
+
+struct s_sessions {
+    struct activity_row *rows;             /* as the server sent them */
+    size_t n;
+    size_t *by_pid;                        /* row indexes sorted by pid: sessions_find() */
+    bool with_idle;                        /* idle sessions' query text was asked for */
+    /* the slots (from our own row): max_connections, superuser_reserved_connections and
+     * reserved_connections (16+; 0 before) */
+    int max_connections, superuser_reserved, reserved;
 };
 
 struct s_activity {
@@ -60,7 +75,14 @@ struct sample {
 };
 
 #define SAMPLE_SERVER(s) ((const struct s_server *)((s) ? (s)->sec[PROBE_SERVER] : NULL))
+#define SAMPLE_SESSIONS(s) ((const struct s_sessions *)((s) ? (s)->sec[PROBE_SESSIONS] : NULL))
 #define SAMPLE_ACTIVITY(s) ((const struct s_activity *)((s) ? (s)->sec[PROBE_ACTIVITY] : NULL))
+
+/* The session with this pid, or NULL. */
+const struct activity_row *sessions_find(const struct s_sessions *ss, int pid);
+/* A deep copy of a session row (into *dst) and the freeing of one. */
+void activity_row_copy(struct activity_row *dst, const struct activity_row *src);
+void activity_row_free(struct activity_row *r);
 
 struct sample *sample_new(void);
 void sample_free(struct sample *s);

@@ -1,5 +1,5 @@
-/* test_connections.c — unit tests for the Connections pane's probes: the connections probe's
- * parse on PostgreSQL 12, 15 (with and without pg_monitor) and 16 column values (totals,
+/* test_connections.c — unit tests for the Connections pane's probes: the connections section
+ * derived from sessions rows on PostgreSQL 12, 15 (with and without pg_monitor) and 16 (totals,
  * breakdowns and "other", idle-in-transaction sessions, reserved slots), its caps and errors;
  * pgBouncer's SHOW POOLS across versions (1.7, 1.17, 1.18 column sets) and SHOW STATS with
  * rates over the local interval, first samples, restarts, new and vanished databases.
@@ -162,12 +162,15 @@ static void test_conn_caps_and_other(void **state)
     const struct conn_group *g = &c->by[CB_APPLICATION];
     assert_int_equal(g->ntop, CONN_TOP);
     assert_int_equal(g->nkeys, 12);
-    /* 100 sessions, the ten shown hold 13+12+…+4 = 85 */
-    assert_int_equal(g->other, 15);
+    /* 100 sessions, the ten shown hold 14+13+…+5 = 95 */
+    assert_int_equal(g->other, 5);
+    assert_string_equal(g->top[0].name, "app1");
+    assert_string_equal(g->top[9].name, "app10");
     assert_int_equal(count_of(g, "app11"), -999);
-    /* a breakdown without rows: everything is "other" */
-    assert_int_equal(c->by[CB_STATE].ntop, 0);
-    assert_int_equal(c->by[CB_STATE].other, 100);
+    /* every session has a state: nothing is "other" */
+    assert_int_equal(c->by[CB_STATE].ntop, 2);
+    assert_int_equal(count_of(&c->by[CB_STATE], "idle"), 78);
+    assert_int_equal(c->by[CB_STATE].other, 0);
     assert_int_equal(c->niit, CONN_IIT_MAX);
     assert_int_equal(c->niit_total, 22);
     assert_int_equal(c->iit[19].pid, 1020);
@@ -177,8 +180,7 @@ static void test_conn_caps_and_other(void **state)
 static void test_conn_errors(void **state)
 {
     (void)state;
-    parse_fails(PROBE_CONNECTIONS, "conn_no_totals.rows", "totals");
-    parse_fails(PROBE_CONNECTIONS, "conn_missing_column.rows", "xmin_age");
+    parse_fails(PROBE_CONNECTIONS, "conn_missing_column.rows", "\"state\"");
 }
 
 static void test_conn_helpers(void **state)
@@ -356,10 +358,15 @@ static void test_probe_classes(void **state)
     const char *why = NULL;
     assert_int_equal(c->kind, KIND_POSTGRES);
     assert_false(c->essential);
-    assert_non_null(c->sql(&v12, &o, &why));
-    const char *q = c->sql(&v17, &o, &why);
+    /* derived from the sessions section: no SQL of its own */
+    assert_null(c->sql);
+    assert_null(c->parse);
+    const struct probe_class *ses = probe_table[PROBE_SESSIONS];
+    assert_true(ses->essential);
+    assert_non_null(ses->sql(&v12, &o, &why));
+    const char *q = ses->sql(&v17, &o, &why);
     assert_non_null(q);
-    /* one statement, our own sessions left out, reserved_connections asked without failing
+    /* one statement, our own session known by pid, reserved_connections asked without failing
      * before 16 */
     assert_null(strchr(q, ';'));
     assert_non_null(strstr(q, "pg_backend_pid()"));

@@ -163,9 +163,9 @@ static void test_rowset_error(void **state)
     assert_true(err[0]);
     assert_null(s->sec[PROBE_SERVER]);
     err[0] = '\0';
-    assert_int_equal(probe_table[PROBE_ACTIVITY]->parse(rs, s, err, sizeof err), -1);
+    assert_int_equal(probe_table[PROBE_SESSIONS]->parse(rs, s, err, sizeof err), -1);
     assert_true(err[0]);
-    assert_null(s->sec[PROBE_ACTIVITY]);
+    assert_null(s->sec[PROBE_SESSIONS]);
     sample_free(s);
     rowset_free(rs);
 
@@ -433,6 +433,59 @@ static void test_activity_parse(void **state)
     sample_free(s);
 }
 
+/* ---- sessions probe: the one read of pg_stat_activity, and what is derived from it ---- */
+
+static void test_sessions_derive(void **state)
+{
+    (void)state;
+    struct sample *s = fixture_parse(NULL, PROBE_SERVER, "server_pg15.rows");
+    fixture_parse(s, PROBE_SESSIONS, "conn_pg15.rows");
+    const struct s_sessions *ss = SAMPLE_SESSIONS(s);
+    assert_int_equal(ss->n, 19);
+    assert_int_equal(ss->max_connections, 300); /* from our own row */
+    assert_int_equal(ss->superuser_reserved, 3);
+    assert_int_equal(sessions_find(ss, 26696)->xmin_age, 2);
+    assert_int_equal(sessions_find(ss, 27001)->xmin_age, -1);
+    assert_true(sessions_find(ss, 29700)->mine);
+    assert_null(sessions_find(ss, 4242));
+    assert_null(sessions_find(NULL, 1));
+
+    /* the server's counts are the sessions', whatever the server probe sent */
+    probe_table[PROBE_SESSIONS]->derive(NULL, s);
+    const struct s_server *v = srv(s);
+    assert_int_equal(v->conns, 16);        /* ours included: it takes a slot */
+    assert_int_equal(v->active, 3);        /* neither ours nor the autovacuum worker */
+    assert_int_equal(v->idle, 8);
+    assert_int_equal(v->idle_in_xact, 4);
+    assert_int_equal(v->waiting_lock, 0);
+    assert_double_near(v->longest_query_s, 12.5);
+    assert_double_near(v->longest_xact_s, 39.605413); /* not the worker's 100 s */
+
+    /* Activity: not ours, no checkpointer or walsender; idle sessions only when shown */
+    probe_table[PROBE_ACTIVITY]->derive(NULL, s);
+    const struct s_activity *a = SAMPLE_ACTIVITY(s);
+    assert_false(a->with_idle);
+    assert_int_equal(a->n, 8);
+    for (size_t i = 0; i < a->n; i++) {
+        assert_int_not_equal(a->rows[i].pid, 29700);
+        assert_string_not_equal(a->rows[i].state, "idle");
+    }
+    assert_int_equal(a->rows[0].pid, 103); /* the autovacuum worker, in the server's order */
+    ((struct s_sessions *)s->sec[PROBE_SESSIONS])->with_idle = true;
+    probe_table[PROBE_ACTIVITY]->derive(NULL, s); /* replaces the section */
+    assert_int_equal(SAMPLE_ACTIVITY(s)->n, 16);
+    assert_true(SAMPLE_ACTIVITY(s)->with_idle);
+    sample_free(s);
+
+    /* derived sections send no SQL; the server probe no longer reads pg_stat_activity */
+    struct server_caps caps = {.version = 150004};
+    struct probe_opts o = {0};
+    const char *why = NULL;
+    assert_null(probe_table[PROBE_ACTIVITY]->sql);
+    assert_null(probe_table[PROBE_CONNECTIONS]->sql);
+    assert_null(strstr(probe_table[PROBE_SERVER]->sql(&caps, &o, &why), "pg_stat_activity"));
+}
+
 static void test_activity_parse_edges(void **state)
 {
     (void)state;
@@ -512,13 +565,13 @@ static void test_probe_table(void **state)
         assert_non_null(probe_table[i]);
         assert_non_null(probe_table[i]->name);
     }
-    static const enum probe_id mine[] = {PROBE_SERVER, PROBE_ACTIVITY};
+    static const enum probe_id mine[] = {PROBE_SERVER, PROBE_SESSIONS};
     for (size_t i = 0; i < ARRAY_LEN(mine); i++) {
         assert_non_null(probe_table[mine[i]]->parse);
         assert_non_null(probe_table[mine[i]]->free_section);
     }
-    const char *q_busy = probe_table[PROBE_ACTIVITY]->sql(&caps, &busy, &why);
-    const char *q_all = probe_table[PROBE_ACTIVITY]->sql(&caps, &all, &why);
+    const char *q_busy = probe_table[PROBE_SESSIONS]->sql(&caps, &busy, &why);
+    const char *q_all = probe_table[PROBE_SESSIONS]->sql(&caps, &all, &why);
     assert_non_null(q_busy);
     assert_non_null(q_all);
     assert_string_not_equal(q_busy, q_all); /* idle sessions are shipped only when shown */
@@ -568,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_counter_rate),
         cmocka_unit_test(test_activity_parse),
         cmocka_unit_test(test_activity_parse_edges),
+        cmocka_unit_test(test_sessions_derive),
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_probe_table),
     };

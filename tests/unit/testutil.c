@@ -61,11 +61,20 @@ struct sample *fixture_parse(struct sample *s, enum probe_id id, const char *nam
     if (own)
         s = own;
     char err[300] = "";
-    int rc = probe_table[id]->parse(rs, s, err, sizeof err);
+    /* a section derived from the sessions section: the fixture is sessions rows, as shown */
+    enum probe_id pid = probe_table[id]->parse ? id : PROBE_SESSIONS;
+    if (s->sec[pid] && probe_table[pid]->free_section)
+        probe_table[pid]->free_section(s->sec[pid]);
+    s->sec[pid] = NULL;
+    int rc = probe_table[pid]->parse(rs, s, err, sizeof err);
     rowset_free(rs);
     if (rc != 0) {
         sample_free(own);
         fail_msg("parsing %s: %s", name, err);
+    }
+    if (pid != id) {
+        ((struct s_sessions *)s->sec[pid])->with_idle = true;
+        probe_table[id]->derive(NULL, s);
     }
     assert_non_null(s->sec[id]);
     return s;
@@ -85,8 +94,9 @@ void fixture_parse_fails(enum probe_id id, const char *name, char *err, size_t e
     struct rowset *rs = fixture_rows(name);
     struct sample *s = sample_new();
     err[0] = '\0';
-    int rc = probe_table[id]->parse(rs, s, err, errlen);
-    void *sec = s->sec[id];
+    enum probe_id pid = probe_table[id]->parse ? id : PROBE_SESSIONS;
+    int rc = probe_table[pid]->parse(rs, s, err, errlen);
+    void *sec = s->sec[pid];
     rowset_free(rs);
     sample_free(s);
     assert_int_equal(rc, -1);

@@ -23,14 +23,17 @@ char *fixture_text(const char *name);
 struct rowset *fixture_rows(const char *name);
 
 /* Parses the probe fixture NAME with probe ID's parser into S (into a new sample when S is
- * NULL) and returns S; the parse must succeed and fill the section of ID. */
+ * NULL) and returns S; the parse must succeed and fill the section of ID. A section derived
+ * from the sessions section (no parser of its own) takes a fixture of sessions rows, parsed as
+ * such with idle sessions shown, then ID's derive step. */
 struct sample *fixture_parse(struct sample *s, enum probe_id id, const char *name);
 
 /* Two probe fixtures of probe ID parsed into new samples, then ID's derive(prev, cur): returns
  * cur; prev is freed. */
 struct sample *fixture_pair(enum probe_id id, const char *prev_name, const char *cur_name);
 
-/* Parses the probe fixture NAME with probe ID's parser into a new sample: the parse must fail
+/* Parses the probe fixture NAME with probe ID's parser (the sessions parser for a derived
+ * section) into a new sample: the parse must fail
  * and leave no section; its error message goes to ERR. */
 void fixture_parse_fails(enum probe_id id, const char *name, char *err, size_t errlen);
 
