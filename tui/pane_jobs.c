@@ -9,14 +9,14 @@
 
 enum { JC_ID, JC_ACTION, JC_SERVER, JC_STATE, JC_TARGETS, JC_AGE, JC_TOOK, JC_OUTCOME, JC_N };
 static const struct colspec cols[JC_N] = {
-    [JC_ID] = {"JOB", 4, 100, true, false, true},
-    [JC_ACTION] = {"ACTION", 10, 95, false, false, false},
-    [JC_SERVER] = {"SERVER", 14, 90, false, false, false},
-    [JC_STATE] = {"STATE", 8, 99, false, false, false},
-    [JC_TARGETS] = {"TARGETS", 7, 40, true, false, true},
-    [JC_AGE] = {"STARTED", 8, 50, true, false, true},
-    [JC_TOOK] = {"TOOK", 7, 45, true, false, true},
-    [JC_OUTCOME] = {"OUTCOME", 20, 98, false, true, false},
+    [JC_ID] = {.title = "JOB", .width = 4, .prio = 100, .right = true, .numeric = true},
+    [JC_ACTION] = {.title = "ACTION", .width = 10, .prio = 95},
+    [JC_SERVER] = {.title = "SERVER", .width = 14, .prio = 90},
+    [JC_STATE] = {.title = "STATE", .width = 8, .prio = 99},
+    [JC_TARGETS] = {.title = "TARGETS", .width = 7, .prio = 40, .right = true, .numeric = true},
+    [JC_AGE] = {.title = "STARTED", .width = 8, .prio = 50, .right = true, .numeric = true},
+    [JC_TOOK] = {.title = "TOOK", .width = 7, .prio = 45, .right = true, .numeric = true},
+    [JC_OUTCOME] = {.title = "OUTCOME", .width = 20, .prio = 98, .flex = true},
 };
 
 /* The pane's state: the table's place, and the selected job by its id, so the selection stays

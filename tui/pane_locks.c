@@ -340,14 +340,14 @@ static void also_text(const struct lock_row *r, int parent_pid, char *dst, size_
 
 enum lcol { K_TREE, K_FLAG, K_STATE, K_LOCK, K_ON, K_AGE, K_BLOCKS, K_QUERY, K_N };
 static const struct colspec lcols[K_N] = {
-    [K_TREE] = {"PID", 30, 100, false, false, true},
-    [K_FLAG] = {"FLAG", 5, 97, false, false, false},
-    [K_STATE] = {"STATE", 19, 96, false, false, false},
-    [K_LOCK] = {"LOCK", 21, 94, false, false, false},
-    [K_ON] = {"ON", 18, 80, false, false, false},
-    [K_AGE] = {"AGE", 11, 95, true, false, true},
-    [K_BLOCKS] = {"BLOCKS", 6, 90, true, false, true},
-    [K_QUERY] = {"QUERY", 20, 99, false, true, false},
+    [K_TREE] = {.title = "PID", .width = 30, .prio = 100, .numeric = true},
+    [K_FLAG] = {.title = "FLAG", .width = 5, .prio = 97},
+    [K_STATE] = {.title = "STATE", .width = 19, .prio = 96},
+    [K_LOCK] = {.title = "LOCK", .width = 21, .prio = 94},
+    [K_ON] = {.title = "ON", .width = 18, .prio = 80},
+    [K_AGE] = {.title = "AGE", .width = 11, .prio = 95, .right = true, .numeric = true},
+    [K_BLOCKS] = {.title = "BLOCKS", .width = 6, .prio = 90, .right = true, .numeric = true},
+    [K_QUERY] = {.title = "QUERY", .width = 20, .prio = 99, .flex = true},
 };
 
 struct node_cells {

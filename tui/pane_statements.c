@@ -17,18 +17,18 @@ enum { SC_SERVER, SC_DB, SC_USER, SC_LOAD, SC_CALLS, SC_MEAN, SC_MAX, SC_ROWS, S
        SC_TEMP, SC_QUERY, SC_N };
 
 static const struct colspec cols[SC_N] = {
-    [SC_SERVER] = {"SERVER", 14, 90, false, false, false},
-    [SC_DB] = {"DB", 10, 60, false, false, false},
-    [SC_USER] = {"USER", 10, 55, false, false, false},
-    [SC_LOAD] = {"LOAD", 6, 100, true, false, true},
-    [SC_CALLS] = {"CALLS/s", 7, 95, true, false, true},
-    [SC_MEAN] = {"MEAN", 7, 92, true, false, true},
-    [SC_MAX] = {"LIFEMAX", 7, 40, true, false, true},
-    [SC_ROWS] = {"ROWS/s", 6, 50, true, false, true},
-    [SC_HIT] = {"HIT%", 5, 65, true, false, true},
-    [SC_READ] = {"READ/s", 6, 70, true, false, true},
-    [SC_TEMP] = {"TEMP/s", 6, 45, true, false, true},
-    [SC_QUERY] = {"QUERY", 24, 99, false, true, false},
+    [SC_SERVER] = {.title = "SERVER", .width = 14, .prio = 90},
+    [SC_DB] = {.title = "DB", .width = 10, .prio = 60},
+    [SC_USER] = {.title = "USER", .width = 10, .prio = 55},
+    [SC_LOAD] = {.title = "LOAD", .width = 6, .prio = 100, .right = true, .numeric = true},
+    [SC_CALLS] = {.title = "CALLS/s", .width = 7, .prio = 95, .right = true, .numeric = true},
+    [SC_MEAN] = {.title = "MEAN", .width = 7, .prio = 92, .right = true, .numeric = true},
+    [SC_MAX] = {.title = "LIFEMAX", .width = 7, .prio = 40, .right = true, .numeric = true},
+    [SC_ROWS] = {.title = "ROWS/s", .width = 6, .prio = 50, .right = true, .numeric = true},
+    [SC_HIT] = {.title = "HIT%", .width = 5, .prio = 65, .right = true, .numeric = true},
+    [SC_READ] = {.title = "READ/s", .width = 6, .prio = 70, .right = true, .numeric = true},
+    [SC_TEMP] = {.title = "TEMP/s", .width = 6, .prio = 45, .right = true, .numeric = true},
+    [SC_QUERY] = {.title = "QUERY", .width = 24, .prio = 99, .flex = true},
 };
 
 /* Rows considered per server (busiest first) and shown in all: bounds the work of a frame
@@ -475,14 +475,14 @@ static void text_notes(const struct model *m, FILE *out)
 
 enum { PC_SERVER, PC_PID, PC_COMMAND, PC_PHASE, PC_RELATION, PC_PROGRESS, PC_PCT, PC_ETA, PC_N };
 static const struct colspec pcols[PC_N] = {
-    [PC_SERVER] = {"SERVER", 14, 90, false, false, false},
-    [PC_PID] = {"PID", 7, 100, true, false, true},
-    [PC_COMMAND] = {"COMMAND", 12, 95, false, false, false},
-    [PC_PHASE] = {"PHASE", 20, 80, false, false, false},
-    [PC_RELATION] = {"RELATION", 20, 70, false, false, false},
-    [PC_PROGRESS] = {"DONE/TOTAL", 16, 60, true, false, false},
-    [PC_PCT] = {"%", 5, 85, true, false, true},
-    [PC_ETA] = {"PHASE ETA", 9, 50, true, false, true},
+    [PC_SERVER] = {.title = "SERVER", .width = 14, .prio = 90},
+    [PC_PID] = {.title = "PID", .width = 7, .prio = 100, .right = true, .numeric = true},
+    [PC_COMMAND] = {.title = "COMMAND", .width = 12, .prio = 95},
+    [PC_PHASE] = {.title = "PHASE", .width = 20, .prio = 80},
+    [PC_RELATION] = {.title = "RELATION", .width = 20, .prio = 70},
+    [PC_PROGRESS] = {.title = "DONE/TOTAL", .width = 16, .prio = 60, .right = true},
+    [PC_PCT] = {.title = "%", .width = 5, .prio = 85, .right = true, .numeric = true},
+    [PC_ETA] = {.title = "PHASE ETA", .width = 9, .prio = 50, .right = true, .numeric = true},
 };
 
 static void progress_cells(const struct model *m, size_t si, const struct progress_row *r, cell_t *c)

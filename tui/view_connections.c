@@ -203,15 +203,15 @@ static void breakdowns(struct cdoc *cd, const struct s_connections *c)
 
 enum { I_PID, I_USER, I_DB, I_APP, I_CLIENT, I_STATE, I_IDLE, I_XACT, I_XMIN, I_N };
 static const struct colspec iit_cols[I_N] = {
-    [I_PID] = {"PID", 7, 100, true, false, true},
-    [I_USER] = {"USER", 14, 80, false, false, false},
-    [I_DB] = {"DATABASE", 14, 70, false, false, false},
-    [I_APP] = {"APPLICATION", 18, 60, false, true, false},
-    [I_CLIENT] = {"CLIENT", 15, 40, false, false, false},
-    [I_STATE] = {"STATE", 7, 30, false, false, false},
-    [I_IDLE] = {"IDLE", 8, 99, true, false, true},
-    [I_XACT] = {"XACT AGE", 8, 90, true, false, true},
-    [I_XMIN] = {"XMIN AGE", 8, 50, true, false, true},
+    [I_PID] = {.title = "PID", .width = 7, .prio = 100, .right = true, .numeric = true},
+    [I_USER] = {.title = "USER", .width = 14, .prio = 80},
+    [I_DB] = {.title = "DATABASE", .width = 14, .prio = 70},
+    [I_APP] = {.title = "APPLICATION", .width = 18, .prio = 60, .flex = true},
+    [I_CLIENT] = {.title = "CLIENT", .width = 15, .prio = 40},
+    [I_STATE] = {.title = "STATE", .width = 7, .prio = 30},
+    [I_IDLE] = {.title = "IDLE", .width = 8, .prio = 99, .right = true, .numeric = true},
+    [I_XACT] = {.title = "XACT AGE", .width = 8, .prio = 90, .right = true, .numeric = true},
+    [I_XMIN] = {.title = "XMIN AGE", .width = 8, .prio = 50, .right = true, .numeric = true},
 };
 
 static void iit_row(struct cdoc *cd, size_t y, const int *x, const int *wd, const struct conn_iit *r)
@@ -285,28 +285,28 @@ static void server_section(struct cdoc *cd, const struct server *s)
 
 enum { P_POOL, P_CLA, P_CLW, P_SVA, P_SVI, P_SVU, P_SVT, P_SVL, P_MAXW, P_MODE, P_N };
 static const struct colspec pool_cols[P_N] = {
-    [P_POOL] = {"POOL (DATABASE/USER)", 22, 100, false, true, false},
-    [P_CLA] = {"CL_ACT", 6, 95, true, false, true},
-    [P_CLW] = {"CL_WAIT", 7, 99, true, false, true},
-    [P_SVA] = {"SV_ACT", 6, 90, true, false, true},
-    [P_SVI] = {"SV_IDLE", 7, 85, true, false, true},
-    [P_SVU] = {"SV_USED", 7, 70, true, false, true},
-    [P_SVT] = {"SV_TEST", 7, 40, true, false, true},
-    [P_SVL] = {"SV_LOGIN", 8, 45, true, false, true},
-    [P_MAXW] = {"MAXWAIT", 7, 98, true, false, true},
-    [P_MODE] = {"MODE", 11, 50, false, false, false},
+    [P_POOL] = {.title = "POOL (DATABASE/USER)", .width = 22, .prio = 100, .flex = true},
+    [P_CLA] = {.title = "CL_ACT", .width = 6, .prio = 95, .right = true, .numeric = true},
+    [P_CLW] = {.title = "CL_WAIT", .width = 7, .prio = 99, .right = true, .numeric = true},
+    [P_SVA] = {.title = "SV_ACT", .width = 6, .prio = 90, .right = true, .numeric = true},
+    [P_SVI] = {.title = "SV_IDLE", .width = 7, .prio = 85, .right = true, .numeric = true},
+    [P_SVU] = {.title = "SV_USED", .width = 7, .prio = 70, .right = true, .numeric = true},
+    [P_SVT] = {.title = "SV_TEST", .width = 7, .prio = 40, .right = true, .numeric = true},
+    [P_SVL] = {.title = "SV_LOGIN", .width = 8, .prio = 45, .right = true, .numeric = true},
+    [P_MAXW] = {.title = "MAXWAIT", .width = 7, .prio = 98, .right = true, .numeric = true},
+    [P_MODE] = {.title = "MODE", .width = 11, .prio = 50},
 };
 
 enum { Q_DB, Q_XACT, Q_QUERY, Q_IN, Q_OUT, Q_XT, Q_QT, Q_WAIT, Q_N };
 static const struct colspec stat_cols[Q_N] = {
-    [Q_DB] = {"DATABASE", 22, 100, false, true, false},
-    [Q_XACT] = {"XACT/s", 8, 99, true, false, true},
-    [Q_QUERY] = {"QUERY/s", 8, 95, true, false, true},
-    [Q_IN] = {"IN/s", 8, 80, true, false, true},
-    [Q_OUT] = {"OUT/s", 8, 80, true, false, true},
-    [Q_XT] = {"XACT AVG", 8, 60, true, false, true},
-    [Q_QT] = {"QUERY AVG", 9, 55, true, false, true},
-    [Q_WAIT] = {"WAIT AVG", 8, 90, true, false, true},
+    [Q_DB] = {.title = "DATABASE", .width = 22, .prio = 100, .flex = true},
+    [Q_XACT] = {.title = "XACT/s", .width = 8, .prio = 99, .right = true, .numeric = true},
+    [Q_QUERY] = {.title = "QUERY/s", .width = 8, .prio = 95, .right = true, .numeric = true},
+    [Q_IN] = {.title = "IN/s", .width = 8, .prio = 80, .right = true, .numeric = true},
+    [Q_OUT] = {.title = "OUT/s", .width = 8, .prio = 80, .right = true, .numeric = true},
+    [Q_XT] = {.title = "XACT AVG", .width = 8, .prio = 60, .right = true, .numeric = true},
+    [Q_QT] = {.title = "QUERY AVG", .width = 9, .prio = 55, .right = true, .numeric = true},
+    [Q_WAIT] = {.title = "WAIT AVG", .width = 8, .prio = 90, .right = true, .numeric = true},
 };
 
 static void count_cell(char *out, long v)

@@ -38,33 +38,33 @@ struct iodoc {
 
 enum db_col { D_NAME, D_HIT, D_READS, D_HITS, D_TMPF, D_TMPB, D_RMS, D_WMS, D_TUPR, D_TUPW, D_SIZE, D_N };
 static const struct colspec db_cols[D_N] = {
-    [D_NAME] = {"DATABASE", 30, 100, false, true, false},
-    [D_HIT] = {"HIT%", 6, 99, true, false, true},
-    [D_READS] = {"READ/s", 7, 98, true, false, true},
-    [D_HITS] = {"HIT/s", 7, 90, true, false, true},
-    [D_TMPF] = {"TMPF/s", 6, 70, true, false, true},
-    [D_TMPB] = {"TMP B/s", 8, 95, true, false, true},
-    [D_RMS] = {"RD ms/s", 7, 80, true, false, true},
-    [D_WMS] = {"WR ms/s", 7, 60, true, false, true},
-    [D_TUPR] = {"TUP RD/s", 8, 75, true, false, true},
-    [D_TUPW] = {"TUP WR/s", 8, 65, true, false, true},
-    [D_SIZE] = {"SIZE", 7, 85, true, false, true},
+    [D_NAME] = {.title = "DATABASE", .width = 30, .prio = 100, .flex = true},
+    [D_HIT] = {.title = "HIT%", .width = 6, .prio = 99, .right = true, .numeric = true},
+    [D_READS] = {.title = "READ/s", .width = 7, .prio = 98, .right = true, .numeric = true},
+    [D_HITS] = {.title = "HIT/s", .width = 7, .prio = 90, .right = true, .numeric = true},
+    [D_TMPF] = {.title = "TMPF/s", .width = 6, .prio = 70, .right = true, .numeric = true},
+    [D_TMPB] = {.title = "TMP B/s", .width = 8, .prio = 95, .right = true, .numeric = true},
+    [D_RMS] = {.title = "RD ms/s", .width = 7, .prio = 80, .right = true, .numeric = true},
+    [D_WMS] = {.title = "WR ms/s", .width = 7, .prio = 60, .right = true, .numeric = true},
+    [D_TUPR] = {.title = "TUP RD/s", .width = 8, .prio = 75, .right = true, .numeric = true},
+    [D_TUPW] = {.title = "TUP WR/s", .width = 8, .prio = 65, .right = true, .numeric = true},
+    [D_SIZE] = {.title = "SIZE", .width = 7, .prio = 85, .right = true, .numeric = true},
 };
 
 enum io_col { O_WHO, O_READS, O_RBYTES, O_WRITES, O_WBYTES, O_EXT, O_HITS, O_EVICT, O_FSYNC, O_RMS,
               O_WMS, O_N };
 static const struct colspec io_cols[O_N] = {
-    [O_WHO] = {"PG_STAT_IO: BACKEND OBJECT CONTEXT", 44, 100, false, true, false},
-    [O_READS] = {"READ/s", 7, 98, true, false, true},
-    [O_RBYTES] = {"RD B/s", 7, 80, true, false, true},
-    [O_WRITES] = {"WRITE/s", 7, 97, true, false, true},
-    [O_WBYTES] = {"WR B/s", 7, 79, true, false, true},
-    [O_EXT] = {"EXT/s", 6, 70, true, false, true},
-    [O_HITS] = {"HIT/s", 7, 90, true, false, true},
-    [O_EVICT] = {"EVICT/s", 7, 75, true, false, true},
-    [O_FSYNC] = {"FSYNC/s", 7, 65, true, false, true},
-    [O_RMS] = {"RD ms/s", 7, 60, true, false, true},
-    [O_WMS] = {"WR ms/s", 7, 55, true, false, true},
+    [O_WHO] = {.title = "PG_STAT_IO: BACKEND OBJECT CONTEXT", .width = 44, .prio = 100, .flex = true},
+    [O_READS] = {.title = "READ/s", .width = 7, .prio = 98, .right = true, .numeric = true},
+    [O_RBYTES] = {.title = "RD B/s", .width = 7, .prio = 80, .right = true, .numeric = true},
+    [O_WRITES] = {.title = "WRITE/s", .width = 7, .prio = 97, .right = true, .numeric = true},
+    [O_WBYTES] = {.title = "WR B/s", .width = 7, .prio = 79, .right = true, .numeric = true},
+    [O_EXT] = {.title = "EXT/s", .width = 6, .prio = 70, .right = true, .numeric = true},
+    [O_HITS] = {.title = "HIT/s", .width = 7, .prio = 90, .right = true, .numeric = true},
+    [O_EVICT] = {.title = "EVICT/s", .width = 7, .prio = 75, .right = true, .numeric = true},
+    [O_FSYNC] = {.title = "FSYNC/s", .width = 7, .prio = 65, .right = true, .numeric = true},
+    [O_RMS] = {.title = "RD ms/s", .width = 7, .prio = 60, .right = true, .numeric = true},
+    [O_WMS] = {.title = "WR ms/s", .width = 7, .prio = 55, .right = true, .numeric = true},
 };
 
 /* ----------------------------------------------------------------------------- building */

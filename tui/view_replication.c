@@ -22,17 +22,17 @@ enum rc { RC_NAME, RC_STATE, RC_SYNC, RC_SENT, RC_WRITE, RC_FLUSH, RC_REPLAY, RC
           RC_RECV, RC_HIST, RC_N };
 static const struct colspec cols[RC_N] = {
     /* at 80 columns: name, state, replay lag (bytes, time), pause, receiver and the sparkline */
-    [RC_NAME] = {"REPLICA", 22, 10, false, false, false},
-    [RC_STATE] = {"STATE", 11, 8, false, false, false},
-    [RC_SYNC] = {"SYNC", 9, 4, false, false, false},
-    [RC_SENT] = {"SENT", 8, 3, true, false, true},
-    [RC_WRITE] = {"WRITE", 8, 1, true, false, true},
-    [RC_FLUSH] = {"FLUSH", 8, 2, true, false, true},
-    [RC_REPLAY] = {"REPLAY", 8, 9, true, false, true},
-    [RC_LAG] = {"LAG", 7, 9, true, false, true},
-    [RC_PAUSE] = {"PAUSE", 8, 7, false, false, false},
-    [RC_RECV] = {"RECEIVER", 14, 5, false, false, false},
-    [RC_HIST] = {"HISTORY", 10, 6, false, true, false},
+    [RC_NAME] = {.title = "REPLICA", .width = 22, .prio = 10},
+    [RC_STATE] = {.title = "STATE", .width = 11, .prio = 8},
+    [RC_SYNC] = {.title = "SYNC", .width = 9, .prio = 4},
+    [RC_SENT] = {.title = "SENT", .width = 8, .prio = 3, .right = true, .numeric = true},
+    [RC_WRITE] = {.title = "WRITE", .width = 8, .prio = 1, .right = true, .numeric = true},
+    [RC_FLUSH] = {.title = "FLUSH", .width = 8, .prio = 2, .right = true, .numeric = true},
+    [RC_REPLAY] = {.title = "REPLAY", .width = 8, .prio = 9, .right = true, .numeric = true},
+    [RC_LAG] = {.title = "LAG", .width = 7, .prio = 9, .right = true, .numeric = true},
+    [RC_PAUSE] = {.title = "PAUSE", .width = 8, .prio = 7},
+    [RC_RECV] = {.title = "RECEIVER", .width = 14, .prio = 5},
+    [RC_HIST] = {.title = "HISTORY", .width = 10, .prio = 6, .flex = true},
 };
 
 enum lkind { LK_TEXT, LK_HEAD, LK_ROW };

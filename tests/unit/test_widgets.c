@@ -59,7 +59,7 @@ static void test_doc_cuts_by_columns(void **state)
 static void test_doc_head_fills(void **state)
 {
     (void)state;
-    const struct colspec cols[2] = {{"NAME", 6, 10, false, false, false}, {"N", 3, 5, true, false, true}};
+    const struct colspec cols[2] = {{.title = "NAME", .width = 6, .prio = 10}, {.title = "N", .width = 3, .prio = 5, .right = true, .numeric = true}};
     int x[2] = {2, 9}, wd[2] = {6, 3};
     struct doc d = {.width = 40, .trim = true};
     doc_head(&d, 0, 0, cols, 2, x, wd);
