@@ -10,14 +10,16 @@
 #include "tui/sections.h"
 #include "probes/sec_connections.h"
 
-/* ts.sel is the first line shown: the pane scrolls, it has no row to act on. */
-static struct table_state ts = {.sort_col = -1};
+/* P.ts.sel is the first line shown: the pane scrolls, it has no row to act on. */
+static struct connections_pane {
+    struct table_state ts;
+} P = {.ts = {.sort_col = -1}};
 
 static void conn_draw(struct tui *t, WINDOW *w)
 {
     struct doc d = {.width = getmaxx(w)};
     conn_view(t->m, t->scope, false, &d);
-    doc_draw(w, &d, &ts, false);
+    doc_draw(w, &d, &P.ts, false);
     doc_free(&d);
 }
 
@@ -26,5 +28,5 @@ const struct pane_class pane_connections = {
     .title = "Connections",
     .draw = conn_draw,
     .footer = "S scope  Up/Down scroll",
-    .ts = &ts,
+    .ts = &P.ts,
 };

@@ -10,14 +10,16 @@
 #include "tui/sections.h"
 #include "probes/sec_io.h"
 
-/* ts.sel is the first line shown: the pane scrolls rather than selects (no row has an action). */
-static struct table_state ts = {.sort_col = -1};
+/* P.ts.sel is the first line shown: the pane scrolls rather than selects (no row has an action). */
+static struct io_pane {
+    struct table_state ts;
+} P = {.ts = {.sort_col = -1}};
 
 static void io_draw(struct tui *t, WINDOW *w)
 {
     struct doc d = {.width = getmaxx(w)};
     io_view(t->m, t->scope, false, &d);
-    doc_draw(w, &d, &ts, false);
+    doc_draw(w, &d, &P.ts, false);
     doc_free(&d);
 }
 
@@ -26,5 +28,5 @@ const struct pane_class pane_io = {
     .title = "Cache & IO",
     .draw = io_draw,
     .footer = "arrows/PgUp/PgDn scroll  S scope",
-    .ts = &ts,
+    .ts = &P.ts,
 };

@@ -10,7 +10,9 @@
 #include "tui/screen.h"
 #include "tui/sections.h"
 
-static struct table_state ts = {.sort_col = -1};
+static struct replication_pane {
+    struct table_state ts;
+} P = {.ts = {.sort_col = -1}};
 
 static void repl_draw(struct tui *t, WINDOW *w)
 {
@@ -19,7 +21,7 @@ static void repl_draw(struct tui *t, WINDOW *w)
     if (d.n == 0)
         put_clipped(w, 1, 2, d.width - 4, "no PostgreSQL server to show", theme(TH_DIM));
     else
-        doc_draw(w, &d, &ts, true);
+        doc_draw(w, &d, &P.ts, true);
     doc_free(&d);
 }
 
@@ -28,5 +30,5 @@ const struct pane_class pane_replication = {
     .title = "Replication",
     .draw = repl_draw,
     .footer = "arrows scroll  S scope",
-    .ts = &ts,
+    .ts = &P.ts,
 };

@@ -99,39 +99,17 @@ static void seg(struct rline *r, enum sev sev, const char *fmt, ...)
     r->seg[r->nseg++].sev = sev;
 }
 
-/* Escaped server text for one format call: up to 8 live at once. */
-static const char *E(const char *s)
+/* Formatted figures for one format call: each in its own compound literal, which lives until
+ * the end of the enclosing block, so any number may be used in one call (no static buffers). */
+static const char *esc_cell(char *dst, const char *s)
 {
-    static char buf[8][CELL_MAX];
-    static int i;
-    i = (i + 1) % 8;
-    esc_into(buf[i], CELL_MAX, s ? s : "", 1);
-    return buf[i];
+    esc_into(dst, CELL_MAX, s ? s : "", 1);
+    return dst;
 }
-
-static const char *B(double v) /* bytes */
-{
-    static char buf[8][32];
-    static int i;
-    i = (i + 1) % 8;
-    return fmt_bytes(buf[i], sizeof buf[i], v);
-}
-
-static const char *A(double v) /* age */
-{
-    static char buf[8][32];
-    static int i;
-    i = (i + 1) % 8;
-    return fmt_age(buf[i], sizeof buf[i], v);
-}
-
-static const char *L_(lsn_t v) /* lsn */
-{
-    static char buf[8][32];
-    static int i;
-    i = (i + 1) % 8;
-    return lsn_format(buf[i], sizeof buf[i], v);
-}
+#define E(s) esc_cell((char[CELL_MAX]){0}, (s))            /* escaped server text */
+#define B(v) fmt_bytes((char[32]){0}, 32, (v))             /* bytes */
+#define A(v) fmt_age((char[32]){0}, 32, (v))               /* age */
+#define L_(v) lsn_format((char[32]){0}, 32, (v))           /* lsn */
 
 static const struct s_replication *repl_of(const struct server *s) { return SAMPLE_REPL(s->cur); }
 static bool streq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
