@@ -52,8 +52,6 @@ void conn_set_settings(struct conn *c, const char *const *names, const char *con
  * the addresses go to libpq as hostaddr, the name is kept for TLS and GSSAPI. Returns -1 on
  * immediate failure (conn_error() says why; state CLOSED). */
 int conn_start(struct conn *c, int64_t deadline_ms);
-/* At exit: free the lookups a resolver thread held on to, waiting up to wait_ms for them. */
-void conn_cleanup(int wait_ms);
 
 enum conn_state conn_state(const struct conn *c);
 /* The fd and events to poll for, or -1 when the connection has no socket to watch. */

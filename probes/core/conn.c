@@ -868,4 +868,3 @@ char *conn_display_name(const char *conninfo)
     return name;
 }
 
-void conn_cleanup(int wait_ms) { addr_lookup_reap(wait_ms); }
