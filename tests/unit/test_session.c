@@ -1,6 +1,7 @@
 /* test_session.c — unit tests for probes/session.c: a session reference is (server, pid,
- * backend start); it is found again in the activity and lock samples by all three, never by the
- * pid alone (a reused pid is another session), and a row without a usable start has none. */
+ * backend start); it is found again in the sessions, activity and lock samples by all three,
+ * never by the pid alone (a reused pid is another session), and a row without a usable start
+ * has none. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,6 +78,26 @@ static void test_activity(void **state)
     assert_null(session_activity(&w->m, &r));
 }
 
+static void test_row(void **state)
+{
+    struct world *w = *state;
+    struct session_ref r;
+    /* idle sessions hidden: 703 is not in the activity list, yet it has not ended */
+    ((struct s_sessions *)w->m.servers[1].cur->sec[PROBE_SESSIONS])->with_idle = false;
+    probe_table[PROBE_ACTIVITY]->derive(NULL, w->m.servers[1].cur);
+    assert_true(session_ref_make(&r, 1, 703, "1700000300000000"));
+    assert_null(session_activity(&w->m, &r));
+    const struct activity_row *row = session_row(&w->m, &r);
+    assert_non_null(row);
+    assert_int_equal(row->pid, 703);
+    r.backend_start_us++; /* pid 703 of another backend: ended */
+    assert_null(session_row(&w->m, &r));
+    assert_true(session_ref_make(&r, 0, 700, "1700000000000000")); /* server 0 has no sample */
+    assert_null(session_row(&w->m, &r));
+    r.server = 7;
+    assert_null(session_row(&w->m, &r));
+}
+
 static void test_locks(void **state)
 {
     struct world *w = *state;
@@ -105,6 +126,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_make_and_eq),
         cmocka_unit_test_setup_teardown(test_activity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
