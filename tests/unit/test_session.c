@@ -1,7 +1,7 @@
 /* test_session.c — unit tests for probes/session.c: a session reference is (server, pid,
  * backend start); it is found again in the sessions, activity and lock samples by all three,
  * never by the pid alone (a reused pid is another session), and a row without a usable start
- * has none. */
+ * has none; the Locks pane's lines (view_locks.c) name their sessions the same way. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +16,7 @@
 #include "probes/probe.h"
 #include "probes/sample.h"
 #include "probes/session.h"
+#include "tui/view_locks.h"
 #include "testutil.h"
 
 static int setup(void **state)
@@ -98,6 +99,35 @@ static void test_row(void **state)
     assert_null(session_row(&w->m, &r));
 }
 
+/* The Locks pane's lines: each session line names its session; one is found again by its
+ * reference, never by the pid alone; a blocker that ended has no identity. */
+static void test_locks_view(void **state)
+{
+    struct world *w = *state;
+    struct lview lv;
+    locks_view_build(&w->m, -1, &lv);
+    assert_int_equal(lv.nnodes, 3);
+    struct session_ref r, id;
+    assert_true(session_ref_make(&r, 1, 801, "1700000200000000"));
+    int k = locks_find(&w->m, &lv, &r);
+    assert_true(k >= 0);
+    assert_true(locks_node_ref(&w->m, &lv.v[locks_node_line(&lv, k)], &id));
+    assert_true(session_ref_eq(&id, &r));
+    r.backend_start_us = 1; /* pid 801 of another backend */
+    assert_int_equal(locks_find(&w->m, &lv, &r), -1);
+    r.server = 0; /* the same pid and start on the other server */
+    r.backend_start_us = INT64_C(1700000200000000);
+    assert_int_equal(locks_find(&w->m, &lv, &r), -1);
+    int without = 0;
+    for (size_t i = 0; i < lv.n; i++)
+        if (lv.v[i].kind == L_NODE && !locks_node_ref(&w->m, &lv.v[i], &id)) {
+            without++;
+            assert_int_equal(locks_of(&w->m.servers[1])->forest.items[lv.v[i].item].pid, 802);
+        }
+    assert_int_equal(without, 1);
+    locks_view_free(&lv);
+}
+
 static void test_locks(void **state)
 {
     struct world *w = *state;
@@ -128,6 +158,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_activity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_locks_view, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
