@@ -40,6 +40,13 @@ const struct activity_row *session_activity(const struct model *m, const struct 
     return NULL;
 }
 
+const struct activity_row *session_row(const struct model *m, const struct session_ref *r)
+{
+    const struct s_sessions *ss = r->server < m->n ? SAMPLE_SESSIONS(m->servers[r->server].cur) : NULL;
+    const struct activity_row *a = ss ? sessions_find(ss, r->pid) : NULL;
+    return a && session_is(r, r->server, a->pid, a->backend_start) ? a : NULL;
+}
+
 const struct lock_row *session_lock(const struct model *m, const struct session_ref *r, size_t *item)
 {
     if (r->server >= m->n)

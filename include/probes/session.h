@@ -28,6 +28,9 @@ bool session_is(const struct session_ref *r, size_t server, int pid, const char 
 
 /* The session's row in its server's current activity sample, or NULL (ended, or not listed). */
 const struct activity_row *session_activity(const struct model *m, const struct session_ref *r);
+/* The session's row in its server's current sessions sample (every backend, the idle ones
+ * too), or NULL: it has ended (or the server sent no sample). */
+const struct activity_row *session_row(const struct model *m, const struct session_ref *r);
 /* The session's row in its server's current lock sample, or NULL; *item gets its forest item. */
 const struct lock_row *session_lock(const struct model *m, const struct session_ref *r, size_t *item);
 
