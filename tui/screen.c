@@ -315,6 +315,7 @@ static const struct {
     [MODAL_DETAIL] = {detail_draw, scroll_key},
     [MODAL_CONFIRM] = {ui_confirm_draw, ui_confirm_key},
     [MODAL_JOBLOG] = {joblog_draw, scroll_key},
+    [MODAL_STMT] = {stmt_detail_draw, scroll_key},
 };
 
 static void open_modal(struct tui *t, enum modal m)

@@ -58,7 +58,7 @@ void table_move(struct table_state *st, enum command cmd, size_t nrows, int page
 struct tui;
 struct pane_class;
 
-enum modal { MODAL_NONE, MODAL_HELP, MODAL_DETAIL, MODAL_CONFIRM, MODAL_JOBLOG, MODAL_MAX };
+enum modal { MODAL_NONE, MODAL_HELP, MODAL_DETAIL, MODAL_CONFIRM, MODAL_JOBLOG, MODAL_STMT, MODAL_MAX };
 
 /* What a pane's key did, for the screen to act on: a pane changes only its own state; showing
  * another pane (scoped to a server) or opening a modal are requests the screen carries out. */
@@ -168,5 +168,6 @@ void tags_prune(struct tui *t);
 /* Why this session cannot be acted on from here (dimmed rows), or NULL. */
 const char *ui_unsignalable(const struct tui *t, size_t server, const struct job_target *facts);
 void detail_draw(struct tui *t, WINDOW *w);
+void stmt_detail_draw(struct tui *t, WINDOW *w); /* the statement Enter opened in pane 7 */
 
 #endif
