@@ -309,8 +309,16 @@ static void check_rates(const struct sample *s)
              "server cache_hit_pct %g: outside 0..100", ss->cache_hit_pct);
 }
 
-static void end_tick(struct server *s, struct sample *next, const bool *ran, bool with_idle, unsigned nrecs)
+static void end_tick(struct server *s, struct sample *next, bool *ran, bool with_idle, unsigned nrecs)
 {
+    for (int p = 0; p < PROBE_MAX; p++) {
+        /* as sched.c: a section derived from the sessions section runs with it, shares its fate */
+        if (probe_table[p]->sql || probe_table[p]->kind != s->kind || !ran[PROBE_SESSIONS])
+            continue;
+        ran[p] = true;
+        if (next->err[PROBE_SESSIONS] && !next->err[p])
+            next->err[p] = xstrdup(next->err[PROBE_SESSIONS]);
+    }
     for (int p = 0; p < PROBE_MAX; p++) {
         if (probe_table[p]->kind != s->kind || ran[p] || !s->cur)
             continue;
@@ -321,8 +329,8 @@ static void end_tick(struct server *s, struct sample *next, const bool *ran, boo
     }
     if (next->sec[PROBE_SERVER])
         ((struct s_server *)next->sec[PROBE_SERVER])->own_xacts = (int)nrecs + (s->ticks == 0 ? 1 : 0);
-    if (next->sec[PROBE_ACTIVITY])
-        ((struct s_activity *)next->sec[PROBE_ACTIVITY])->with_idle = with_idle;
+    if (next->sec[PROBE_SESSIONS])
+        ((struct s_sessions *)next->sec[PROBE_SESSIONS])->with_idle = with_idle;
     for (int p = 0; p < PROBE_MAX; p++)
         if (probe_table[p]->derive && ran[p])
             probe_table[p]->derive(s->cur, next);
@@ -372,7 +380,7 @@ int fz_feed(struct fz_in *in, struct server *s, bool with_idle)
                 int rc = probe_parse_caps(rs, &s->caps, err, errlen);
                 check_parse(p, rc, next, err, errlen, rs);
             }
-        } else if (probe_table[p]->kind == s->kind && !ran[p]) {
+        } else if (probe_table[p]->kind == s->kind && probe_table[p]->parse && !ran[p]) {
             ran[p] = true;
             nrecs++;
             if (rs->error) {
