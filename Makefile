@@ -91,7 +91,7 @@ helpers: $(HELPERS)
 
 # make check: install what is missing, build the release and sanitizer variants, run every
 # suite (unit, integration against real servers, TUI in tmux), one closing line N passed, N failed.
-check: deps layers
+check: deps layers format-check
 	$(MAKE) --no-print-directory VARIANT=release all
 	$(MAKE) --no-print-directory VARIANT=asan all unit-build helpers
 	$(MAKE) --no-print-directory fuzz-build
@@ -117,8 +117,14 @@ soak: deps all helpers
 layers:
 	@tests/check-layers
 
+# The tree is formatted by clang-format 14 (Debian 12's); another major lays some lines out
+# differently, so it is told and skipped rather than failing on style it did not choose.
 format-check:
-	@clang-format --dry-run --Werror $$(git ls-files "*.c" "*.h")
+	@v=$$(clang-format --version | sed -n 's/.*version \([0-9]*\).*/\1/p'); \
+	f=$$(git ls-files "*.c" "*.h" 2>/dev/null); \
+	if [ -z "$$f" ]; then echo "format-check: skipped (not a git checkout)"; \
+	elif [ "$$v" != 14 ]; then echo "format-check: skipped (clang-format $$v here; the tree follows 14)"; \
+	else clang-format --dry-run --Werror $$f && echo "format: ok"; fi
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
