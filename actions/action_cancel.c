@@ -42,6 +42,7 @@ static bool verified(struct job *j, struct job_target *t, bool still, bool last)
     return true;
 }
 
+/* clang-format off */
 static const struct signal_kind kind = {
     .verb = "cancel",
     .past = "cancelled",
@@ -62,6 +63,7 @@ static const struct signal_kind kind = {
     .verify_tries = 4,
     .verified = verified,
 };
+/* clang-format on */
 
 static enum job_state step(struct job *j, const struct job_event *ev) { return signal_step(j, ev, &kind); }
 

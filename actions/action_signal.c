@@ -18,7 +18,7 @@
 #include "core/conn.h"
 #include "probes/probe.h"
 
-
+/* clang-format off */
 static const char LOOKUP_SQL[] =
     "SELECT pid, " SQL_EPOCH_US("backend_start") ", " SQL_EPOCH_US("query_start") ","
     " usename, datname, application_name,"
@@ -26,6 +26,7 @@ static const char LOOKUP_SQL[] =
     " (SELECT rolsuper FROM pg_roles r WHERE r.oid = usesysid),"
     " extract(epoch FROM now() - query_start)"
     " FROM pg_stat_activity WHERE pid = $1::int";
+/* clang-format on */
 
 __attribute__((format(printf, 3, 4))) static void set_result(struct job_target *t, bool ok, const char *fmt, ...)
 {
@@ -124,8 +125,9 @@ static void absorb_lookup(struct job *j, struct rowset **rs, int nrs)
             if (!C(1)) {
                 /* pg_stat_activity hides other roles' sessions from a login without
                  * pg_read_all_stats: without backend_start there is no guard, so no signal. */
-                set_result(t, false, "permission denied: this login cannot see the session's details "
-                                     "(needs pg_read_all_stats or pg_monitor); nothing sent");
+                set_result(t, false,
+                           "permission denied: this login cannot see the session's details "
+                           "(needs pg_read_all_stats or pg_monitor); nothing sent");
                 job_log(j, "pid %d: %s", t->pid, t->result);
                 continue;
             }
@@ -185,7 +187,8 @@ static enum job_state unknown_after_send(struct job *j, const struct signal_kind
     set_pending(j, res);
     job_log(j, "%s", res);
     enum job_state st = summary(j, k->past);
-    snprintf(j->outcome, sizeof j->outcome, "outcome unknown (may have been signalled): %s after the statement was sent", why);
+    snprintf(j->outcome, sizeof j->outcome,
+             "outcome unknown (may have been signalled): %s after the statement was sent", why);
     return st;
 }
 
@@ -230,8 +233,9 @@ enum job_state signal_step(struct job *j, const struct job_event *ev, const stru
         return JOB_FAILED;
     case JEV_ABORT:
         /* The audit must not say "not attempted" for a signal that may have been delivered. */
-        set_pending(j, j->phase == P_ACT ? "unknown (may have been signalled): aborted after the statement was sent"
-                                         : "not sent: aborted");
+        set_pending(j,
+                    j->phase == P_ACT ? "unknown (may have been signalled): aborted after the statement was sent"
+                                      : "not sent: aborted");
         snprintf(j->outcome, sizeof j->outcome, "aborted by the user%s",
                  j->phase == P_ACT ? " while the signal statement was in flight: outcome unknown" : "");
         return JOB_ABORTED;
@@ -366,8 +370,7 @@ int signal_precheck(const struct job *j, struct text *why)
 void signal_describe(const struct job *j, struct text *out, const char *before, const char *after)
 {
     char *srv = esc(j->server, 1);
-    text_printf(out, "%s %zu session%s on %s%s", before, j->ntargets, j->ntargets == 1 ? "" : "s", srv,
-                after);
+    text_printf(out, "%s %zu session%s on %s%s", before, j->ntargets, j->ntargets == 1 ? "" : "s", srv, after);
     free(srv);
     describe_targets(j, out);
 }

@@ -1,8 +1,8 @@
 /* action_table.c — the registry of actions, and the rules every action on a session shares:
  * which sessions are never targets, which the login cannot signal, and the dialog's target list. */
 #include <math.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "actions/action.h"
@@ -83,16 +83,17 @@ void describe_targets(const struct job *j, struct text *out)
         char *client = esc(t->client ? t->client : "", 1), *state = esc(t->state ? t->state : "", 1);
         char q[121];
         esc_into(q, sizeof q, t->query ? t->query : "", 1);
-        text_printf(out, "pid %d  %s@%s  app %s  client %s  %s %s%s\n", t->pid, user, db,
-                    app[0] ? app : "-", client[0] ? client : "-", state,
-                    isnan(t->age_s) ? "" : fmt_age(age, sizeof age, t->age_s),
+        text_printf(out, "pid %d  %s@%s  app %s  client %s  %s %s%s\n", t->pid, user, db, app[0] ? app : "-",
+                    client[0] ? client : "-", state, isnan(t->age_s) ? "" : fmt_age(age, sizeof age, t->age_s),
                     t->superuser ? "  SUPERUSER" : "");
         if (t->blocks > 0)
             text_printf(out, "    blocks %d session%s\n", t->blocks, t->blocks == 1 ? "" : "s");
         if (t->pooler) {
             char *p = esc(t->pooler, 1);
-            text_printf(out, "    a SERVER CONNECTION of pgBouncer %s: whichever client's transaction\n"
-                             "    runs on it now is the one hit, not a client of your choosing\n", p);
+            text_printf(out,
+                        "    a SERVER CONNECTION of pgBouncer %s: whichever client's transaction\n"
+                        "    runs on it now is the one hit, not a client of your choosing\n",
+                        p);
             free(p);
         }
         text_printf(out, "    %s\n", q);

@@ -31,6 +31,7 @@ static bool verified(struct job *j, struct job_target *t, bool still, bool last)
     return true;
 }
 
+/* clang-format off */
 static const struct signal_kind kind = {
     .verb = "terminate",
     .past = "terminated",
@@ -49,6 +50,7 @@ static const struct signal_kind kind = {
     .verify_tries = 25,
     .verified = verified,
 };
+/* clang-format on */
 
 static enum job_state step(struct job *j, const struct job_event *ev)
 {

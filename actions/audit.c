@@ -153,7 +153,8 @@ char *audit_line(const struct job *j, const char *record)
     if (!intent) {
         json_object_set_new(o, "state", json_string(job_state_name(j->state)));
         json_object_set_new(o, "outcome", esc_str(j->outcome, 0));
-        json_object_set_new(o, "duration_ms", json_integer(j->ended_ms > j->started_ms ? j->ended_ms - j->started_ms : 0));
+        json_object_set_new(o, "duration_ms",
+                            json_integer(j->ended_ms > j->started_ms ? j->ended_ms - j->started_ms : 0));
     }
     char *line = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -196,7 +197,6 @@ static int make_dirs(const char *path)
     return 0;
 }
 
-
 /* Open the log for appending, refusing what an attacker or an accident could put at the path:
  * a symbolic link, a file that is not regular, or someone else's file. An existing file that
  * others can read is made 0600. */
@@ -221,8 +221,8 @@ static int open_log(const char *path, char *err, size_t errlen)
     }
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
-        snprintf(err, errlen, "%s: %s", path, !S_ISREG(st.st_mode) ? "not a regular file: refused"
-                                                                    : "owned by another user: refused");
+        snprintf(err, errlen, "%s: %s", path,
+                 !S_ISREG(st.st_mode) ? "not a regular file: refused" : "owned by another user: refused");
         close(fd);
         return -1;
     }
@@ -312,7 +312,6 @@ static const char *jstr_or(json_t *o, const char *k, const char *dflt)
  * recorded as \033 is shown as \033, not \\033. */
 static char *reesc(const char *s) { return esc_safe(s); }
 
-
 /* One action as `pgfleet audit` prints it: the intent (or an old one-line record) and, when it
  * was recorded, the outcome with each target's result. */
 static void print_action(FILE *out, json_t *first, json_t *outcome)
@@ -322,13 +321,15 @@ static void print_action(FILE *out, json_t *first, json_t *outcome)
     char *when = reesc(jstr_or(first, "time", "?"));
     char *who = reesc(jstr_or(first, "os_user", "?")), *host = reesc(jstr_or(first, "host", "?"));
     char *srv = reesc(jstr_or(first, "server", "?")), *act = reesc(jstr_or(first, "action", "?"));
-    char *outc = reesc(lost ? "NO OUTCOME RECORDED: the statement may have been sent (pgfleet stopped, or the log could not be written)"
-                            : jstr_or(o, "outcome", ""));
+    char *outc = reesc(
+        lost
+            ? "NO OUTCOME RECORDED: the statement may have been sent (pgfleet stopped, or the log could not be written)"
+            : jstr_or(o, "outcome", ""));
     fprintf(out, "%s  %s@%s  %s  %s: %s\n", when, who, host, srv, act, outc);
     free(when), free(who), free(host), free(srv), free(act), free(outc);
     size_t i;
     json_t *t;
-    json_array_foreach(json_object_get(o, "targets"), i, t) {
+    json_array_foreach (json_object_get(o, "targets"), i, t) {
         char *u = reesc(jstr_or(t, "user", "?")), *d = reesc(jstr_or(t, "database", "?"));
         char *a = reesc(jstr_or(t, "application", "")), *r = reesc(jstr_or(t, "result", lost ? "?" : ""));
         char q[512]; /* 100 columns, never cut inside an escape or a character */
@@ -392,14 +393,15 @@ int audit_print(const char *path, int64_t since_ms, FILE *out)
             bool had_intent = false; /* printed with it */
             for (size_t k = 0; k < i && !had_intent; k++)
                 had_intent = strcmp(jstr_or(recs[k], "record", ""), "intent") == 0 && jstr_or(recs[k], "id", NULL) &&
-                             strcmp(jstr_or(recs[k], "id", ""), id) == 0;
+                    strcmp(jstr_or(recs[k], "id", ""), id) == 0;
             if (had_intent)
                 continue;
         }
         json_t *outcome = NULL;
         if (strcmp(kind, "intent") == 0 && id)
             for (size_t k = i + 1; k < n && !outcome; k++)
-                if (strcmp(jstr_or(recs[k], "record", ""), "outcome") == 0 && strcmp(jstr_or(recs[k], "id", ""), id) == 0)
+                if (strcmp(jstr_or(recs[k], "record", ""), "outcome") == 0 &&
+                    strcmp(jstr_or(recs[k], "id", ""), id) == 0)
                     outcome = recs[k];
         if (cutoff[0] && strcmp(jstr_or(recs[i], "time", "?"), cutoff) < 0)
             continue;

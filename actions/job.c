@@ -80,8 +80,7 @@ const char *job_state_name(enum job_state s)
     return "?";
 }
 
-struct job *job_new(struct jobs *js, const struct action_class *cls, const char *server,
-                    const char *conninfo)
+struct job *job_new(struct jobs *js, const struct action_class *cls, const char *server, const char *conninfo)
 {
     struct job *j = xcalloc(1, sizeof *j);
     j->id = js->next_id++;
@@ -161,14 +160,12 @@ int job_connect(struct job *j)
     return 0;
 }
 
-int job_query(struct job *j, const char *const *sql, int n, const int *nparams,
-              const char *const *const *params)
+int job_query(struct job *j, const char *const *sql, int n, const int *nparams, const char *const *const *params)
 {
     return conn_send(j->conn, CONN_PIPELINE, sql, n, nparams, params, now_ms() + j->timeout_ms);
 }
 
-int job_act(struct job *j, const char *const *sql, int n, const int *nparams,
-            const char *const *const *params)
+int job_act(struct job *j, const char *const *sql, int n, const int *nparams, const char *const *const *params)
 {
     for (int i = 0; i < n; i++) {
         struct text t;
@@ -263,7 +260,7 @@ int jobs_pollfds(struct jobs *js, struct pollfd *pfd, struct job **tag, int max)
 {
     int n = 0;
     struct job *j;
-    TAILQ_FOREACH(j, &js->list, entry) {
+    TAILQ_FOREACH (j, &js->list, entry) {
         if (n >= max)
             break;
         short ev;
@@ -302,7 +299,7 @@ bool jobs_step(struct jobs *js, const struct pollfd *pfd, struct job *const *tag
 {
     unsigned gen = js->generation;
     struct job *j, *tmp;
-    TAILQ_FOREACH_SAFE(j, &js->list, entry, tmp) {
+    TAILQ_FOREACH_SAFE (j, &js->list, entry, tmp) {
         if (j->state != JOB_RUNNING)
             continue;
         short rev = 0;
@@ -324,7 +321,7 @@ int64_t jobs_next_deadline(const struct jobs *js)
 {
     int64_t best = INT64_MAX;
     struct job *j;
-    TAILQ_FOREACH(j, &js->list, entry) {
+    TAILQ_FOREACH (j, &js->list, entry) {
         if (j->state != JOB_RUNNING)
             continue;
         if (j->timer_ms < best)
@@ -338,7 +335,7 @@ int64_t jobs_next_deadline(const struct jobs *js)
 bool jobs_busy(const struct jobs *js)
 {
     struct job *j;
-    TAILQ_FOREACH(j, &js->list, entry)
+    TAILQ_FOREACH (j, &js->list, entry)
         if (j->state == JOB_RUNNING || j->state == JOB_PENDING)
             return true;
     return false;

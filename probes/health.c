@@ -12,20 +12,11 @@
 
 static bool eq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
 
-int health_usable(int max_connections, int reserved)
-{
-    return max_connections - reserved;
-}
+int health_usable(int max_connections, int reserved) { return max_connections - reserved; }
 
-double health_used_pct(long used, int usable)
-{
-    return usable > 0 ? 100.0 * (double)used / usable : NAN;
-}
+double health_used_pct(long used, int usable) { return usable > 0 ? 100.0 * (double)used / usable : NAN; }
 
-enum sev health_status(enum srv_status st)
-{
-    return st == SRV_UP ? SEV_OK : st == SRV_DOWN ? SEV_CRIT : SEV_WARN;
-}
+enum sev health_status(enum srv_status st) { return st == SRV_UP ? SEV_OK : st == SRV_DOWN ? SEV_CRIT : SEV_WARN; }
 
 enum sev health_conns(double used_pct, const struct thresholds *th)
 {
@@ -126,8 +117,7 @@ static int judge_postgres(const struct health_in *in, const struct thresholds *t
     char a[32], b[32];
     int score = 0;
     double pct = health_used_pct(in->conns_used, in->conns_usable);
-    if (judge(h, HF_CONNS, health_conns(pct, th), "%ld/%d connections (%.0f%%)", in->conns_used,
-              in->conns_usable, pct))
+    if (judge(h, HF_CONNS, health_conns(pct, th), "%ld/%d connections (%.0f%%)", in->conns_used, in->conns_usable, pct))
         score += 150;
     if (judge(h, HF_BLOCKED, in->blocked > 0 ? SEV_CRIT : SEV_OK, "%d blocked", in->blocked))
         score += 200 + capped(in->blocked);
@@ -140,8 +130,8 @@ static int judge_postgres(const struct health_in *in, const struct thresholds *t
               isfinite(in->lag_bytes) && isfinite(in->lag_s) ? " " : "",
               isfinite(in->lag_s) ? fmt_age(b, sizeof b, in->lag_s) : ""))
         score += 120;
-    if (judge(h, HF_CACHE, health_cache_hit(in->cache_hit_pct, th), "cache hit %.1f%% < %g%%",
-              in->cache_hit_pct, th->cache_hit_pct))
+    if (judge(h, HF_CACHE, health_cache_hit(in->cache_hit_pct, th), "cache hit %.1f%% < %g%%", in->cache_hit_pct,
+              th->cache_hit_pct))
         score += 50;
     if (judge(h, HF_XID, health_xid_age(in->xid_age), "xid age %s", fmt_count(a, sizeof a, (double)in->xid_age)))
         score += 60;
@@ -159,8 +149,10 @@ void health_judge(const struct health_in *in, const struct thresholds *th, struc
     if (in->live)
         score = in->pooler ? judge_pooler(in, out) : judge_postgres(in, th, out);
     /* DOWN outranks everything, then STALE, then a server still connecting */
-    out->score = in->status == SRV_DOWN ? 1000 : in->status == SRV_STALE ? 900
-               : in->status == SRV_CONNECTING ? 800 : score;
+    out->score = in->status == SRV_DOWN ? 1000
+        : in->status == SRV_STALE       ? 900
+        : in->status == SRV_CONNECTING  ? 800
+                                        : score;
 }
 
 /* pgBouncer's own console shows up as a pool "pgbouncer"; it is no one's workload. */
@@ -184,9 +176,18 @@ static void pooler_figures(const struct server *s, struct health_in *in)
 void health_of(const struct model *m, const struct server *s, struct health *out)
 {
     struct health_in in = {
-        .status = s->status, .pooler = s->kind == KIND_PGBOUNCER, .conns_used = -1, .blocked = -1,
-        .idle_in_xact = -1, .longest_query_s = NAN, .cache_hit_pct = NAN, .lag_bytes = NAN,
-        .lag_s = NAN, .xid_age = -1, .pool_waiting = 0, .pool_level = SEV_NONE,
+        .status = s->status,
+        .pooler = s->kind == KIND_PGBOUNCER,
+        .conns_used = -1,
+        .blocked = -1,
+        .idle_in_xact = -1,
+        .longest_query_s = NAN,
+        .cache_hit_pct = NAN,
+        .lag_bytes = NAN,
+        .lag_s = NAN,
+        .xid_age = -1,
+        .pool_waiting = 0,
+        .pool_level = SEV_NONE,
     };
     const struct s_server *ss = SAMPLE_SERVER(s->cur);
     if (in.pooler) {

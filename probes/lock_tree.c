@@ -49,10 +49,10 @@ static int cmp_int(const void *a, const void *b)
 /* ------------------------------------------------------------------------- working graph */
 
 struct graph {
-    size_t n_in;      /* input rows; nodes [n_in, n) stand for blockers without a row */
+    size_t n_in; /* input rows; nodes [n_in, n) stand for blockers without a row */
     size_t n;
     int *pid;
-    bool *dup;        /* a repeated input row: ignored */
+    bool *dup; /* a repeated input row: ignored */
     double *wait, *age;
     size_t *off, *adj;   /* node -> its blockers (CSR), self edges left out */
     size_t *roff, *radj; /* node -> its waiters (CSR) */
@@ -82,8 +82,8 @@ static struct pid_ix *input_map(const struct lt_input *in, size_t n, bool *dup, 
 }
 
 /* Blocker pids that have no row of their own, sorted and unique. */
-static int *missing_pids(const struct lt_input *in, const bool *dup, size_t n, const struct pid_ix *map,
-                         size_t nmap, size_t *nmissing)
+static int *missing_pids(const struct lt_input *in, const bool *dup, size_t n, const struct pid_ix *map, size_t nmap,
+                         size_t *nmissing)
 {
     size_t cap = 0, k = 0;
     int *v = NULL;
@@ -110,8 +110,8 @@ static int *missing_pids(const struct lt_input *in, const bool *dup, size_t n, c
     return v;
 }
 
-static size_t node_of(const struct graph *g, const struct pid_ix *map, size_t nmap, const int *missing,
-                      size_t nmissing, int pid)
+static size_t node_of(const struct graph *g, const struct pid_ix *map, size_t nmap, const int *missing, size_t nmissing,
+                      int pid)
 {
     size_t ix = lookup(map, nmap, pid);
     if (ix != LT_NONE)
@@ -266,8 +266,8 @@ static int cmp_kid(const void *a, const void *b)
 }
 
 struct kids {
-    size_t *off;   /* node -> first index in list */
-    size_t *list;  /* children of each node, in display order */
+    size_t *off;  /* node -> first index in list */
+    size_t *list; /* children of each node, in display order */
 };
 
 static void build_kids(const struct graph *g, struct kids *k)
@@ -371,8 +371,8 @@ static int cmp_root(const void *a, const void *b)
 }
 
 /* The display order: each root, then its waiters depth first, children in sibling order. */
-static void emit(const struct graph *g, const struct kids *k, const size_t *roots, size_t nroots,
-                 const size_t *sub, const size_t *blocked, struct lock_forest *f)
+static void emit(const struct graph *g, const struct kids *k, const size_t *roots, size_t nroots, const size_t *sub,
+                 const size_t *blocked, struct lock_forest *f)
 {
     size_t cap = 0;
     for (size_t i = 0; i < g->n; i++)
@@ -570,5 +570,5 @@ bool lt_query_is_ddl(const char *query)
 bool lt_is_ddl(const char *query, const char *wait_mode, bool holds_access_exclusive)
 {
     return holds_access_exclusive || (wait_mode && strcmp(wait_mode, "AccessExclusiveLock") == 0) ||
-           lt_query_is_ddl(query);
+        lt_query_is_ddl(query);
 }

@@ -47,8 +47,8 @@ void fleet_order(const struct model *m, size_t *order)
     /* insertion sort: fleets are small and the order must be stable between refreshes */
     for (size_t i = 1; i < m->n; i++) {
         size_t v = order[i], j = i;
-        while (j > 0 && (sev[order[j - 1]] < sev[v] ||
-                         (sev[order[j - 1]] == sev[v] && cmp_name(m, order[j - 1], v) > 0))) {
+        while (j > 0 &&
+               (sev[order[j - 1]] < sev[v] || (sev[order[j - 1]] == sev[v] && cmp_name(m, order[j - 1], v) > 0))) {
             order[j] = order[j - 1];
             j--;
         }

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "probes/probe.h"
 #include "probes/sample.h"
 #include "probes/sec_locks.h"
-#include "core/util.h"
 
 static void activity_free(void *p)
 {
@@ -23,8 +23,7 @@ static void activity_free(void *p)
 
 static bool shown(const struct activity_row *r, bool with_idle)
 {
-    static const char *const types[] = {"client backend", "autovacuum worker", "parallel worker",
-                                        "background worker"};
+    static const char *const types[] = {"client backend", "autovacuum worker", "parallel worker", "background worker"};
     if (r->mine || !r->backend_type || (!with_idle && r->state && strcmp(r->state, "idle") == 0))
         return false;
     for (size_t i = 0; i < ARRAY_LEN(types); i++)

@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/sec_replication.h"
 #include "core/util.h"
+#include "probes/sec_replication.h"
 
+/* clang-format off */
 #define ARCH_SQL(READY)                                                                            \
     "SELECT extract(epoch FROM now()) AS epoch, current_setting('archive_mode') AS archive_mode,"  \
     " archived_count, failed_count, last_archived_wal, last_failed_wal,"                           \
@@ -19,12 +20,13 @@
     " extract(epoch FROM now() - last_failed_time) AS last_failed_age,"                            \
     " stats_reset::text AS stats_reset, " READY " AS ready_count"                                  \
     " FROM pg_stat_archiver"
+/* clang-format on */
 
 /* Listing archive_status needs pg_monitor; the subquery runs only when archiving is on, and the
  * directory holds one small file per WAL segment not archived yet (few, unless it is failing). */
-static const char SQL_PRIV[] = ARCH_SQL(
-    "CASE WHEN current_setting('archive_mode') <> 'off' THEN"
-    " (SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready') END");
+static const char SQL_PRIV[] =
+    ARCH_SQL("CASE WHEN current_setting('archive_mode') <> 'off' THEN"
+             " (SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready') END");
 static const char SQL_NOPRIV[] = ARCH_SQL("NULL::bigint");
 
 static const char *arch_sql(const struct server_caps *caps, const struct probe_opts *o, const char **why)
@@ -45,12 +47,11 @@ static void arch_free(void *p)
     free(a);
 }
 
-enum { C_EPOCH, C_MODE, C_ARCH, C_FAIL, C_LAWAL, C_LFWAL, C_LATIME, C_LFTIME, C_LAAGE, C_LFAGE,
-       C_RESET, C_READY, C_N };
+enum { C_EPOCH, C_MODE, C_ARCH, C_FAIL, C_LAWAL, C_LFWAL, C_LATIME, C_LFTIME, C_LAAGE, C_LFAGE, C_RESET, C_READY, C_N };
 static const char *const cols[C_N] = {
-    "epoch", "archive_mode", "archived_count", "failed_count", "last_archived_wal",
-    "last_failed_wal", "last_archived_time", "last_failed_time", "last_archived_age",
-    "last_failed_age", "stats_reset", "ready_count",
+    "epoch",           "archive_mode",       "archived_count",   "failed_count",      "last_archived_wal",
+    "last_failed_wal", "last_archived_time", "last_failed_time", "last_archived_age", "last_failed_age",
+    "stats_reset",     "ready_count",
 };
 
 static int arch_parse(const struct rowset *rs, struct sample *out, char *err, size_t errlen)
@@ -78,8 +79,8 @@ static int arch_parse(const struct rowset *rs, struct sample *out, char *err, si
     a->ready_count = V(C_READY) ? cell_i64(V(C_READY)) : -1;
 #undef V
     /* A failure with no success since (or ever) means the archiver is stuck on that file. */
-    a->failing = !isnan(a->last_failed_time) &&
-                 (isnan(a->last_archived_time) || a->last_failed_time > a->last_archived_time);
+    a->failing =
+        !isnan(a->last_failed_time) && (isnan(a->last_archived_time) || a->last_failed_time > a->last_archived_time);
     a->archived_rate = a->failed_rate = NAN;
     out->sec[PROBE_ARCHIVER] = a;
     return 0;

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/sec_io.h"
 #include "core/util.h"
+#include "probes/sec_io.h"
 
 /* One row per database, the shared-objects row (datid 0) included for the totals. The same
  * columns exist from 12 to 17. track_io_timing says whether the time columns mean anything. */
@@ -44,23 +44,45 @@ static void db_free(void *p)
     free(s);
 }
 
-enum { C_EPOCH, C_TRACK, C_DATID, C_DATNAME, C_TEMPLATE, C_HIT, C_READ, C_TFILES, C_TBYTES,
-       C_RTIME, C_WTIME, C_RET, C_FETCH, C_INS, C_UPD, C_DEL, C_COMMIT, C_ROLLBACK, C_DEADLOCKS,
-       C_CONFLICTS, C_RESET, C_N };
+enum {
+    C_EPOCH,
+    C_TRACK,
+    C_DATID,
+    C_DATNAME,
+    C_TEMPLATE,
+    C_HIT,
+    C_READ,
+    C_TFILES,
+    C_TBYTES,
+    C_RTIME,
+    C_WTIME,
+    C_RET,
+    C_FETCH,
+    C_INS,
+    C_UPD,
+    C_DEL,
+    C_COMMIT,
+    C_ROLLBACK,
+    C_DEADLOCKS,
+    C_CONFLICTS,
+    C_RESET,
+    C_N
+};
 static const char *const cols[C_N] = {
-    "epoch", "track_io_timing", "datid", "datname", "is_template", "blks_hit", "blks_read",
-    "temp_files", "temp_bytes", "blk_read_time", "blk_write_time", "tup_returned", "tup_fetched",
-    "tup_inserted", "tup_updated", "tup_deleted", "xact_commit", "xact_rollback", "deadlocks",
-    "conflicts", "stats_reset",
+    "epoch",       "track_io_timing", "datid",         "datname",        "is_template",  "blks_hit",    "blks_read",
+    "temp_files",  "temp_bytes",      "blk_read_time", "blk_write_time", "tup_returned", "tup_fetched", "tup_inserted",
+    "tup_updated", "tup_deleted",     "xact_commit",   "xact_rollback",  "deadlocks",    "conflicts",   "stats_reset",
 };
 
 /* The counters of a row, in one place so that parsing, summing and rates agree. */
+/* clang-format off */
 #define DB_COUNTERS(X)                                                                           \
     X(blks_hit, C_HIT) X(blks_read, C_READ) X(temp_files, C_TFILES) X(temp_bytes, C_TBYTES)     \
     X(blk_read_time, C_RTIME) X(blk_write_time, C_WTIME) X(tup_returned, C_RET)                \
     X(tup_fetched, C_FETCH) X(tup_inserted, C_INS) X(tup_updated, C_UPD) X(tup_deleted, C_DEL) \
     X(xact_commit, C_COMMIT) X(xact_rollback, C_ROLLBACK) X(deadlocks, C_DEADLOCKS)            \
     X(conflicts, C_CONFLICTS)
+/* clang-format on */
 
 static void nan_rates(struct db_stat *d)
 {
@@ -138,7 +160,9 @@ static void derive_row(const struct db_stat *p, struct db_stat *c, double dt)
 {
     nan_rates(c);
     c->reset = !same_str(p->stats_reset, c->stats_reset);
-#define BACKWARDS(field, col) if (c->field < p->field) c->reset = true;
+#define BACKWARDS(field, col) \
+    if (c->field < p->field)  \
+        c->reset = true;
     DB_COUNTERS(BACKWARDS)
 #undef BACKWARDS
     if (c->reset || !(dt > 0))

@@ -9,29 +9,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/sec_connections.h"
 #include "core/util.h"
 #include "probes/health.h"
+#include "probes/sec_connections.h"
 
 static const char *const breakdown_names[CB_N] = {
-    [CB_STATE] = "state", [CB_DATABASE] = "database", [CB_USER] = "user",
-    [CB_APPLICATION] = "application", [CB_CLIENT] = "client",
+    [CB_STATE] = "state",   [CB_DATABASE] = "database", [CB_USER] = "user", [CB_APPLICATION] = "application",
+    [CB_CLIENT] = "client",
 };
 
-const char *conn_breakdown_name(enum conn_breakdown b)
-{
-    return b < CB_N ? breakdown_names[b] : "?";
-}
+const char *conn_breakdown_name(enum conn_breakdown b) { return b < CB_N ? breakdown_names[b] : "?"; }
 
 int conn_usable(const struct s_connections *c)
 {
     return health_usable(c->max_connections, c->superuser_reserved + c->reserved);
 }
 
-double conn_used_pct(const struct s_connections *c)
-{
-    return health_used_pct(c->used, conn_usable(c));
-}
+double conn_used_pct(const struct s_connections *c) { return health_used_pct(c->used, conn_usable(c)); }
 
 static void connections_free(void *p)
 {
@@ -59,8 +53,7 @@ static void connections_free(void *p)
  * roles (backend_type and state NULL, but a database). */
 static bool takes_slot(const struct activity_row *r)
 {
-    return (r->backend_type && strcmp(r->backend_type, "client backend") == 0) ||
-           (!r->backend_type && r->datname);
+    return (r->backend_type && strcmp(r->backend_type, "client backend") == 0) || (!r->backend_type && r->datname);
 }
 
 static bool idle_in_xact(const struct activity_row *r)
@@ -130,8 +123,7 @@ static void group_by(struct conn_group *g, const struct activity_row *const *row
 /* Oldest idle first: longest since its state changed (unknown last), then by pid. */
 static int cmp_iit(const void *a, const void *b)
 {
-    const struct activity_row *x = *(const struct activity_row *const *)a,
-                              *y = *(const struct activity_row *const *)b;
+    const struct activity_row *x = *(const struct activity_row *const *)a, *y = *(const struct activity_row *const *)b;
     if (isnan(x->state_age) != isnan(y->state_age))
         return isnan(x->state_age) ? 1 : -1;
     if (x->state_age != y->state_age)

@@ -12,37 +12,37 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "probes/model.h"
 #include "probes/sec_io.h"
-#include "core/util.h"
 
 static bool same_str(const char *a, const char *b) { return (!a && !b) || (a && b && strcmp(a, b) == 0); }
 
 /* Only a member of pg_read_all_settings (superusers and pg_monitor are) may read
  * data_directory; asking anyway would fail the whole statement, so ask only when allowed. */
+/* clang-format off */
 #define DATA_DIR_SQL                                                                   \
     " CASE WHEN pg_has_role(current_user, 'pg_read_all_settings', 'MEMBER')"           \
     " THEN current_setting('data_directory') END AS data_directory,"
+/* clang-format on */
 
 /* ------------------------------------------------------------------------------------ bgwriter */
 
 /* 12–16: everything in pg_stat_bgwriter. */
-static const char BGW_SQL_12[] =
-    "SELECT extract(epoch FROM now()) AS epoch," DATA_DIR_SQL
-    " checkpoints_timed AS ckpt_timed, checkpoints_req AS ckpt_req,"
-    " checkpoint_write_time AS ckpt_write_ms, checkpoint_sync_time AS ckpt_sync_ms,"
-    " buffers_checkpoint AS buf_checkpoint, buffers_clean AS buf_clean, maxwritten_clean,"
-    " buffers_backend AS buf_backend, buffers_backend_fsync AS buf_backend_fsync,"
-    " buffers_alloc AS buf_alloc, false AS backend_from_io,"
-    " stats_reset::text AS stats_reset, stats_reset::text AS ckpt_stats_reset"
-    " FROM pg_stat_bgwriter";
+static const char BGW_SQL_12[] = "SELECT extract(epoch FROM now()) AS epoch," DATA_DIR_SQL
+                                 " checkpoints_timed AS ckpt_timed, checkpoints_req AS ckpt_req,"
+                                 " checkpoint_write_time AS ckpt_write_ms, checkpoint_sync_time AS ckpt_sync_ms,"
+                                 " buffers_checkpoint AS buf_checkpoint, buffers_clean AS buf_clean, maxwritten_clean,"
+                                 " buffers_backend AS buf_backend, buffers_backend_fsync AS buf_backend_fsync,"
+                                 " buffers_alloc AS buf_alloc, false AS backend_from_io,"
+                                 " stats_reset::text AS stats_reset, stats_reset::text AS ckpt_stats_reset"
+                                 " FROM pg_stat_bgwriter";
 
 /* 17+: the checkpoint columns moved to pg_stat_checkpointer and buffers_backend is gone; its
  * equivalent is the shared-buffer writes of every backend type but the two writers in
  * pg_stat_io. */
 static const char BGW_SQL_17[] =
-    "SELECT extract(epoch FROM now()) AS epoch," DATA_DIR_SQL
-    " c.num_timed AS ckpt_timed, c.num_requested AS ckpt_req,"
+    "SELECT extract(epoch FROM now()) AS epoch," DATA_DIR_SQL " c.num_timed AS ckpt_timed, c.num_requested AS ckpt_req,"
     " c.write_time AS ckpt_write_ms, c.sync_time AS ckpt_sync_ms,"
     " c.buffers_written AS buf_checkpoint, b.buffers_clean AS buf_clean, b.maxwritten_clean,"
     " io.writes AS buf_backend, io.fsyncs AS buf_backend_fsync, b.buffers_alloc AS buf_alloc,"
@@ -70,12 +70,28 @@ static void bgw_free(void *p)
     free(b);
 }
 
-enum { B_EPOCH, B_DATADIR, B_TIMED, B_REQ, B_WMS, B_SMS, B_BCKPT, B_BCLEAN, B_MAXW, B_BBACK,
-       B_BFSYNC, B_ALLOC, B_FROMIO, B_RESET, B_CRESET, B_N };
+enum {
+    B_EPOCH,
+    B_DATADIR,
+    B_TIMED,
+    B_REQ,
+    B_WMS,
+    B_SMS,
+    B_BCKPT,
+    B_BCLEAN,
+    B_MAXW,
+    B_BBACK,
+    B_BFSYNC,
+    B_ALLOC,
+    B_FROMIO,
+    B_RESET,
+    B_CRESET,
+    B_N
+};
 static const char *const bgw_cols[B_N] = {
-    "epoch", "data_directory", "ckpt_timed", "ckpt_req", "ckpt_write_ms", "ckpt_sync_ms",
-    "buf_checkpoint", "buf_clean", "maxwritten_clean", "buf_backend", "buf_backend_fsync",
-    "buf_alloc", "backend_from_io", "stats_reset", "ckpt_stats_reset",
+    "epoch",           "data_directory", "ckpt_timed",       "ckpt_req",    "ckpt_write_ms",     "ckpt_sync_ms",
+    "buf_checkpoint",  "buf_clean",      "maxwritten_clean", "buf_backend", "buf_backend_fsync", "buf_alloc",
+    "backend_from_io", "stats_reset",    "ckpt_stats_reset",
 };
 
 static void disk_nan(struct host_disk *d)
@@ -167,25 +183,27 @@ static void bgw_local(const struct sample *prev, struct sample *cur, const struc
 
 /* The WAL position is asked on every version: it is the only source on 12–13, and a primary
  * is where WAL is generated (pg_current_wal_lsn() fails during recovery, hence the CASE). */
+/* clang-format off */
 #define WAL_HEAD                                                                           \
     "SELECT extract(epoch FROM now()) AS epoch, pg_is_in_recovery() AS in_recovery,"       \
     " CASE WHEN pg_is_in_recovery() THEN NULL"                                             \
     " ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') END AS lsn,"
+/* clang-format on */
 
-static const char WAL_SQL_12[] = WAL_HEAD
-    " NULL::bigint AS wal_records, NULL::bigint AS wal_fpi, NULL::numeric AS wal_bytes,"
-    " NULL::bigint AS wal_buffers_full, NULL::bigint AS wal_write, NULL::bigint AS wal_sync,"
-    " NULL::float8 AS wal_write_time, NULL::float8 AS wal_sync_time, NULL::text AS stats_reset";
+static const char WAL_SQL_12[] =
+    WAL_HEAD " NULL::bigint AS wal_records, NULL::bigint AS wal_fpi, NULL::numeric AS wal_bytes,"
+             " NULL::bigint AS wal_buffers_full, NULL::bigint AS wal_write, NULL::bigint AS wal_sync,"
+             " NULL::float8 AS wal_write_time, NULL::float8 AS wal_sync_time, NULL::text AS stats_reset";
 
-static const char WAL_SQL_14[] = WAL_HEAD
-    " wal_records, wal_fpi, wal_bytes, wal_buffers_full, wal_write, wal_sync, wal_write_time,"
-    " wal_sync_time, stats_reset::text AS stats_reset FROM pg_stat_wal";
+static const char WAL_SQL_14[] =
+    WAL_HEAD " wal_records, wal_fpi, wal_bytes, wal_buffers_full, wal_write, wal_sync, wal_write_time,"
+             " wal_sync_time, stats_reset::text AS stats_reset FROM pg_stat_wal";
 
 /* 18 moved the write and sync counters to pg_stat_io. */
-static const char WAL_SQL_18[] = WAL_HEAD
-    " wal_records, wal_fpi, wal_bytes, wal_buffers_full, NULL::bigint AS wal_write,"
-    " NULL::bigint AS wal_sync, NULL::float8 AS wal_write_time, NULL::float8 AS wal_sync_time,"
-    " stats_reset::text AS stats_reset FROM pg_stat_wal";
+static const char WAL_SQL_18[] =
+    WAL_HEAD " wal_records, wal_fpi, wal_bytes, wal_buffers_full, NULL::bigint AS wal_write,"
+             " NULL::bigint AS wal_sync, NULL::float8 AS wal_write_time, NULL::float8 AS wal_sync_time,"
+             " stats_reset::text AS stats_reset FROM pg_stat_wal";
 
 static const char *wal_sql(const struct server_caps *caps, const struct probe_opts *o, const char **why)
 {
@@ -202,11 +220,11 @@ static void wal_free(void *p)
     free(w);
 }
 
-enum { W_EPOCH, W_RECOVERY, W_LSN, W_RECORDS, W_FPI, W_BYTES, W_FULL, W_WRITE, W_SYNC, W_WMS,
-       W_SMS, W_RESET, W_N };
+enum { W_EPOCH, W_RECOVERY, W_LSN, W_RECORDS, W_FPI, W_BYTES, W_FULL, W_WRITE, W_SYNC, W_WMS, W_SMS, W_RESET, W_N };
 static const char *const wal_cols[W_N] = {
-    "epoch", "in_recovery", "lsn", "wal_records", "wal_fpi", "wal_bytes", "wal_buffers_full",
-    "wal_write", "wal_sync", "wal_write_time", "wal_sync_time", "stats_reset",
+    "epoch",         "in_recovery",      "lsn",       "wal_records", "wal_fpi",
+    "wal_bytes",     "wal_buffers_full", "wal_write", "wal_sync",    "wal_write_time",
+    "wal_sync_time", "stats_reset",
 };
 
 static int wal_parse(const struct rowset *rs, struct sample *out, char *err, size_t errlen)
@@ -279,13 +297,17 @@ double io_wal_bytes_per_s(const struct server *s)
 
 /* Only rows that ever saw activity: the view has a row for every backend type, object and
  * context, most of them empty. A row absent from the previous sample was all zeros then. */
+/* clang-format off */
 #define IO_HEAD                                                                            \
     "SELECT extract(epoch FROM now()) AS epoch, backend_type, object, context,"            \
     " reads, read_time, writes, write_time, extends, hits, evictions, fsyncs,"
+/* clang-format on */
+/* clang-format off */
 #define IO_WHERE                                                                           \
     " stats_reset::text AS stats_reset FROM pg_stat_io"                                    \
     " WHERE coalesce(reads, 0) + coalesce(writes, 0) + coalesce(extends, 0) + coalesce(hits, 0)" \
     " + coalesce(evictions, 0) + coalesce(fsyncs, 0) > 0"
+/* clang-format on */
 
 static const char IO_SQL_16[] = IO_HEAD " op_bytes," IO_WHERE;
 /* 18 dropped op_bytes for byte counters of its own. */
@@ -320,11 +342,25 @@ static void io_free(void *p)
     free(s);
 }
 
-enum { I_EPOCH, I_BTYPE, I_OBJECT, I_CONTEXT, I_READS, I_RTIME, I_WRITES, I_WTIME, I_EXTENDS,
-       I_HITS, I_EVICT, I_FSYNC, I_RESET, I_N };
+enum {
+    I_EPOCH,
+    I_BTYPE,
+    I_OBJECT,
+    I_CONTEXT,
+    I_READS,
+    I_RTIME,
+    I_WRITES,
+    I_WTIME,
+    I_EXTENDS,
+    I_HITS,
+    I_EVICT,
+    I_FSYNC,
+    I_RESET,
+    I_N
+};
 static const char *const io_cols[I_N] = {
-    "epoch", "backend_type", "object", "context", "reads", "read_time", "writes", "write_time",
-    "extends", "hits", "evictions", "fsyncs", "stats_reset",
+    "epoch",      "backend_type", "object", "context",   "reads",  "read_time",   "writes",
+    "write_time", "extends",      "hits",   "evictions", "fsyncs", "stats_reset",
 };
 
 /* A NULL counter is an operation that cannot happen for that row: 0, not unknown. */
@@ -436,9 +472,8 @@ static void io_derive(const struct sample *prev, struct sample *cur)
 
 /* --------------------------------------------------------------------------------------- sizes */
 
-static const char SIZES_SQL[] =
-    "SELECT extract(epoch FROM now()) AS epoch, datname, pg_database_size(oid) AS bytes"
-    " FROM pg_database WHERE NOT datistemplate AND has_database_privilege(oid, 'CONNECT')";
+static const char SIZES_SQL[] = "SELECT extract(epoch FROM now()) AS epoch, datname, pg_database_size(oid) AS bytes"
+                                " FROM pg_database WHERE NOT datistemplate AND has_database_privilege(oid, 'CONNECT')";
 
 static const char *sizes_sql(const struct server_caps *caps, const struct probe_opts *o, const char **why)
 {
@@ -524,10 +559,9 @@ int diskstats_find(const char *text, unsigned major, unsigned minor, char *name,
         unsigned ma, mi;
         char dev[64];
         struct disk_counters d;
-        int n = sscanf(line, " %u %u %63s %lf %lf %lf %lf %lf %lf %lf %lf %lf %lf %lf", &ma, &mi, dev,
-                       &d.reads, &d.reads_merged, &d.sectors_read, &d.read_ms, &d.writes,
-                       &d.writes_merged, &d.sectors_written, &d.write_ms, &d.in_flight,
-                       &d.io_ticks, &d.weighted_ms);
+        int n = sscanf(line, " %u %u %63s %lf %lf %lf %lf %lf %lf %lf %lf %lf %lf %lf", &ma, &mi, dev, &d.reads,
+                       &d.reads_merged, &d.sectors_read, &d.read_ms, &d.writes, &d.writes_merged, &d.sectors_written,
+                       &d.write_ms, &d.in_flight, &d.io_ticks, &d.weighted_ms);
         if (n == 14 && ma == major && mi == minor) {
             snprintf(name, namelen, "%s", dev);
             *out = d;
@@ -538,8 +572,8 @@ int diskstats_find(const char *text, unsigned major, unsigned minor, char *name,
     return -1;
 }
 
-int mountinfo_source(const char *text, unsigned major, unsigned minor, char *src, size_t srclen,
-                     char *fstype, size_t fslen)
+int mountinfo_source(const char *text, unsigned major, unsigned minor, char *src, size_t srclen, char *fstype,
+                     size_t fslen)
 {
     for (const char *line = text; line && *line;) {
         const char *nl = strchr(line, '\n');

@@ -17,29 +17,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "probes/probe.h"
 #include "probes/sec_locks.h"
-#include "core/util.h"
 
 #define RESOLVE_PER_QUEUE "32"
 
 /* Lock modes weakest to strongest; array_position gives a rank to sort and aggregate by. */
+/* clang-format off */
 #define LT_MODES                                                                                   \
     "'{AccessShareLock,RowShareLock,RowExclusiveLock,ShareUpdateExclusiveLock,ShareLock,"          \
     "ShareRowExclusiveLock,ExclusiveLock,AccessExclusiveLock}'::text[]"
+/* clang-format on */
 
 /* A relation's name is only known in the database we are connected to (and for shared
  * catalogs, database 0); elsewhere the oid is all there is. */
 #define LT_MYDB "(SELECT oid FROM pg_database WHERE datname = current_database())"
+/* clang-format off */
 #define LT_RELNAME(DB, REL)                                                                        \
     "CASE WHEN " REL " IS NULL THEN NULL WHEN " DB " IN (0, " LT_MYDB ") THEN " REL                 \
     "::regclass::text ELSE " REL "::text END"
+/* clang-format on */
 
 /* a0: the lock waiters; lk: the lock table, read only when someone waits; q: each waiter's
  * queue (the lock it waits for) and place in it; r: the waiters asked; w: every waiter with its
  * blockers, asked or inferred; b: the blockers; wl, tl: the lock a waiter waits for (and for a
  * row lock, the row's relation from the tuple lock it holds); hr, hn, h: what a blocker holds,
  * strongest first, indexes left out unless locked harder than for writing. */
+/* clang-format off */
 #define LOCKS_SQL(WAITSTART)                                                                       \
     "WITH a0 AS MATERIALIZED ("                                                                    \
     " SELECT pid, state_change FROM pg_stat_activity"                                              \
@@ -110,6 +115,7 @@
     " LEFT JOIN w ON w.pid = p.pid LEFT JOIN wl ON wl.pid = p.pid"                                 \
     " LEFT JOIN tl ON tl.pid = p.pid LEFT JOIN h ON h.pid = p.pid"                                 \
     " ORDER BY p.pid"
+/* clang-format on */
 
 /* pg_locks.waitstart is 14+; before it, the time the waiting statement's state changed (its
  * start, for an active backend) is the best estimate of the wait and of the queue order. */
@@ -214,12 +220,34 @@ static void dedupe_pids(int *pids, size_t *n)
     free(drop);
 }
 
-enum { C_PID, C_KNOWN, C_STATE, C_USE, C_DAT, C_APP, C_BTYPE, C_XAGE, C_SAGE, C_BSTART, C_BLOCKERS,
-       C_INFERRED, C_LTYPE, C_MODE, C_REL, C_WAIT, C_HOLDS, C_HOLDSN, C_AEL, C_QUERY, C_N };
+enum {
+    C_PID,
+    C_KNOWN,
+    C_STATE,
+    C_USE,
+    C_DAT,
+    C_APP,
+    C_BTYPE,
+    C_XAGE,
+    C_SAGE,
+    C_BSTART,
+    C_BLOCKERS,
+    C_INFERRED,
+    C_LTYPE,
+    C_MODE,
+    C_REL,
+    C_WAIT,
+    C_HOLDS,
+    C_HOLDSN,
+    C_AEL,
+    C_QUERY,
+    C_N
+};
 static const char *const cols[C_N] = {
-    "pid", "known", "state", "usename", "datname", "application_name", "backend_type", "xact_age",
-    "state_age", "backend_start", "blockers", "inferred", "locktype", "mode", "relation", "wait_s", "holds",
-    "holds_n", "holds_ael", "query",
+    "pid",          "known",    "state",     "usename",       "datname",  "application_name",
+    "backend_type", "xact_age", "state_age", "backend_start", "blockers", "inferred",
+    "locktype",     "mode",     "relation",  "wait_s",        "holds",    "holds_n",
+    "holds_ael",    "query",
 };
 
 static void parse_row(const struct rowset *rs, int i, const int *c, struct lock_row *r)

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/sec_connections.h"
 #include "core/util.h"
 #include "probes/health.h"
+#include "probes/sec_connections.h"
 
 static const char *pools_sql(const struct server_caps *c, const struct probe_opts *o, const char **why)
 {
@@ -57,11 +57,34 @@ static void pools_free(void *p)
     free(s);
 }
 
-enum { P_CL_ACTIVE, P_CL_WAITING, P_CL_ACT_CANCEL, P_CL_WAIT_CANCEL, P_SV_ACTIVE, P_SV_IDLE,
-       P_SV_USED, P_SV_TESTED, P_SV_LOGIN, P_MAXWAIT, P_MAXWAIT_US, P_MODE, P_N };
+enum {
+    P_CL_ACTIVE,
+    P_CL_WAITING,
+    P_CL_ACT_CANCEL,
+    P_CL_WAIT_CANCEL,
+    P_SV_ACTIVE,
+    P_SV_IDLE,
+    P_SV_USED,
+    P_SV_TESTED,
+    P_SV_LOGIN,
+    P_MAXWAIT,
+    P_MAXWAIT_US,
+    P_MODE,
+    P_N
+};
 static const char *const pool_cols[P_N] = {
-    "cl_active", "cl_waiting", "cl_active_cancel_req", "cl_waiting_cancel_req", "sv_active",
-    "sv_idle", "sv_used", "sv_tested", "sv_login", "maxwait", "maxwait_us", "pool_mode",
+    "cl_active",
+    "cl_waiting",
+    "cl_active_cancel_req",
+    "cl_waiting_cancel_req",
+    "sv_active",
+    "sv_idle",
+    "sv_used",
+    "sv_tested",
+    "sv_login",
+    "maxwait",
+    "maxwait_us",
+    "pool_mode",
 };
 
 static void pool_row_read(struct pool_row *r, const struct rowset *rs, int i, const int *c)
@@ -114,21 +137,35 @@ static void poolstats_free(void *p)
     free(s);
 }
 
-enum { S_XACT, S_QUERY, S_RECV, S_SENT, S_XACT_TIME, S_QUERY_TIME, S_WAIT_TIME, S_AVG_XACT,
-       S_AVG_QUERY, S_AVG_RECV, S_AVG_SENT, S_AVG_XACT_TIME, S_AVG_QUERY_TIME, S_AVG_WAIT_TIME,
-       S_N };
+enum {
+    S_XACT,
+    S_QUERY,
+    S_RECV,
+    S_SENT,
+    S_XACT_TIME,
+    S_QUERY_TIME,
+    S_WAIT_TIME,
+    S_AVG_XACT,
+    S_AVG_QUERY,
+    S_AVG_RECV,
+    S_AVG_SENT,
+    S_AVG_XACT_TIME,
+    S_AVG_QUERY_TIME,
+    S_AVG_WAIT_TIME,
+    S_N
+};
 static const char *const stat_cols[S_N] = {
-    "total_xact_count", "total_query_count", "total_received", "total_sent", "total_xact_time",
-    "total_query_time", "total_wait_time", "avg_xact_count", "avg_query_count", "avg_recv",
-    "avg_sent", "avg_xact_time", "avg_query_time", "avg_wait_time",
+    "total_xact_count", "total_query_count", "total_received", "total_sent",      "total_xact_time",
+    "total_query_time", "total_wait_time",   "avg_xact_count", "avg_query_count", "avg_recv",
+    "avg_sent",         "avg_xact_time",     "avg_query_time", "avg_wait_time",
 };
 
 static void stat_row_read(struct poolstat_row *r, const struct rowset *rs, int i, const int *c)
 {
     int64_t *dst[S_N] = {
-        &r->xact_count, &r->query_count, &r->received, &r->sent, &r->xact_time, &r->query_time,
-        &r->wait_time, &r->avg_xact_count, &r->avg_query_count, &r->avg_recv, &r->avg_sent,
-        &r->avg_xact_time, &r->avg_query_time, &r->avg_wait_time,
+        &r->xact_count,     &r->query_count,    &r->received,        &r->sent,     &r->xact_time, &r->query_time,
+        &r->wait_time,      &r->avg_xact_count, &r->avg_query_count, &r->avg_recv, &r->avg_sent,  &r->avg_xact_time,
+        &r->avg_query_time, &r->avg_wait_time,
     };
     for (int j = 0; j < S_N; j++)
         *dst[j] = opt_i64(rs, i, c[j]);
@@ -208,8 +245,8 @@ static double per_event(int64_t t0, int64_t t1, int64_t n0, int64_t n1)
 static void stat_row_derive(const struct poolstat_row *p, struct poolstat_row *c, double dt)
 {
     /* A pgBouncer restart sets every counter back: no rate at all for that database then. */
-    if (c->xact_count < p->xact_count || c->query_count < p->query_count ||
-        c->received < p->received || c->sent < p->sent)
+    if (c->xact_count < p->xact_count || c->query_count < p->query_count || c->received < p->received ||
+        c->sent < p->sent)
         return;
     c->xacts_s = rate(p->xact_count, c->xact_count, dt);
     c->queries_s = rate(p->query_count, c->query_count, dt);

@@ -8,71 +8,72 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/sec_progress.h"
 #include "core/util.h"
+#include "probes/sec_progress.h"
 
 /* relid is an oid of the backend's database: its name can be looked up only when that is the
  * database we are connected to; elsewhere it is shown as #oid. */
+/* clang-format off */
 #define REL(relid)                                                                                 \
     "CASE WHEN " relid " IS NULL OR " relid " = 0 THEN NULL"                                     \
     " WHEN datname = current_database() THEN " relid "::regclass::text"                          \
     " ELSE '#' || " relid "::text END"
+/* clang-format on */
 
 /* VACUUM: heap blocks scanned, then vacuumed in the "vacuuming heap" phase; 17+ also counts
  * the indexes vacuumed (before it, an index phase has no measure). */
-static const char VACUUM_17[] =
-    "SELECT pid, 'VACUUM'::text AS command, phase, datname, " REL("relid") " AS relation,"
-    " CASE WHEN phase IN ('vacuuming indexes', 'cleaning up indexes') THEN 'indexes'"
-    "  ELSE 'blocks' END AS unit,"
-    " CASE WHEN phase IN ('vacuuming indexes', 'cleaning up indexes') THEN indexes_processed"
-    "  WHEN phase = 'vacuuming heap' THEN heap_blks_vacuumed ELSE heap_blks_scanned END AS done,"
-    " CASE WHEN phase IN ('vacuuming indexes', 'cleaning up indexes') THEN indexes_total"
-    "  ELSE heap_blks_total END AS total"
-    " FROM pg_stat_progress_vacuum";
-static const char VACUUM_12[] =
-    "SELECT pid, 'VACUUM'::text AS command, phase, datname, " REL("relid") " AS relation,"
-    " 'blocks'::text AS unit,"
-    " CASE WHEN phase = 'vacuuming heap' THEN heap_blks_vacuumed ELSE heap_blks_scanned END AS done,"
-    " heap_blks_total AS total"
-    " FROM pg_stat_progress_vacuum";
+static const char VACUUM_17[] = "SELECT pid, 'VACUUM'::text AS command, phase, datname, " REL(
+    "relid") " AS relation,"
+             " CASE WHEN phase IN ('vacuuming indexes', 'cleaning up indexes') THEN 'indexes'"
+             "  ELSE 'blocks' END AS unit,"
+             " CASE WHEN phase IN ('vacuuming indexes', 'cleaning up indexes') THEN indexes_processed"
+             "  WHEN phase = 'vacuuming heap' THEN heap_blks_vacuumed ELSE heap_blks_scanned END AS done,"
+             " CASE WHEN phase IN ('vacuuming indexes', 'cleaning up indexes') THEN indexes_total"
+             "  ELSE heap_blks_total END AS total"
+             " FROM pg_stat_progress_vacuum";
+static const char VACUUM_12[] = "SELECT pid, 'VACUUM'::text AS command, phase, datname, " REL(
+    "relid") " AS relation,"
+             " 'blocks'::text AS unit,"
+             " CASE WHEN phase = 'vacuuming heap' THEN heap_blks_vacuumed ELSE heap_blks_scanned END AS done,"
+             " heap_blks_total AS total"
+             " FROM pg_stat_progress_vacuum";
 
 /* CREATE INDEX / REINDEX: lockers while waiting, blocks while scanning the table, else tuples. */
-static const char CREATE_INDEX[] =
-    " UNION ALL SELECT pid, command, phase, datname, " REL("relid") ","
-    " CASE WHEN phase LIKE 'waiting%' THEN 'lockers'"
-    "  WHEN phase LIKE '%scanning table%' OR tuples_total = 0 THEN 'blocks' ELSE 'tuples' END,"
-    " CASE WHEN phase LIKE 'waiting%' THEN lockers_done"
-    "  WHEN phase LIKE '%scanning table%' OR tuples_total = 0 THEN blocks_done ELSE tuples_done END,"
-    " CASE WHEN phase LIKE 'waiting%' THEN lockers_total"
-    "  WHEN phase LIKE '%scanning table%' OR tuples_total = 0 THEN blocks_total ELSE tuples_total END"
-    " FROM pg_stat_progress_create_index";
+static const char CREATE_INDEX[] = " UNION ALL SELECT pid, command, phase, datname, " REL(
+    "relid") ","
+             " CASE WHEN phase LIKE 'waiting%' THEN 'lockers'"
+             "  WHEN phase LIKE '%scanning table%' OR tuples_total = 0 THEN 'blocks' ELSE 'tuples' END,"
+             " CASE WHEN phase LIKE 'waiting%' THEN lockers_done"
+             "  WHEN phase LIKE '%scanning table%' OR tuples_total = 0 THEN blocks_done ELSE tuples_done END,"
+             " CASE WHEN phase LIKE 'waiting%' THEN lockers_total"
+             "  WHEN phase LIKE '%scanning table%' OR tuples_total = 0 THEN blocks_total ELSE tuples_total END"
+             " FROM pg_stat_progress_create_index";
 
 /* CLUSTER / VACUUM FULL: blocks of a sequential scan; tuples written of those scanned. */
-static const char CLUSTER[] =
-    " UNION ALL SELECT pid, command, phase, datname, " REL("relid") ","
-    " CASE WHEN phase = 'seq scanning heap' THEN 'blocks' ELSE 'tuples' END,"
-    " CASE WHEN phase = 'seq scanning heap' THEN heap_blks_scanned"
-    "  WHEN phase = 'writing new heap' THEN heap_tuples_written ELSE heap_tuples_scanned END,"
-    " CASE WHEN phase = 'seq scanning heap' THEN heap_blks_total"
-    "  WHEN phase = 'writing new heap' THEN heap_tuples_scanned END"
-    " FROM pg_stat_progress_cluster";
+static const char CLUSTER[] = " UNION ALL SELECT pid, command, phase, datname, " REL(
+    "relid") ","
+             " CASE WHEN phase = 'seq scanning heap' THEN 'blocks' ELSE 'tuples' END,"
+             " CASE WHEN phase = 'seq scanning heap' THEN heap_blks_scanned"
+             "  WHEN phase = 'writing new heap' THEN heap_tuples_written ELSE heap_tuples_scanned END,"
+             " CASE WHEN phase = 'seq scanning heap' THEN heap_blks_total"
+             "  WHEN phase = 'writing new heap' THEN heap_tuples_scanned END"
+             " FROM pg_stat_progress_cluster";
 
-static const char ANALYZE[] =
-    " UNION ALL SELECT pid, 'ANALYZE', phase, datname, " REL("relid") ", 'blocks',"
-    " sample_blks_scanned, sample_blks_total FROM pg_stat_progress_analyze";
+static const char ANALYZE[] = " UNION ALL SELECT pid, 'ANALYZE', phase, datname, " REL(
+    "relid") ", 'blocks',"
+             " sample_blks_scanned, sample_blks_total FROM pg_stat_progress_analyze";
 
 /* A base backup's total is NULL when its size estimate was turned off. */
-static const char BASEBACKUP[] =
-    " UNION ALL SELECT pid, 'BASE BACKUP', phase, NULL, NULL, 'bytes', backup_streamed,"
-    " backup_total FROM pg_stat_progress_basebackup";
+static const char BASEBACKUP[] = " UNION ALL SELECT pid, 'BASE BACKUP', phase, NULL, NULL, 'bytes', backup_streamed,"
+                                 " backup_total FROM pg_stat_progress_basebackup";
 
 /* COPY knows its size only from a file; from a client it counts tuples with no total. */
-static const char COPY[] =
-    " UNION ALL SELECT pid, command, type, datname, " REL("relid") ","
-    " CASE WHEN bytes_total > 0 THEN 'bytes' ELSE 'tuples' END,"
-    " CASE WHEN bytes_total > 0 THEN bytes_processed ELSE tuples_processed END,"
-    " CASE WHEN bytes_total > 0 THEN bytes_total END"
-    " FROM pg_stat_progress_copy";
+static const char COPY[] = " UNION ALL SELECT pid, command, type, datname, " REL(
+    "relid") ","
+             " CASE WHEN bytes_total > 0 THEN 'bytes' ELSE 'tuples' END,"
+             " CASE WHEN bytes_total > 0 THEN bytes_processed ELSE tuples_processed END,"
+             " CASE WHEN bytes_total > 0 THEN bytes_total END"
+             " FROM pg_stat_progress_copy";
 
 static char sql_12[4096], sql_13[4096], sql_14[4096], sql_17[4096];
 
@@ -83,9 +84,8 @@ static const char *build(char *buf, size_t len, int version)
     snprintf(buf, len,
              "/* pgfleet */ SELECT extract(epoch FROM now())::float8 AS epoch, p.* FROM (%s%s%s%s%s%s) p"
              " WHERE pid <> pg_backend_pid()",
-             version >= 170000 ? VACUUM_17 : VACUUM_12, CREATE_INDEX, CLUSTER,
-             version >= 130000 ? ANALYZE : "", version >= 130000 ? BASEBACKUP : "",
-             version >= 140000 ? COPY : "");
+             version >= 170000 ? VACUUM_17 : VACUUM_12, CREATE_INDEX, CLUSTER, version >= 130000 ? ANALYZE : "",
+             version >= 130000 ? BASEBACKUP : "", version >= 140000 ? COPY : "");
     return buf;
 }
 

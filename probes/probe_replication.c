@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/sec_replication.h"
 #include "core/util.h"
+#include "probes/sec_replication.h"
 
 /* ---- LSN and ring helpers */
 
@@ -87,6 +87,7 @@ double lsn_hist_passed(const struct lsn_hist *h, lsn_t pos, bool *older)
  * side (pg_current_wal_lsn, pg_walfile_name on a primary; the pause state on a replica) are
  * guarded by CASE, which never evaluates the other branch. The reference position for sender
  * lag is the primary's current LSN, or a cascading replica's newest received/replayed one. */
+/* clang-format off */
 #define REPL_SQL(SYSID, REPLICA_TLI, PAUSE)                                                        \
     "SELECT extract(epoch FROM now()) AS epoch, i.*, r.*"                                          \
     " FROM (SELECT pg_is_in_recovery() AS in_recovery,"                                            \
@@ -117,16 +118,21 @@ double lsn_hist_passed(const struct lsn_hist *h, lsn_t pos, bool *older)
     "  (SELECT CASE WHEN pg_is_in_recovery()"                                                      \
     "    THEN greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())"                       \
     "    ELSE pg_current_wal_lsn() END AS ref) x) r ON true"
+/* clang-format on */
 
 /* pg_control_system() and pg_control_checkpoint() are executable by PUBLIC on a stock server
  * but often revoked on managed ones; pg_monitor is what we can test without failing the whole
  * statement (function privileges are checked before CASE could skip the call). */
+/* clang-format off */
 #define SYSID_PRIV                                                                                 \
     "  (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,"           \
     "  NULL::text AS sysid_why"
+/* clang-format on */
+/* clang-format off */
 #define SYSID_NOPRIV                                                                               \
     "  NULL::text AS system_identifier,"                                                           \
     "  'system_identifier needs pg_monitor or superuser (pg_control_system())' AS sysid_why"
+/* clang-format on */
 #define TLI_PRIV "(SELECT timeline_id FROM pg_control_checkpoint())"
 #define TLI_NOPRIV "NULL::int"
 #define PAUSE_12 "CASE WHEN pg_is_wal_replay_paused() THEN 'paused' ELSE 'not paused' END"
@@ -172,17 +178,50 @@ static void repl_free(void *p)
     free(s);
 }
 
-enum { C_EPOCH, C_RECOVERY, C_CLUSTER, C_PORT, C_ADDR, C_SYSID, C_SYSWHY, C_TLI, C_CUR, C_RECV, C_REPLAY,
-       C_PAUSE, C_RAGE, C_SPID, C_APP, C_CADDR, C_CPORT, C_STATE, C_SYNC, C_SPRIO, C_SLOT, C_STYPE,
-       C_SENT, C_WRITE, C_FLUSH, C_SREPLAY, C_SENTB, C_WRITEB, C_FLUSHB, C_REPLAYB, C_WRITES,
-       C_FLUSHS, C_REPLAYS, C_REPLY, C_N };
+enum {
+    C_EPOCH,
+    C_RECOVERY,
+    C_CLUSTER,
+    C_PORT,
+    C_ADDR,
+    C_SYSID,
+    C_SYSWHY,
+    C_TLI,
+    C_CUR,
+    C_RECV,
+    C_REPLAY,
+    C_PAUSE,
+    C_RAGE,
+    C_SPID,
+    C_APP,
+    C_CADDR,
+    C_CPORT,
+    C_STATE,
+    C_SYNC,
+    C_SPRIO,
+    C_SLOT,
+    C_STYPE,
+    C_SENT,
+    C_WRITE,
+    C_FLUSH,
+    C_SREPLAY,
+    C_SENTB,
+    C_WRITEB,
+    C_FLUSHB,
+    C_REPLAYB,
+    C_WRITES,
+    C_FLUSHS,
+    C_REPLAYS,
+    C_REPLY,
+    C_N
+};
 static const char *const cols[C_N] = {
-    "epoch", "in_recovery", "cluster_name", "server_port", "server_addr", "system_identifier", "sysid_why",
-    "timeline", "current_lsn", "receive_lsn", "replay_lsn", "pause_state", "last_replay_age",
-    "sender_pid", "application_name", "client_addr", "client_port", "state", "sync_state",
-    "sync_priority", "slot_name", "slot_type", "sent_lsn", "write_lsn", "flush_lsn",
-    "sender_replay_lsn", "sent_lag_b", "write_lag_b", "flush_lag_b", "replay_lag_b",
-    "write_lag_s", "flush_lag_s", "replay_lag_s", "reply_age",
+    "epoch",           "in_recovery",       "cluster_name",     "server_port", "server_addr", "system_identifier",
+    "sysid_why",       "timeline",          "current_lsn",      "receive_lsn", "replay_lsn",  "pause_state",
+    "last_replay_age", "sender_pid",        "application_name", "client_addr", "client_port", "state",
+    "sync_state",      "sync_priority",     "slot_name",        "slot_type",   "sent_lsn",    "write_lsn",
+    "flush_lsn",       "sender_replay_lsn", "sent_lag_b",       "write_lag_b", "flush_lag_b", "replay_lag_b",
+    "write_lag_s",     "flush_lag_s",       "replay_lag_s",     "reply_age",
 };
 
 static void parse_sender(const struct rowset *rs, int i, const int *c, struct repl_sender *r)
@@ -325,11 +364,13 @@ const struct probe_class probe_replication = {
 
 /* ---- WAL receiver probe */
 
+/* clang-format off */
 #define WALRCV_SELECT(LSNS)                                                                        \
     "SELECT pid, status, sender_host, sender_port, received_tli, " LSNS ", latest_end_lsn,"        \
     " extract(epoch FROM now() - last_msg_receipt_time) AS last_msg_age,"                          \
     " extract(epoch FROM now() - latest_end_time) AS latest_end_age,"                              \
     " slot_name, conninfo FROM pg_stat_wal_receiver"
+/* clang-format on */
 
 /* 13 renamed received_lsn (which was the flushed position) and added written_lsn. */
 static const char WALRCV_12[] = WALRCV_SELECT("received_lsn");
@@ -392,8 +433,8 @@ static char *conninfo_value(const char *ci, const char *key)
 static int walrcv_parse(const struct rowset *rs, struct sample *out, char *err, size_t errlen)
 {
     static const char *const req[] = {
-        "pid", "status", "sender_host", "sender_port", "received_tli", "latest_end_lsn",
-        "last_msg_age", "latest_end_age", "slot_name", "conninfo",
+        "pid",          "status",         "sender_host", "sender_port", "received_tli", "latest_end_lsn",
+        "last_msg_age", "latest_end_age", "slot_name",   "conninfo",
     };
     int c[10];
     if (rowset_cols(rs, req, c, 10, err, errlen))

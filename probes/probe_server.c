@@ -6,27 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/sample.h"
 #include "core/util.h"
+#include "probes/sample.h"
 
 /* One statement, one row. The session counts are the sessions probe's (its derive step fills
  * them in): pg_stat_activity is read once per tick. */
-static const char SQL[] =
-    "SELECT extract(epoch FROM now()) AS epoch,"
-    " extract(epoch FROM pg_postmaster_start_time()) AS started,"
-    " pg_is_in_recovery() AS in_recovery,"
-    " current_setting('server_version_num')::int AS version_num,"
-    " split_part(current_setting('server_version'), ' ', 1) AS version,"
-    " current_setting('max_connections')::int AS max_connections,"
-    " current_setting('superuser_reserved_connections')::int"
-    "   + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0)"
-    "   AS reserved_connections," /* 16+ reserves slots for pg_use_reserved_connections too */
-    " d.*, x.*"
-    " FROM"
-    " (SELECT max(age(datfrozenxid)) AS xid_age FROM pg_database) x,"
-    " (SELECT sum(xact_commit + xact_rollback) AS xacts, sum(blks_hit) AS blks_hit,"
-    "   sum(blks_read) AS blks_read, max(stats_reset)::text AS stats_reset"
-    "  FROM pg_stat_database) d";
+static const char SQL[] = "SELECT extract(epoch FROM now()) AS epoch,"
+                          " extract(epoch FROM pg_postmaster_start_time()) AS started,"
+                          " pg_is_in_recovery() AS in_recovery,"
+                          " current_setting('server_version_num')::int AS version_num,"
+                          " split_part(current_setting('server_version'), ' ', 1) AS version,"
+                          " current_setting('max_connections')::int AS max_connections,"
+                          " current_setting('superuser_reserved_connections')::int"
+                          "   + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0)"
+                          "   AS reserved_connections," /* 16+ reserves slots for pg_use_reserved_connections too */
+                          " d.*, x.*"
+                          " FROM"
+                          " (SELECT max(age(datfrozenxid)) AS xid_age FROM pg_database) x,"
+                          " (SELECT sum(xact_commit + xact_rollback) AS xacts, sum(blks_hit) AS blks_hit,"
+                          "   sum(blks_read) AS blks_read, max(stats_reset)::text AS stats_reset"
+                          "  FROM pg_stat_database) d";
 
 static const char *server_sql(const struct server_caps *caps, const struct probe_opts *o, const char **why)
 {
@@ -44,11 +43,10 @@ static void server_free(void *p)
     free(s);
 }
 
-enum { C_EPOCH, C_STARTED, C_RECOVERY, C_VNUM, C_VERSION, C_MAXCONN, C_RESERVED, C_XACTS, C_HIT,
-       C_READ, C_RESET, C_N };
+enum { C_EPOCH, C_STARTED, C_RECOVERY, C_VNUM, C_VERSION, C_MAXCONN, C_RESERVED, C_XACTS, C_HIT, C_READ, C_RESET, C_N };
 static const char *const cols[C_N] = {
-    "epoch", "started", "in_recovery", "version_num", "version", "max_connections",
-    "reserved_connections", "xacts", "blks_hit", "blks_read", "stats_reset",
+    "epoch", "started",  "in_recovery", "version_num", "version", "max_connections", "reserved_connections",
+    "xacts", "blks_hit", "blks_read",   "stats_reset",
 };
 
 static int server_parse(const struct rowset *rs, struct sample *out, char *err, size_t errlen)

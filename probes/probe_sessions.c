@@ -8,12 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "probes/probe.h"
 #include "probes/sample.h"
-#include "core/util.h"
 
 /* The slots are settings, sent once: on our own row only. */
 #define OWN(x) "CASE WHEN pid = pg_backend_pid() THEN " x " END"
+/* clang-format off */
 #define SESSIONS_SELECT(QUERY_WHEN)                                                                \
     "SELECT pid, pid = pg_backend_pid() AS mine, datname, usename, application_name,"             \
     " coalesce(host(client_addr), CASE WHEN client_port = -1 THEN 'local' END) AS client,"        \
@@ -33,9 +34,10 @@
     " " OWN("coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0)")         \
     "  AS reserved_connections"                                                                    \
     " FROM pg_stat_activity"
+/* clang-format on */
 
-static const char SQL_BUSY[] = SESSIONS_SELECT(
-    "state IS DISTINCT FROM 'idle' OR bool_or(wait_event_type = 'Lock') OVER ()");
+static const char SQL_BUSY[] =
+    SESSIONS_SELECT("state IS DISTINCT FROM 'idle' OR bool_or(wait_event_type = 'Lock') OVER ()");
 static const char SQL_ALL[] = SESSIONS_SELECT("true");
 
 static const char *sessions_sql(const struct server_caps *caps, const struct probe_opts *o, const char **why)
@@ -112,12 +114,28 @@ const struct activity_row *sessions_find(const struct s_sessions *ss, int pid)
     return NULL;
 }
 
-enum { C_PID, C_DAT, C_USE, C_APP, C_CLIENT, C_BTYPE, C_STATE, C_WTYPE, C_WEVENT, C_XAGE, C_QAGE,
-       C_SAGE, C_BSTART, C_QSTART, C_QUERY, C_N };
+enum {
+    C_PID,
+    C_DAT,
+    C_USE,
+    C_APP,
+    C_CLIENT,
+    C_BTYPE,
+    C_STATE,
+    C_WTYPE,
+    C_WEVENT,
+    C_XAGE,
+    C_QAGE,
+    C_SAGE,
+    C_BSTART,
+    C_QSTART,
+    C_QUERY,
+    C_N
+};
 static const char *const cols[C_N] = {
-    "pid", "datname", "usename", "application_name", "client", "backend_type", "state",
-    "wait_event_type", "wait_event", "xact_age", "query_age", "state_age", "backend_start",
-    "query_start", "query",
+    "pid",          "datname",   "usename",         "application_name", "client",
+    "backend_type", "state",     "wait_event_type", "wait_event",       "xact_age",
+    "query_age",    "state_age", "backend_start",   "query_start",      "query",
 };
 
 static int sessions_parse(const struct rowset *rs, struct sample *out, char *err, size_t errlen)
@@ -126,10 +144,9 @@ static int sessions_parse(const struct rowset *rs, struct sample *out, char *err
     if (rowset_cols(rs, cols, c, C_N, err, errlen))
         return -1;
     /* optional: the fixtures of the activity probe that this one replaced lack them */
-    int csuper = rowset_col(rs, "superuser"), cmine = rowset_col(rs, "mine"),
-        cxmin = rowset_col(rs, "xmin_age"), cblocked = rowset_col(rs, "blocked_by"),
-        cmax = rowset_col(rs, "max_connections"), csres = rowset_col(rs, "superuser_reserved"),
-        cres = rowset_col(rs, "reserved_connections");
+    int csuper = rowset_col(rs, "superuser"), cmine = rowset_col(rs, "mine"), cxmin = rowset_col(rs, "xmin_age"),
+        cblocked = rowset_col(rs, "blocked_by"), cmax = rowset_col(rs, "max_connections"),
+        csres = rowset_col(rs, "superuser_reserved"), cres = rowset_col(rs, "reserved_connections");
     struct s_sessions *ss = xcalloc(1, sizeof *ss);
     ss->rows = xcalloc((size_t)rs->nrows + 1, sizeof *ss->rows);
     ss->by_pid = xcalloc((size_t)rs->nrows + 1, sizeof *ss->by_pid);

@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/sec_replication.h"
 #include "core/util.h"
+#include "probes/sec_replication.h"
 
+/* clang-format off */
 #define SLOTS_SQL(EXTRA)                                                                           \
     "SELECT slot_name, slot_type, plugin, database, temporary, active, active_pid,"                \
     " restart_lsn, confirmed_flush_lsn,"                                                           \
@@ -20,6 +21,7 @@
     " (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"                         \
     "   ELSE pg_current_wal_lsn() END AS ref) x"                                                   \
     " ORDER BY slot_name"
+/* clang-format on */
 
 /* wal_status and safe_wal_size came in 13, conflicting in 16 (logical slots on a standby),
  * invalidation_reason in 17. */
@@ -56,10 +58,23 @@ static void slots_free(void *p)
     free(s);
 }
 
-enum { C_NAME, C_TYPE, C_PLUGIN, C_DB, C_TEMP, C_ACTIVE, C_APID, C_RESTART, C_CONFIRMED,
-       C_RETAINED, C_CLAG, C_XMIN, C_N };
+enum {
+    C_NAME,
+    C_TYPE,
+    C_PLUGIN,
+    C_DB,
+    C_TEMP,
+    C_ACTIVE,
+    C_APID,
+    C_RESTART,
+    C_CONFIRMED,
+    C_RETAINED,
+    C_CLAG,
+    C_XMIN,
+    C_N
+};
 static const char *const cols[C_N] = {
-    "slot_name", "slot_type", "plugin", "database", "temporary", "active", "active_pid",
+    "slot_name",   "slot_type",           "plugin",     "database",        "temporary", "active", "active_pid",
     "restart_lsn", "confirmed_flush_lsn", "retained_b", "confirmed_lag_b", "xmin_age",
 };
 

@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/sec_statements.h"
 #include "core/util.h"
+#include "probes/sec_statements.h"
 
 #define STATEMENTS_EVERY 5
 
@@ -33,6 +33,7 @@
 
 /* TOTAL/MAX: the time columns (renamed in 1.8); TOPLEVEL: the column or a constant (1.9);
  * RESET: the reset time (pg_stat_statements_info, 1.9). */
+/* clang-format off */
 #define STMT_SQL(TOTAL, MAX, TOPLEVEL, RESET)                                                      \
     PGFLEET_TAG "WITH s AS (SELECT queryid, userid, dbid, " TOPLEVEL " AS toplevel, calls, " TOTAL " AS t,"   \
     "   " MAX " AS mx, rows, shared_blks_hit AS hit, shared_blks_read AS rd,"                      \
@@ -51,11 +52,12 @@
     " CASE WHEN s.t >= cut.t THEN left(s.query, " STR(STMT_TEXT_CHARS) " + 1) END"                 \
     " FROM s CROSS JOIN cut LEFT JOIN pg_database d ON d.oid = s.dbid"                             \
     " LEFT JOIN pg_roles r ON r.oid = s.userid"
+/* clang-format on */
 
 static const char SQL_1_7[] = STMT_SQL("total_time", "max_time", "true", "NULL::text");
 static const char SQL_1_8[] = STMT_SQL("total_exec_time", "max_exec_time", "true", "NULL::text");
-static const char SQL_1_9[] = STMT_SQL("total_exec_time", "max_exec_time", "toplevel",
-                                       "(SELECT stats_reset::text FROM pg_stat_statements_info)");
+static const char SQL_1_9[] =
+    STMT_SQL("total_exec_time", "max_exec_time", "toplevel", "(SELECT stats_reset::text FROM pg_stat_statements_info)");
 
 static const char NOT_INSTALLED[] =
     "pg_stat_statements is not installed: add it to shared_preload_libraries, restart, then "
@@ -152,11 +154,26 @@ static void cut_text(struct stmt_row *r)
         }
 }
 
-enum { C_EPOCH, C_RESET, C_QID, C_TOP, C_DAT, C_ROL, C_CALLS, C_TOTAL, C_MAX, C_ROWS, C_HIT,
-       C_READ, C_TMP, C_QUERY, C_N };
+enum {
+    C_EPOCH,
+    C_RESET,
+    C_QID,
+    C_TOP,
+    C_DAT,
+    C_ROL,
+    C_CALLS,
+    C_TOTAL,
+    C_MAX,
+    C_ROWS,
+    C_HIT,
+    C_READ,
+    C_TMP,
+    C_QUERY,
+    C_N
+};
 static const char *const cols[C_N] = {
-    "epoch", "stats_reset", "queryid", "toplevel", "datname", "rolname", "calls", "total_us",
-    "max_us", "rows", "hit", "rd", "tmp", "query",
+    "epoch",    "stats_reset", "queryid", "toplevel", "datname", "rolname", "calls",
+    "total_us", "max_us",      "rows",    "hit",      "rd",      "tmp",     "query",
 };
 
 static void parse_row(const struct rowset *rs, int i, const int *c, struct stmt_row *r)
@@ -237,8 +254,7 @@ static bool growth(const struct stmt_row *p, const struct stmt_row *c, struct st
     d->read = c->read - p->read;
     d->temp = c->temp - p->temp;
     d->total_ms = c->total_ms - p->total_ms;
-    return d->calls >= 0 && d->rows >= 0 && d->hit >= 0 && d->read >= 0 && d->temp >= 0 &&
-           d->total_ms > -0.001;
+    return d->calls >= 0 && d->rows >= 0 && d->hit >= 0 && d->read >= 0 && d->temp >= 0 && d->total_ms > -0.001;
 }
 
 static const struct s_statements *top_ctx; /* for the qsort below: derive runs on one thread */

@@ -7,12 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/sec_replication.h"
 #include "core/util.h"
+#include "probes/sec_replication.h"
 
 /* relid IS NULL keeps the apply worker (tablesync workers have a relid); 16+ also runs parallel
  * apply workers, which have a leader_pid. pg_subscription is read for subname/subenabled/
  * subslotname only: subconninfo is not readable by ordinary roles. */
+/* clang-format off */
 #define SUBS_SQL(ERRORS, STATS_JOIN, APPLY_ONLY)                                                   \
     "SELECT 'sub' AS kind, su.subname AS name,"                                                    \
     " (SELECT datname FROM pg_database d WHERE d.oid = su.subdbid) AS database,"                   \
@@ -32,12 +33,11 @@
     " (SELECT count(*) FROM pg_publication_rel r WHERE r.prpubid = p.oid)"                         \
     " FROM pg_publication p"                                                                       \
     " ORDER BY 1, 2"
+/* clang-format on */
 
-static const char SQL_12[] =
-    SUBS_SQL("NULL::bigint AS apply_errors, NULL::bigint AS sync_errors", "", "");
-static const char SQL_15[] =
-    SUBS_SQL("e.apply_error_count AS apply_errors, e.sync_error_count AS sync_errors",
-             " LEFT JOIN pg_stat_subscription_stats e ON e.subid = su.oid", "");
+static const char SQL_12[] = SUBS_SQL("NULL::bigint AS apply_errors, NULL::bigint AS sync_errors", "", "");
+static const char SQL_15[] = SUBS_SQL("e.apply_error_count AS apply_errors, e.sync_error_count AS sync_errors",
+                                      " LEFT JOIN pg_stat_subscription_stats e ON e.subid = su.oid", "");
 static const char SQL_16[] =
     SUBS_SQL("e.apply_error_count AS apply_errors, e.sync_error_count AS sync_errors",
              " LEFT JOIN pg_stat_subscription_stats e ON e.subid = su.oid", " AND s.leader_pid IS NULL");
@@ -67,12 +67,28 @@ static void subs_free(void *p)
     free(s);
 }
 
-enum { C_KIND, C_NAME, C_DB, C_SLOT, C_ENABLED, C_PID, C_RECV, C_END, C_MSGAGE, C_ENDAGE, C_SYNC,
-       C_AERR, C_SERR, C_ALL, C_TABLES, C_N };
+enum {
+    C_KIND,
+    C_NAME,
+    C_DB,
+    C_SLOT,
+    C_ENABLED,
+    C_PID,
+    C_RECV,
+    C_END,
+    C_MSGAGE,
+    C_ENDAGE,
+    C_SYNC,
+    C_AERR,
+    C_SERR,
+    C_ALL,
+    C_TABLES,
+    C_N
+};
 static const char *const cols[C_N] = {
-    "kind", "name", "database", "slot_name", "enabled", "pid", "received_lsn", "latest_end_lsn",
-    "last_msg_age", "latest_end_age", "sync_workers", "apply_errors", "sync_errors",
-    "all_tables", "tables",
+    "kind",         "name",         "database",       "slot_name",    "enabled",
+    "pid",          "received_lsn", "latest_end_lsn", "last_msg_age", "latest_end_age",
+    "sync_workers", "apply_errors", "sync_errors",    "all_tables",   "tables",
 };
 
 static void parse_sub(const struct rowset *rs, int i, const int *c, struct sub_row *r)

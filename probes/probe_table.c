@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/probe.h"
 #include "core/util.h"
+#include "probes/probe.h"
 
 extern const struct probe_class probe_server, probe_sessions, probe_activity, probe_locks, probe_replication,
-    probe_slots, probe_walreceiver, probe_archiver, probe_subscriptions, probe_connections,
-    probe_pools, probe_poolstats, probe_poolservers, probe_databases, probe_bgwriter, probe_wal, probe_io, probe_sizes,
+    probe_slots, probe_walreceiver, probe_archiver, probe_subscriptions, probe_connections, probe_pools,
+    probe_poolstats, probe_poolservers, probe_databases, probe_bgwriter, probe_wal, probe_io, probe_sizes,
     probe_statements, probe_progress, probe_flush;
 
 const struct probe_class *const probe_table[PROBE_MAX] = {

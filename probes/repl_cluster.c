@@ -63,8 +63,8 @@ static int match_score(const struct model *m, size_t a, size_t b, size_t k)
     if (w && w->present && eq(w->slot_name, row->slot_name))
         s += 4;
     const char *app = w && w->present && w->app_name && *w->app_name ? w->app_name
-                      : ra->cluster_name && *ra->cluster_name      ? ra->cluster_name
-                                                                   : "walreceiver";
+        : ra->cluster_name && *ra->cluster_name                      ? ra->cluster_name
+                                                                     : "walreceiver";
     if (eq(app, row->application_name))
         s += 2;
     if (s == 0)

@@ -290,9 +290,7 @@ static void step_server(struct model *m, size_t i, short revents, int64_t now)
     }
     enum conn_event ev = conn_step(s->conn, revents, now);
     switch (ev) {
-    case CONN_EV_FAILED:
-        fail(m, s, conn_error(s->conn), now);
-        return;
+    case CONN_EV_FAILED: fail(m, s, conn_error(s->conn), now); return;
     case CONN_EV_CONNECTED:
         if (s->kind == KIND_PGBOUNCER) {
             /* the admin console has no settings to make and no catalog to ask */
@@ -303,11 +301,8 @@ static void step_server(struct model *m, size_t i, short revents, int64_t now)
         }
         send_setup(m, s, now);
         return;
-    case CONN_EV_DONE:
-        on_done(m, s, i, now);
-        break;
-    case CONN_EV_NONE:
-        break;
+    case CONN_EV_DONE: on_done(m, s, i, now); break;
+    case CONN_EV_NONE: break;
     }
     if (s->phase == PH_READY && now >= s->next_tick_ms && !m->paused)
         send_tick(m, s, i, now);

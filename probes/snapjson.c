@@ -41,9 +41,10 @@ void jtime_us(json_t *o, const char *key, const char *us)
  * not known (a server DOWN, or a probe that failed: probe_errors says why), so a script never
  * has to tell a missing key from a missing fact. */
 static const char *const postgres_keys[] = {
-    "role", "version", "version_num", "uptime_s", "connections", "active", "blocked",
-    "longest_query_s", "longest_xact_s", "tps", "cache", "interval_s", "activity", "lock_tree",
-    "replication", "io", "statements", "progress", "probe_errors",
+    "role",   "version",    "version_num",     "uptime_s",       "connections",
+    "active", "blocked",    "longest_query_s", "longest_xact_s", "tps",
+    "cache",  "interval_s", "activity",        "lock_tree",      "replication",
+    "io",     "statements", "progress",        "probe_errors",
 };
 static const char *const pooler_keys[] = {"serves", "pools", "stats", "probe_errors"};
 
@@ -61,8 +62,8 @@ static void fill_documented(const struct server *s, json_t *o)
  * object an earlier one made (cache, connections) or make it itself: none depends on another
  * having run. */
 static void (*const sections[])(const struct model *, const struct server *, json_t *) = {
-    snapjson_server, snapjson_activity, snapjson_locks, snapjson_replication,
-    snapjson_connections, snapjson_io, snapjson_statements,
+    snapjson_server,      snapjson_activity, snapjson_locks,      snapjson_replication,
+    snapjson_connections, snapjson_io,       snapjson_statements,
 };
 
 json_t *snapjson_server_object(const struct model *m, const struct server *s)

@@ -55,8 +55,9 @@ static void server_json(const struct model *m, const struct server *s, json_t *o
         json_object_set_new(o, "connections", j);
     }
     static const char *const keys[CB_N] = {
-        [CB_STATE] = "by_state", [CB_DATABASE] = "by_database", [CB_USER] = "by_user",
-        [CB_APPLICATION] = "by_application", [CB_CLIENT] = "by_client",
+        [CB_STATE] = "by_state",   [CB_DATABASE] = "by_database",
+        [CB_USER] = "by_user",     [CB_APPLICATION] = "by_application",
+        [CB_CLIENT] = "by_client",
     };
     json_object_set_new(j, "superuser_reserved_connections", json_integer(c->superuser_reserved));
     json_object_set_new(j, "reserved_connections", json_integer(c->reserved));
@@ -96,8 +97,10 @@ static json_t *pool_json(const struct pool_row *r)
     json_object_set_new(e, "sv_login", count_json(r->sv_login));
     json_object_set_new(e, "maxwait_s", jnum(r->maxwait_s));
     json_object_set_new(e, "pool_mode", jstr(r->pool_mode));
-    json_object_set_new(e, "severity", json_string(health_pool(r) == SEV_CRIT ? "CRIT"
-                                                   : health_pool(r) == SEV_WARN ? "WARN" : "OK"));
+    json_object_set_new(e, "severity",
+                        json_string(health_pool(r) == SEV_CRIT       ? "CRIT"
+                                        : health_pool(r) == SEV_WARN ? "WARN"
+                                                                     : "OK"));
     return e;
 }
 
@@ -105,14 +108,24 @@ static json_t *poolstat_json(const struct poolstat_row *r)
 {
     json_t *e = json_object();
     json_object_set_new(e, "database", jstr(r->database));
-    const struct { const char *k; int64_t v; } tot[] = {
-        {"total_xact_count", r->xact_count}, {"total_query_count", r->query_count},
-        {"total_received", r->received}, {"total_sent", r->sent},
-        {"total_xact_time", r->xact_time}, {"total_query_time", r->query_time},
-        {"total_wait_time", r->wait_time}, {"avg_xact_count", r->avg_xact_count},
-        {"avg_query_count", r->avg_query_count}, {"avg_recv", r->avg_recv},
-        {"avg_sent", r->avg_sent}, {"avg_xact_time", r->avg_xact_time},
-        {"avg_query_time", r->avg_query_time}, {"avg_wait_time", r->avg_wait_time},
+    const struct {
+        const char *k;
+        int64_t v;
+    } tot[] = {
+        {"total_xact_count", r->xact_count},
+        {"total_query_count", r->query_count},
+        {"total_received", r->received},
+        {"total_sent", r->sent},
+        {"total_xact_time", r->xact_time},
+        {"total_query_time", r->query_time},
+        {"total_wait_time", r->wait_time},
+        {"avg_xact_count", r->avg_xact_count},
+        {"avg_query_count", r->avg_query_count},
+        {"avg_recv", r->avg_recv},
+        {"avg_sent", r->avg_sent},
+        {"avg_xact_time", r->avg_xact_time},
+        {"avg_query_time", r->avg_query_time},
+        {"avg_wait_time", r->avg_wait_time},
     };
     for (size_t i = 0; i < ARRAY_LEN(tot); i++)
         json_object_set_new(e, tot[i].k, i64_json(tot[i].v));

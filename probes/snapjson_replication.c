@@ -199,9 +199,9 @@ void snapjson_replication(const struct model *m, const struct server *s, json_t 
             struct repl_lag lag;
             repl_node_lag(m, c, (size_t)me, &lag);
             const struct repl_node *nd = &c->nodes[me];
-            json_object_set_new(j, "upstream", nd->upstream >= 0
-                                                   ? jstr(m->servers[c->nodes[nd->upstream].server].conf->name)
-                                                   : json_null());
+            json_object_set_new(j, "upstream",
+                                nd->upstream >= 0 ? jstr(m->servers[c->nodes[nd->upstream].server].conf->name)
+                                                  : json_null());
             json_object_set_new(j, "lag_bytes", jnum(lag.bytes));
             json_object_set_new(j, "lag_s", jnum(lag.seconds));
             json_object_set_new(j, "lag_source", json_string(lag.from_primary ? "primary" : "local"));

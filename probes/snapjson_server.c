@@ -7,8 +7,8 @@ void snapjson_server(const struct model *m, const struct server *s, json_t *o)
 {
     (void)m;
     const struct s_server *ss = SAMPLE_SERVER(s->cur);
-    json_object_set_new(o, "role", s->kind == KIND_PGBOUNCER || (ss && s->status != SRV_DOWN)
-                                       ? json_string(srv_role(s)) : json_null());
+    json_object_set_new(
+        o, "role", s->kind == KIND_PGBOUNCER || (ss && s->status != SRV_DOWN) ? json_string(srv_role(s)) : json_null());
     if (!ss || s->status == SRV_DOWN)
         return;
     json_object_set_new(o, "version", jstr(ss->version));

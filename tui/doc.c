@@ -116,8 +116,7 @@ int scroll_clamp(int top, int n, int h)
 
 /* ---------------------------------------------------------------------------- plain text */
 
-void table_fit(const struct colspec *cols, int ncols, int width, unsigned keep, bool grow, int x0, int *x,
-               int *wd)
+void table_fit(const struct colspec *cols, int ncols, int width, unsigned keep, bool grow, int x0, int *x, int *wd)
 {
     bool on[32];
     int total = 0;

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tui/screen.h"
 #include "probes/sec_progress.h"
+#include "tui/screen.h"
 
 /* A modal: its title bar, then its lines from the scroll offset. */
 static void show(struct tui *t, WINDOW *w, struct tview *l, const char *title)

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "actions/job.h"
-#include "probes/sched.h"
 #include "core/util.h"
+#include "probes/sched.h"
 
 static int sigpipe_fd[2] = {-1, -1};
 static volatile sig_atomic_t stop_requested, quit_signal;
@@ -106,7 +106,7 @@ int loop_run(struct model *m, const struct loop_hooks *h)
     int rc = 0;
     bool changed = true;
     setup_signals();
-    stop_requested = quit_signal != 0; /* quitting already: one more loop would not wait */
+    stop_requested = quit_signal != 0;      /* quitting already: one more loop would not wait */
     sched_step(m, NULL, NULL, 0, now_ms()); /* start connecting at once */
     for (;;) {
         if (h->frame)

@@ -9,15 +9,15 @@
 
 #include "actions/action.h"
 #include "actions/audit.h"
-#include "core/config.h"
 #include "actions/job.h"
+#include "core/config.h"
+#include "core/conn.h"
+#include "core/util.h"
+#include "probes/sched.h"
 #include "tui/loop.h"
 #include "tui/pooler_check.h"
-#include "core/conn.h"
-#include "probes/sched.h"
 #include "tui/snapshot.h"
 #include "tui/tui.h"
-#include "core/util.h"
 
 static void usage(FILE *f)
 {
@@ -175,7 +175,8 @@ static bool confirm_cli(const struct cli *cli, const struct job *j)
 static int run_signal(const struct cli *cli, const char *cmd, int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "pgfleet: usage: pgfleet %s SERVER PID%s\n", cmd, strcmp(cmd, "terminate") == 0 ? " [--yes]" : "");
+        fprintf(stderr, "pgfleet: usage: pgfleet %s SERVER PID%s\n", cmd,
+                strcmp(cmd, "terminate") == 0 ? " [--yes]" : "");
         return 2;
     }
     char *end;
@@ -206,10 +207,11 @@ static int run_signal(const struct cli *cli, const char *cmd, int argc, char **a
             }
             conninfo = own_conninfo = xstrdup(argv[0]);
             conn_scrub_password(argv[0]); /* not left visible in ps */
-            free(name); /* never the conninfo itself: it may hold a password */
+            free(name);                   /* never the conninfo itself: it may hold a password */
             name = conn_display_name(conninfo);
         } else {
-            fprintf(stderr, "pgfleet: %s: no such server in the config (give a name from it, or a conninfo)\n", argv[0]);
+            fprintf(stderr, "pgfleet: %s: no such server in the config (give a name from it, or a conninfo)\n",
+                    argv[0]);
             rc = 2;
         }
     }
@@ -309,12 +311,18 @@ static int run_audit(const struct cli *cli)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"delay", required_argument, NULL, 'd'},
-        {"server", required_argument, NULL, 1},   {"read-only", no_argument, NULL, 2},
-        {"no-color", no_argument, NULL, 3},       {"json", no_argument, NULL, 4},
-        {"idle", no_argument, NULL, 5},           {"help", no_argument, NULL, 'h'},
-        {"yes", no_argument, NULL, 6},            {"since", required_argument, NULL, 7},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"delay", required_argument, NULL, 'd'},
+        {"server", required_argument, NULL, 1},
+        {"read-only", no_argument, NULL, 2},
+        {"no-color", no_argument, NULL, 3},
+        {"json", no_argument, NULL, 4},
+        {"idle", no_argument, NULL, 5},
+        {"help", no_argument, NULL, 'h'},
+        {"yes", no_argument, NULL, 6},
+        {"since", required_argument, NULL, 7},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
     };
     /* A terminal whose locale is not UTF-8 gets every non-ASCII character escaped (its bytes
      * could read as C1 controls there); files and pipes get UTF-8. */

@@ -11,15 +11,18 @@
  * slid under the cursor. Longest-running first, as top shows the busiest first. */
 static struct activity_pane {
     struct table_state ts;
-    bool has_sel;            /* sel names the selected session (false: none, or no identity) */
+    bool has_sel; /* sel names the selected session (false: none, or no identity) */
     struct session_ref sel;
 } P = {.ts = {.sort_col = AC_QAGE, .desc = true}};
 
 static size_t current_view(struct tui *t, struct act_ref **refs)
 {
     struct act_query q = {
-        .filter = t->filter, .scope = t->scope, .sort_col = P.ts.sort_col,
-        .desc = P.ts.desc, .idle = t->m->opts.idle,
+        .filter = t->filter,
+        .scope = t->scope,
+        .sort_col = P.ts.sort_col,
+        .desc = P.ts.desc,
+        .idle = t->m->opts.idle,
     };
     return act_view(t->m, &q, refs);
 }
@@ -114,8 +117,9 @@ static void act_draw(struct tui *t, WINDOW *w)
         int wd = getmaxx(w);
         bool pooler = t->scope >= 0 && (size_t)t->scope < t->m->n && t->m->servers[t->scope].kind == KIND_PGBOUNCER;
         const char *msg = pooler ? "a pooler has no sessions of its own: see its pools in Connections (5)"
-                          : t->filter[0] ? "no session matches the filter (Esc clears it)"
-                          : t->m->opts.idle ? "no sessions" : "no active sessions (i shows idle ones)";
+            : t->filter[0]       ? "no session matches the filter (Esc clears it)"
+            : t->m->opts.idle    ? "no sessions"
+                                 : "no active sessions (i shows idle ones)";
         put_clipped(w, h > 3 ? 2 : 1, 2, wd - 2, msg, theme(TH_DIM));
     }
     free(cells);
@@ -133,10 +137,13 @@ static struct key_result act_key(struct tui *t, enum command cmd)
         P.ts.desc = act_cols[P.ts.sort_col].numeric; /* ages: longest first */
         return KEY_DONE(true);
     }
-    case CMD_SORT_REVERSE:
-        P.ts.desc = !P.ts.desc;
-        return KEY_DONE(true);
-    case CMD_UP: case CMD_DOWN: case CMD_PGUP: case CMD_PGDN: case CMD_HOME: case CMD_END: {
+    case CMD_SORT_REVERSE: P.ts.desc = !P.ts.desc; return KEY_DONE(true);
+    case CMD_UP:
+    case CMD_DOWN:
+    case CMD_PGUP:
+    case CMD_PGDN:
+    case CMD_HOME:
+    case CMD_END: {
         /* from the selected session's row now (or the place of one that ended) */
         struct act_ref *refs;
         size_t n = current_view(t, &refs);
@@ -197,14 +204,14 @@ static struct key_result act_key(struct tui *t, enum command cmd)
             tg[k] = (struct ui_target){a->server, &facts[k]};
             k++;
         }
-        bool ask = (k || !P.ts.lost) && ui_request_action(t, cmd == CMD_CANCEL ? &action_cancel : &action_terminate, tg, k);
+        bool ask =
+            (k || !P.ts.lost) && ui_request_action(t, cmd == CMD_CANCEL ? &action_cancel : &action_terminate, tg, k);
         free(tg);
         free(facts);
         free(refs);
         return ask ? KEY_MODAL(MODAL_CONFIRM) : KEY_DONE(true);
     }
-    default:
-        return KEY_DONE(false);
+    default: return KEY_DONE(false);
     }
 }
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "probes/sec_connections.h"
 #include "tui/screen.h"
 #include "tui/sections.h"
-#include "probes/sec_connections.h"
 
 /* P.ts.sel is the first line shown: the pane scrolls, it has no row to act on. */
 static struct connections_pane {

@@ -48,8 +48,8 @@ static void fleet_draw(struct tui *t, WINDOW *w)
 
 static struct key_result fleet_key(struct tui *t, enum command cmd)
 {
-    bool move = cmd == CMD_UP || cmd == CMD_DOWN || cmd == CMD_PGUP || cmd == CMD_PGDN || cmd == CMD_HOME ||
-                cmd == CMD_END;
+    bool move =
+        cmd == CMD_UP || cmd == CMD_DOWN || cmd == CMD_PGUP || cmd == CMD_PGDN || cmd == CMD_HOME || cmd == CMD_END;
     if (cmd != CMD_ENTER && !move)
         return KEY_DONE(false);
     size_t *order = xcalloc(t->m->n + 1, sizeof *order);

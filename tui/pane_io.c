@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "probes/sec_io.h"
 #include "tui/screen.h"
 #include "tui/sections.h"
-#include "probes/sec_io.h"
 
 /* P.ts.sel is the first line shown: the pane scrolls rather than selects (no row has an action). */
 static struct io_pane {

@@ -50,8 +50,8 @@ static size_t jobs_in_order(struct tui *t, struct job ***out)
     struct job *j;
     if (js)
         TAILQ_FOREACH_REVERSE(j, &js->list, job_list, entry)
-            if (j->state != JOB_PENDING)
-                (*out)[n++] = j;
+    if (j->state != JOB_PENDING)
+        (*out)[n++] = j;
     return n;
 }
 
@@ -82,7 +82,8 @@ static void draw(struct tui *t, WINDOW *w)
     table_draw(w, cols, JC_N, cells, sev, n, &P.ts, false);
     if (n == 0)
         put_clipped(w, 2, 2, getmaxx(w) - 4,
-                    t->o.read_only ? "read-only: actions are disabled" : "no actions yet (c cancel, k terminate in Activity)",
+                    t->o.read_only ? "read-only: actions are disabled"
+                                   : "no actions yet (c cancel, k terminate in Activity)",
                     theme(TH_DIM));
     if (t->m->jobs && t->m->jobs->audit_error[0]) {
         char *e = esc(t->m->jobs->audit_error, 1);
@@ -137,7 +138,7 @@ void joblog_draw(struct tui *t, WINDOW *w)
 {
     struct job *j = NULL, *it;
     if (t->m->jobs)
-        TAILQ_FOREACH(it, &t->m->jobs->list, entry)
+        TAILQ_FOREACH (it, &t->m->jobs->list, entry)
             if (it->id == t->joblog_id)
                 j = it;
     int h, wd;

@@ -13,7 +13,7 @@
  * selected session by identity, so a key never acts on a neighbour that slid under the cursor. */
 static struct locks_pane {
     struct table_state ts;
-    bool has_sel;            /* sel names the selected session (false: none, or a line with no
+    bool has_sel; /* sel names the selected session (false: none, or a line with no
                               * identity: a prepared transaction, a blocker already gone) */
     struct session_ref sel;
 } P;
@@ -169,9 +169,11 @@ static struct key_result act_on(struct tui *t, enum command cmd, const struct ll
     const struct lock_row *lr = lock_item_row(l, ln->item);
     struct session_ref id;
     if (!locks_node_ref(t->m, ln, &id)) {
-        tui_message(t, it->pid == 0 ? "pid 0 is a prepared transaction: COMMIT or ROLLBACK PREPARED it"
-                       : lr && lr->known ? "pid %d: this login cannot see the session's details"
-                                         : "session %d has ended", it->pid);
+        tui_message(t,
+                    it->pid == 0          ? "pid 0 is a prepared transaction: COMMIT or ROLLBACK PREPARED it"
+                        : lr && lr->known ? "pid %d: this login cannot see the session's details"
+                                          : "session %d has ended",
+                    it->pid);
         return KEY_DONE(true);
     }
     const struct activity_row *a = session_activity(t->m, &id);
@@ -183,7 +185,8 @@ static struct key_result act_on(struct tui *t, enum command cmd, const struct ll
     facts.blocks = (int)it->blocked;
     struct ui_target tg = {ln->server, &facts};
     return ui_request_action(t, cmd == CMD_CANCEL ? &action_cancel : &action_terminate, &tg, 1)
-               ? KEY_MODAL(MODAL_CONFIRM) : KEY_DONE(true);
+        ? KEY_MODAL(MODAL_CONFIRM)
+        : KEY_DONE(true);
 }
 
 /* Enter: the detail view, which reads the activity sample; a plain idle session (holding a
@@ -195,14 +198,18 @@ static struct key_result open_detail(struct tui *t, const struct lline *ln)
     int pid = l->forest.items[ln->item].pid;
     struct session_ref id;
     if (!locks_node_ref(t->m, ln, &id)) {
-        tui_message(t, pid == 0 ? "pid 0 is a prepared transaction: see pg_prepared_xacts"
-                       : lr && lr->known ? "pid %d: this login cannot see the session's details"
-                                         : "session %d has ended", pid);
+        tui_message(t,
+                    pid == 0              ? "pid 0 is a prepared transaction: see pg_prepared_xacts"
+                        : lr && lr->known ? "pid %d: this login cannot see the session's details"
+                                          : "session %d has ended",
+                    pid);
         return KEY_DONE(true);
     }
     if (!session_activity(t->m, &id)) {
-        tui_message(t, t->m->opts.idle ? "session %d is not in the activity list yet (next refresh)"
-                                       : "session %d is idle: press i to show idle sessions, then Enter", pid);
+        tui_message(t,
+                    t->m->opts.idle ? "session %d is not in the activity list yet (next refresh)"
+                                    : "session %d is idle: press i to show idle sessions, then Enter",
+                    pid);
         return KEY_DONE(true);
     }
     t->detail = id;
@@ -211,8 +218,8 @@ static struct key_result open_detail(struct tui *t, const struct lline *ln)
 
 static struct key_result locks_key(struct tui *t, enum command cmd)
 {
-    bool move = cmd == CMD_UP || cmd == CMD_DOWN || cmd == CMD_PGUP || cmd == CMD_PGDN || cmd == CMD_HOME ||
-                cmd == CMD_END;
+    bool move =
+        cmd == CMD_UP || cmd == CMD_DOWN || cmd == CMD_PGUP || cmd == CMD_PGDN || cmd == CMD_HOME || cmd == CMD_END;
     if (!move && cmd != CMD_CANCEL && cmd != CMD_TERMINATE && cmd != CMD_ENTER)
         return KEY_DONE(false);
     struct lview lv;

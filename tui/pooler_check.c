@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tui/loop.h"
-#include "probes/sched.h"
 #include "core/util.h"
+#include "probes/sched.h"
+#include "tui/loop.h"
 
 struct check {
     struct model m;

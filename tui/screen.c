@@ -2,8 +2,8 @@
  * layout (header, tabs, pane, footer) and its resizing, keys to commands, and the frame step
  * that draws once per loop pass, only what changed (wnoutrefresh per window, one doupdate). */
 #include <errno.h>
-#include <math.h>
 #include <locale.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,14 +15,14 @@
 #include <unistd.h>
 
 #include "actions/job.h"
-#include "tui/loop.h"
-#include "probes/sched.h"
-#include "tui/screen.h"
 #include "probes/health.h"
+#include "probes/sched.h"
+#include "tui/loop.h"
+#include "tui/screen.h"
 
 const struct pane_class *const pane_list[] = {
-    &pane_fleet, &pane_activity, &pane_locks, &pane_replication, &pane_connections, &pane_io,
-    &pane_statements, &pane_jobs,
+    &pane_fleet,       &pane_activity, &pane_locks,      &pane_replication,
+    &pane_connections, &pane_io,       &pane_statements, &pane_jobs,
 };
 const char pane_keys[] = "12345679"; /* 8 is kept for the batch-migration pane */
 const int pane_count = (int)ARRAY_LEN(pane_list);
@@ -191,8 +191,11 @@ static const char *short_title(const struct pane_class *p)
 {
     static const struct {
         const char *name, *title;
-    } shorts[] = {{"activity", "Activ"}, {"replication", "Repl"}, {"connections", "Conns"},
-                  {"io", "IO"},          {"statements", "Stmts"}};
+    } shorts[] = {{"activity", "Activ"},
+                  {"replication", "Repl"},
+                  {"connections", "Conns"},
+                  {"io", "IO"},
+                  {"statements", "Stmts"}};
     for (size_t i = 0; i < ARRAY_LEN(shorts); i++)
         if (strcmp(p->name, shorts[i].name) == 0)
             return shorts[i].title;
@@ -302,8 +305,12 @@ static bool scroll_key(struct tui *t, int key)
     if (cmd == CMD_ESC || cmd == CMD_QUIT || cmd == CMD_ENTER || cmd == CMD_HELP)
         return false;
     if (cmd == CMD_UP || cmd == CMD_DOWN || cmd == CMD_PGUP || cmd == CMD_PGDN || cmd == CMD_HOME || cmd == CMD_END)
-        t->modal_scroll += cmd == CMD_UP ? -1 : cmd == CMD_DOWN ? 1 : cmd == CMD_PGUP ? -10
-                         : cmd == CMD_PGDN ? 10 : cmd == CMD_END ? 100000 : -100000;
+        t->modal_scroll += cmd == CMD_UP ? -1
+            : cmd == CMD_DOWN            ? 1
+            : cmd == CMD_PGUP            ? -10
+            : cmd == CMD_PGDN            ? 10
+            : cmd == CMD_END             ? 100000
+                                         : -100000;
     return true;
 }
 
@@ -451,20 +458,36 @@ static bool handle(struct tui *t, int key)
     switch (cmd) {
     case CMD_QUIT: return false;
     case CMD_HELP: open_modal(t, MODAL_HELP); break;
-    case CMD_PANE1: case CMD_PANE2: case CMD_PANE3: case CMD_PANE4: case CMD_PANE5:
-    case CMD_PANE6: case CMD_PANE7: case CMD_PANE8: case CMD_PANE9:
+    case CMD_PANE1:
+    case CMD_PANE2:
+    case CMD_PANE3:
+    case CMD_PANE4:
+    case CMD_PANE5:
+    case CMD_PANE6:
+    case CMD_PANE7:
+    case CMD_PANE8:
+    case CMD_PANE9:
         for (int i = 0; i < t->npanes; i++)
             if (pane_keys[i] == (char)('1' + (cmd - CMD_PANE1)))
                 t->pane = i;
         break;
     case CMD_NEXT_PANE: t->pane = (t->pane + 1) % t->npanes; break;
     case CMD_PREV_PANE: t->pane = (t->pane + t->npanes - 1) % t->npanes; break;
-    case CMD_UP: case CMD_DOWN: case CMD_PGUP: case CMD_PGDN: case CMD_HOME: case CMD_END: {
+    case CMD_UP:
+    case CMD_DOWN:
+    case CMD_PGUP:
+    case CMD_PGDN:
+    case CMD_HOME:
+    case CMD_END: {
         /* the row count is only known when drawing; clamp there, move freely here */
         if (!ts)
             break;
-        ts->sel += cmd == CMD_UP ? -1 : cmd == CMD_DOWN ? 1 : cmd == CMD_PGUP ? -page
-                 : cmd == CMD_PGDN ? page : cmd == CMD_HOME ? -1000000 : 1000000;
+        ts->sel += cmd == CMD_UP ? -1
+            : cmd == CMD_DOWN    ? 1
+            : cmd == CMD_PGUP    ? -page
+            : cmd == CMD_PGDN    ? page
+            : cmd == CMD_HOME    ? -1000000
+                                 : 1000000;
         if (ts->sel < 0)
             ts->sel = 0;
         break;
@@ -488,12 +511,15 @@ static bool handle(struct tui *t, int key)
             sched_refresh_now(t->m);
         break;
     case CMD_REDRAW: clearok(curscr, TRUE); break;
-    case CMD_SORT_PREV: case CMD_SORT_NEXT: case CMD_SORT_REVERSE:
-        tui_message(t, "this pane has its own order");
-        break;
-    case CMD_CANCEL: case CMD_TERMINATE: case CMD_TAG:
-        tui_message(t, t->o.read_only ? "read-only: actions are disabled"
-                                      : "select a session in Activity (2) or Locks (3) first");
+    case CMD_SORT_PREV:
+    case CMD_SORT_NEXT:
+    case CMD_SORT_REVERSE: tui_message(t, "this pane has its own order"); break;
+    case CMD_CANCEL:
+    case CMD_TERMINATE:
+    case CMD_TAG:
+        tui_message(t,
+                    t->o.read_only ? "read-only: actions are disabled"
+                                   : "select a session in Activity (2) or Locks (3) first");
         break;
     default: break;
     }
@@ -552,12 +578,16 @@ int tui_run(struct model *m, const struct tui_opts *o)
     js.allow_system = m->cfg->allow_system_backends;
     m->jobs = &js;
     struct loop_hooks h = {
-        .input_fd = STDIN_FILENO, .on_input = on_input, .on_signal = on_signal, .frame = frame, .ctx = &t,
+        .input_fd = STDIN_FILENO,
+        .on_input = on_input,
+        .on_signal = on_signal,
+        .frame = frame,
+        .ctx = &t,
     };
     int rc = loop_run(m, &h);
     /* A job still running when the user quits: abort it so its audit line says so. */
     struct job *j;
-    TAILQ_FOREACH(j, &js.list, entry)
+    TAILQ_FOREACH (j, &js.list, entry)
         job_abort(&js, j);
     m->jobs = NULL;
     jobs_free(&js);

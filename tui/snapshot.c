@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "tui/loop.h"
 #include "core/util.h"
 #include "probes/snapjson.h"
+#include "tui/loop.h"
 #include "tui/screen.h"
 #include "tui/sections.h"
 #include "tui/views.h"

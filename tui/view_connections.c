@@ -14,10 +14,10 @@
 #include "probes/health.h"
 #include "tui/sections.h"
 
-#define TEXT_WIDTH 120    /* the text snapshot's page width */
-#define GROUP_MIN_W 22    /* narrowest breakdown table */
+#define TEXT_WIDTH 120 /* the text snapshot's page width */
+#define GROUP_MIN_W 22 /* narrowest breakdown table */
 #define GROUP_GAP 2
-#define TOP_ALL 5         /* values per breakdown when every server is shown */
+#define TOP_ALL 5 /* values per breakdown when every server is shown */
 
 /* What a build needs besides the document. */
 struct cdoc {
@@ -52,8 +52,8 @@ static void fit(const struct colspec *cols, int n, int x0, int width, int *x, in
     table_fit(cols, n, width + 1, flex, true, x0, x, wd);
 }
 
-static void put_row(struct doc *d, size_t y, const struct colspec *cols, int n, const int *x,
-                    const int *wd, char (*cells)[128], const enum sev *sev)
+static void put_row(struct doc *d, size_t y, const struct colspec *cols, int n, const int *x, const int *wd,
+                    char (*cells)[128], const enum sev *sev)
 {
     for (int c = 0; c < n; c++)
         if (x[c] >= 0)
@@ -123,8 +123,7 @@ static void usage_line(struct cdoc *cd, const struct s_connections *c)
     else
         x = doc_add(d, y, x + 1, sv, "%.0f%%", pct);
     x = doc_add(d, y, x + 3, c->waiting ? SEV_WARN : SEV_NONE, "waiting on locks %ld", c->waiting);
-    x = doc_add(d, y, x + 3, SEV_DIM, "max %d - reserved %d", c->max_connections,
-            c->superuser_reserved + c->reserved);
+    x = doc_add(d, y, x + 3, SEV_DIM, "max %d - reserved %d", c->max_connections, c->superuser_reserved + c->reserved);
     doc_add(d, y, x + 3, SEV_DIM, "ours %ld", c->own);
 }
 
@@ -141,8 +140,7 @@ static void short_state(char *name, size_t len)
 }
 
 /* One breakdown as a small table at (y0, x): title, values, "other". Returns its height. */
-static int group_table(struct cdoc *cd, size_t y0, int x, int w, enum conn_breakdown b,
-                       const struct conn_group *g)
+static int group_table(struct cdoc *cd, size_t y0, int x, int w, enum conn_breakdown b, const struct conn_group *g)
 {
     struct doc *d = cd->d;
     char title[32];
@@ -193,8 +191,7 @@ static void breakdowns(struct cdoc *cd, const struct s_connections *c)
         size_t y0 = d->n;
         int hmax = 0;
         for (int b = b0; b < b0 + k && b < CB_N; b++) {
-            int h = group_table(cd, y0, 2 + (b - b0) * (tw + GROUP_GAP), tw, (enum conn_breakdown)b,
-                                &c->by[b]);
+            int h = group_table(cd, y0, 2 + (b - b0) * (tw + GROUP_GAP), tw, (enum conn_breakdown)b, &c->by[b]);
             hmax = h > hmax ? h : hmax;
         }
         doc_line(d, y0 + (size_t)hmax); /* a blank line under the row of tables */
@@ -246,8 +243,8 @@ static void iit_list(struct cdoc *cd, const struct s_connections *c)
         doc_add(d, d->n, 2, SEV_DIM, "no session idle in a transaction");
         return;
     }
-    doc_add(d, d->n, 2, DS_HEAD, "idle in transaction: %ld session%s%s", c->niit_total,
-        c->niit_total == 1 ? "" : "s", c->niit_total > 1 ? ", oldest first" : "");
+    doc_add(d, d->n, 2, DS_HEAD, "idle in transaction: %ld session%s%s", c->niit_total, c->niit_total == 1 ? "" : "s",
+            c->niit_total > 1 ? ", oldest first" : "");
     int x[I_N], wd[I_N];
     fit(iit_cols, I_N, 2, d->width - 2, x, wd);
     doc_head(d, d->n, 2, iit_cols, I_N, x, wd);
@@ -365,8 +362,7 @@ static void pooler_summary(struct doc *d, const struct s_pools *p)
     char age[32];
     int x = doc_add(d, y, 4, SEV_NONE, "clients %ld active", t.cl_active);
     x = doc_add(d, y, x + 1, t.worst, "%ld waiting", t.cl_waiting);
-    x = doc_add(d, y, x + 2, SEV_NONE, "servers %ld active %ld idle %ld used", t.sv_active, t.sv_idle,
-            t.sv_used);
+    x = doc_add(d, y, x + 2, SEV_NONE, "servers %ld active %ld idle %ld used", t.sv_active, t.sv_idle, t.sv_used);
     doc_add(d, y, x + 2, t.worst, "maxwait %s", fmt_age(age, sizeof age, t.maxwait_s));
 }
 

@@ -51,8 +51,7 @@ static const struct colspec db_cols[D_N] = {
     [D_SIZE] = {.title = "SIZE", .width = 7, .prio = 85, .right = true, .numeric = true},
 };
 
-enum io_col { O_WHO, O_READS, O_RBYTES, O_WRITES, O_WBYTES, O_EXT, O_HITS, O_EVICT, O_FSYNC, O_RMS,
-              O_WMS, O_N };
+enum io_col { O_WHO, O_READS, O_RBYTES, O_WRITES, O_WBYTES, O_EXT, O_HITS, O_EVICT, O_FSYNC, O_RMS, O_WMS, O_N };
 static const struct colspec io_cols[O_N] = {
     [O_WHO] = {.title = "PG_STAT_IO: BACKEND OBJECT CONTEXT", .width = 44, .prio = 100, .flex = true},
     [O_READS] = {.title = "READ/s", .width = 7, .prio = 98, .right = true, .numeric = true},
@@ -206,7 +205,8 @@ static void checkpoint_part(struct iodoc *d, const struct s_bgwriter *b)
     seg(l, SEV_NONE, "bgwriter %s", count(x, sizeof x, b->buf_clean_s));
     seg(l, SEV_NONE, "backends%s %s", b->backend_from_io ? " (pg_stat_io)" : "", count(x, sizeof x, b->buf_backend_s));
     /* backends doing their own fsync means the checkpointer's request queue was full */
-    seg(l, b->buf_backend_fsync_s > 0 ? SEV_WARN : SEV_NONE, "backend fsync %s", count(x, sizeof x, b->buf_backend_fsync_s));
+    seg(l, b->buf_backend_fsync_s > 0 ? SEV_WARN : SEV_NONE, "backend fsync %s",
+        count(x, sizeof x, b->buf_backend_fsync_s));
     seg(l, SEV_NONE, "alloc %s", count(x, sizeof x, b->buf_alloc_s));
     seg(l, b->maxwritten_clean_s > 0 ? SEV_WARN : SEV_NONE, "maxwritten %s", count(x, sizeof x, b->maxwritten_clean_s));
 }
@@ -293,7 +293,8 @@ static void statio_part(struct iodoc *d, const struct server *s)
             rows[n++] = &io->rows[i];
     qsort(rows, n, sizeof *rows, cmp_io);
     if (n == 0) {
-        seg(text_line(d, "pg_stat_io"), SEV_DIM, isnan(io->dt) ? "rates after the next refresh" : "no IO in the interval");
+        seg(text_line(d, "pg_stat_io"), SEV_DIM,
+            isnan(io->dt) ? "rates after the next refresh" : "no IO in the interval");
     } else {
         add_line(d, LK_IO_HEAD);
         for (size_t i = 0; i < n && i < IO_TOP; i++)
@@ -340,7 +341,8 @@ static void sizes_part(struct iodoc *d, const struct server *s)
     }
     seg(l, SEV_NONE, "total %s", fmt_bytes(x, sizeof x, z->total));
     if (!isnan(z->total_growth_s))
-        seg(l, SEV_NONE, "(%s%s)", z->total_growth_s >= 0 ? "+" : "-", rate_bytes(y, sizeof y, fabs(z->total_growth_s)));
+        seg(l, SEV_NONE, "(%s%s)", z->total_growth_s >= 0 ? "+" : "-",
+            rate_bytes(y, sizeof y, fabs(z->total_growth_s)));
     seg(l, SEV_DIM, "%zu database%s", z->n, z->n == 1 ? "" : "s");
     /* sizes are measured every few ticks: say how old they are, on the server's clock */
     if (db && !isnan(db->epoch) && !isnan(z->epoch))
@@ -374,7 +376,8 @@ static void server_part(struct iodoc *d, const struct server *s, double th)
     if (bw)
         checkpoint_part(d, bw);
     else
-        seg_esc(text_line(d, "checkpoints"), SEV_DIM, s->cur->err[PROBE_BGWRITER] ? s->cur->err[PROBE_BGWRITER] : "no data yet");
+        seg_esc(text_line(d, "checkpoints"), SEV_DIM,
+                s->cur->err[PROBE_BGWRITER] ? s->cur->err[PROBE_BGWRITER] : "no data yet");
     wal_part(d, s);
     statio_part(d, s);
     disk_part(d, s);
@@ -396,8 +399,8 @@ static void build(const struct model *m, long scope, struct iodoc *d)
         any = true;
     }
     if (!any)
-        seg(add_line(d, LK_TEXT), SEV_DIM, "%s", scope >= 0 ? "a pgBouncer has no cache or IO figures (S changes the scope)"
-                                                        : "no PostgreSQL servers");
+        seg(add_line(d, LK_TEXT), SEV_DIM, "%s",
+            scope >= 0 ? "a pgBouncer has no cache or IO figures (S changes the scope)" : "no PostgreSQL servers");
 }
 
 /* Server lines longer than the screen continue on the next line, under their figures, split

@@ -52,8 +52,8 @@ static char *server_summary(const struct server *s, const struct s_locks *l, enu
     struct text t;
     text_init(&t);
     char *name = esc(s->conf->name, 1);
-    text_printf(&t, "%s: %zu session%s waiting, %zu blocking tree%s", name, f->nwaiting,
-                f->nwaiting == 1 ? "" : "s", f->nroots, f->nroots == 1 ? "" : "s");
+    text_printf(&t, "%s: %zu session%s waiting, %zu blocking tree%s", name, f->nwaiting, f->nwaiting == 1 ? "" : "s",
+                f->nroots, f->nroots == 1 ? "" : "s");
     free(name);
     *sev = SEV_WARN;
     if (f->ncycles) {
@@ -102,8 +102,9 @@ void locks_view_build(const struct model *m, long scope, struct lview *lv)
         const struct s_locks *l = locks_of(s);
         char *name = esc(s->conf->name, 1);
         if (!l) {
-            const char *why = s->status == SRV_DOWN ? srv_status_name(s->status)
-                              : s->cur && s->cur->err[PROBE_LOCKS] ? s->cur->err[PROBE_LOCKS] : "no sample yet";
+            const char *why = s->status == SRV_DOWN  ? srv_status_name(s->status)
+                : s->cur && s->cur->err[PROBE_LOCKS] ? s->cur->err[PROBE_LOCKS]
+                                                     : "no sample yet";
             char *e = esc(why, 1);
             text_printf(&nodata, "%s%s (%s)", nodata.len ? ", " : "", name, e);
             free(e);
@@ -284,7 +285,10 @@ static void also_text(const struct lock_row *r, int parent_pid, char *dst, size_
             more++;
             continue;
         }
-        int k = snprintf(dst + o, len - o, "%s%d", shown ? ", " : parent_pid < 0 ? "blocked by " : "also blocked by ",
+        int k = snprintf(dst + o, len - o, "%s%d",
+                         shown                ? ", "
+                             : parent_pid < 0 ? "blocked by "
+                                              : "also blocked by ",
                          r->blockers[b]);
         if (k < 0 || (size_t)k >= len - o)
             break;
@@ -336,7 +340,8 @@ void locks_cells(const struct model *m, const struct s_locks *l, size_t item, bo
         lock_target(r, nc->c[LC_ON], CELL_MAX);
         if (!isnan(r->wait_s))
             snprintf(nc->c[LC_AGE], CELL_MAX, "wait %s", fmt_age(age, sizeof age, r->wait_s));
-        nc->sev[LC_AGE] = !isnan(r->wait_s) && r->wait_s * 1000 >= (double)m->cfg->th.slow_query_ms ? SEV_WARN : SEV_NONE;
+        nc->sev[LC_AGE] =
+            !isnan(r->wait_s) && r->wait_s * 1000 >= (double)m->cfg->th.slow_query_ms ? SEV_WARN : SEV_NONE;
     }
     nc->sev[LC_LOCK] = r && r->mode && strcmp(r->mode, "AccessExclusiveLock") == 0 ? SEV_CRIT : SEV_NONE;
     size_t blocked = root ? it->blocked : it->subtree;
@@ -408,8 +413,8 @@ static void text_node(const struct model *m, const struct s_locks *l, size_t ite
     } else if (r) {
         char age[32], mode[64];
         esc_into(mode, sizeof mode, r->mode ? r->mode : "?", 1);
-        fprintf(out, ", waits %s for %s on %s", isnan(r->wait_s) ? "?" : fmt_age(age, sizeof age, r->wait_s),
-                mode, nc.c[LC_ON]);
+        fprintf(out, ", waits %s for %s on %s", isnan(r->wait_s) ? "?" : fmt_age(age, sizeof age, r->wait_s), mode,
+                nc.c[LC_ON]);
         if (it->subtree)
             fprintf(out, ", blocks %zu", it->subtree);
     }
@@ -430,4 +435,3 @@ void locks_text(const struct model *m, FILE *out)
     }
     locks_view_free(&lv);
 }
-

@@ -18,8 +18,20 @@
 /* ---- the pane as a list of lines: free text (cluster headers, primaries, slots, archiver,
  * logical) and table rows (replicas) that share one column layout */
 
-enum rc { RC_NAME, RC_STATE, RC_SYNC, RC_SENT, RC_WRITE, RC_FLUSH, RC_REPLAY, RC_LAG, RC_PAUSE,
-          RC_RECV, RC_HIST, RC_N };
+enum rc {
+    RC_NAME,
+    RC_STATE,
+    RC_SYNC,
+    RC_SENT,
+    RC_WRITE,
+    RC_FLUSH,
+    RC_REPLAY,
+    RC_LAG,
+    RC_PAUSE,
+    RC_RECV,
+    RC_HIST,
+    RC_N
+};
 static const struct colspec cols[RC_N] = {
     /* at 80 columns: name, state, replay lag (bytes, time), pause, receiver and the sparkline */
     [RC_NAME] = {.title = "REPLICA", .width = 22, .prio = 10},
@@ -106,10 +118,10 @@ static const char *esc_cell(char *dst, const char *s)
     esc_into(dst, CELL_MAX, s ? s : "", 1);
     return dst;
 }
-#define E(s) esc_cell((char[CELL_MAX]){0}, (s))            /* escaped server text */
-#define B(v) fmt_bytes((char[32]){0}, 32, (v))             /* bytes */
-#define A(v) fmt_age((char[32]){0}, 32, (v))               /* age */
-#define L_(v) lsn_format((char[32]){0}, 32, (v))           /* lsn */
+#define E(s) esc_cell((char[CELL_MAX]){0}, (s))  /* escaped server text */
+#define B(v) fmt_bytes((char[32]){0}, 32, (v))   /* bytes */
+#define A(v) fmt_age((char[32]){0}, 32, (v))     /* age */
+#define L_(v) lsn_format((char[32]){0}, 32, (v)) /* lsn */
 
 static const struct s_replication *repl_of(const struct server *s) { return SAMPLE_REPL(s->cur); }
 static bool streq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
@@ -166,7 +178,7 @@ static void replica_row(struct lines *L, const struct repl_cluster *c, size_t i)
     const struct s_walreceiver *w = SAMPLE_WALRCV(s->cur);
     struct rline *l = add_line(L, LK_ROW, 0);
     cellf(l->cell[RC_NAME], "%*s%s%s", 2 * (nd->depth > 0 ? nd->depth - 1 : 0), "",
-             nd->depth > 0 ? (L->utf8 ? "\xe2\x94\x94 " : "`- ") : "", E(s->conf->name));
+          nd->depth > 0 ? (L->utf8 ? "\xe2\x94\x94 " : "`- ") : "", E(s->conf->name));
     for (int k = RC_STATE; k < RC_HIST; k++)
         cellf(l->cell[k], "-");
     if (s->status == SRV_DOWN || !r) {
@@ -213,8 +225,10 @@ static void stranger_row(struct lines *L, const struct repl_node *up, const stru
     char who[CELL_MAX];
     bool logical = streq(row->slot_type, "logical");
     cellf(who, "%s%s%s%s", logical ? "logical " : "",
-          row->client_addr ? E(row->client_addr) : row->state ? "local" : "hidden", row->application_name ? " " : "",
-          row->application_name ? E(row->application_name) : "");
+          row->client_addr ? E(row->client_addr)
+              : row->state ? "local"
+                           : "hidden",
+          row->application_name ? " " : "", row->application_name ? E(row->application_name) : "");
     cellf(l->cell[RC_NAME], "%*s%s%s", 2 * up->depth, "", L->utf8 ? "\xe2\x94\x94 " : "`- ", who);
     sender_cells(L, l, row);
     cellf(l->cell[RC_REPLAY], "%s", B(row->replay_lag_b));
@@ -340,8 +354,8 @@ static void logical_lines(struct lines *L, const struct server *s)
         size_t on;
         const struct slot_row *slot = publisher_slot(L->m, r->slot_name, &on);
         if (slot)
-            seg(l, health_lag(slot->confirmed_lag_b, NAN, L->th), " lag %s (slot on %s),",
-                B(slot->confirmed_lag_b), E(L->m->servers[on].conf->name));
+            seg(l, health_lag(slot->confirmed_lag_b, NAN, L->th), " lag %s (slot on %s),", B(slot->confirmed_lag_b),
+                E(L->m->servers[on].conf->name));
         seg(l, SEV_NONE, " last message %s ago, received %s, reported %s ago", A(r->last_msg_age_s),
             L_(r->received_lsn), A(r->latest_end_age_s));
         if (r->sync_workers)

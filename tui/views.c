@@ -11,12 +11,12 @@
 #include <time.h>
 
 #include "core/util.h"
-#include "tui/doc.h"
+#include "core/versions.h"
 #include "probes/sec_connections.h"
 #include "probes/sec_io.h"
 #include "probes/sec_progress.h"
 #include "probes/sec_replication.h"
-#include "core/versions.h"
+#include "tui/doc.h"
 
 const struct colspec fleet_cols[FC_N] = {
     [FC_SERVER] = {.title = "SERVER", .width = 18, .prio = 100},
@@ -63,15 +63,9 @@ bool contains_ci(const char *hay, const char *needle)
 static void cell_text(char *dst, const char *src) { one_line(dst, CELL_MAX, src); }
 
 /* A figure's cell is coloured only when health finds it at fault (WARN or CRIT). */
-static enum sev alarm(enum sev l)
-{
-    return l == SEV_WARN || l == SEV_CRIT ? l : SEV_NONE;
-}
+static enum sev alarm(enum sev l) { return l == SEV_WARN || l == SEV_CRIT ? l : SEV_NONE; }
 
-static enum sev age_alarm(double s, int64_t warn_ms)
-{
-    return alarm(health_age(s, warn_ms));
-}
+static enum sev age_alarm(double s, int64_t warn_ms) { return alarm(health_age(s, warn_ms)); }
 
 /* A pooler's row: its clients in CONNS, server connections in use in ACTIVE, clients waiting
  * for a server in BLOCKED (the pooler's own pile-up), the longest wait, transactions/s. */
@@ -87,7 +81,8 @@ static void pooler_cells(const struct server *s, const struct health *h, cell_t 
     for (size_t i = 0; i < p->n; i++) {
         if (p->rows[i].database && strcmp(p->rows[i].database, "pgbouncer") == 0)
             continue; /* the admin console */
-        clients += (p->rows[i].cl_active > 0 ? p->rows[i].cl_active : 0) + (p->rows[i].cl_waiting > 0 ? p->rows[i].cl_waiting : 0);
+        clients += (p->rows[i].cl_active > 0 ? p->rows[i].cl_active : 0) +
+            (p->rows[i].cl_waiting > 0 ? p->rows[i].cl_waiting : 0);
         waiting += p->rows[i].cl_waiting > 0 ? p->rows[i].cl_waiting : 0;
         active += p->rows[i].sv_active > 0 ? p->rows[i].sv_active : 0;
         if (!isnan(p->rows[i].maxwait_s) && (isnan(maxwait) || p->rows[i].maxwait_s > maxwait))
@@ -154,7 +149,8 @@ void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum 
     sev[FC_WAITING] = alarm(h.v[HF_BLOCKED].level);
     snprintf(c[FC_IDLEX], CELL_MAX, "%d", ss->idle_in_xact);
     sev[FC_IDLEX] = alarm(h.v[HF_IDLE_XACT].level);
-    snprintf(c[FC_LONGEST], CELL_MAX, "%s", isnan(ss->longest_query_s) ? "-" : fmt_age(tmp, sizeof tmp, ss->longest_query_s));
+    snprintf(c[FC_LONGEST], CELL_MAX, "%s",
+             isnan(ss->longest_query_s) ? "-" : fmt_age(tmp, sizeof tmp, ss->longest_query_s));
     sev[FC_LONGEST] = alarm(h.v[HF_LONGEST].level);
     snprintf(c[FC_TPS], CELL_MAX, "%s", isnan(ss->tps) ? "n/a" : fmt_count(tmp, sizeof tmp, ss->tps));
     if (isnan(ss->cache_hit_pct))

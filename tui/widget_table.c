@@ -46,8 +46,8 @@ void table_move(struct table_state *st, enum command cmd, size_t nrows, int page
         st->sel = 0;
 }
 
-void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *cells,
-                const enum sev *sev, size_t nrows, struct table_state *st, bool show_sort)
+void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *cells, const enum sev *sev,
+                size_t nrows, struct table_state *st, bool show_sort)
 {
     int h, width;
     getmaxyx(w, h, width);

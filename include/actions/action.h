@@ -14,13 +14,13 @@ enum risk { RISK_SAFE, RISK_DISRUPTIVE, RISK_DANGEROUS };
 enum confirm { CONFIRM_YN, CONFIRM_TYPE_YES, CONFIRM_TYPE_NAME };
 
 struct action_class {
-    const char *name;   /* "cancel": subcommand and audit name */
-    const char *title;  /* "Cancel query" */
+    const char *name;  /* "cancel": subcommand and audit name */
+    const char *title; /* "Cancel query" */
     enum risk risk;
     /* Before the dialog: can this job run at all (targets allowed, privileges)? Returns 0, or
      * -1 with the reason in why. Live facts are re-checked again in the acting statement. */
     int (*precheck)(const struct job *, struct text *why);
-    void (*describe)(const struct job *, struct text *out);  /* the dialog's text (escaped) */
+    void (*describe)(const struct job *, struct text *out); /* the dialog's text (escaped) */
     enum confirm (*confirm)(const struct job *);
     /* One step on an event; returns the new state (RUNNING until done). */
     enum job_state (*step)(struct job *, const struct job_event *);

@@ -9,12 +9,12 @@
 enum signal_phase { P_CONNECT, P_LOOKUP, P_CONFIRM, P_ACT, P_VERIFY };
 
 struct signal_kind {
-    const char *verb, *past;   /* "cancel", "cancelled" */
-    const char *sql;           /* guarded act: $1 pid, $2 backend_start [, $3 query_start] */
-    const char *sql_old;       /* the same for servers before 14, or NULL */
-    bool guard_query;          /* the guard includes query_start */
+    const char *verb, *past; /* "cancel", "cancelled" */
+    const char *sql;         /* guarded act: $1 pid, $2 backend_start [, $3 query_start] */
+    const char *sql_old;     /* the same for servers before 14, or NULL */
+    bool guard_query;        /* the guard includes query_start */
     void (*absorb)(struct job_target *t, const struct rowset *r); /* sets result and ok */
-    const char *verify_sql;    /* one boolean: is the target still there (running)? */
+    const char *verify_sql; /* one boolean: is the target still there (running)? */
     int verify_delay_ms, verify_tries;
     /* After a verify poll: update t's result; return true to poll again. */
     bool (*verified)(struct job *j, struct job_target *t, bool still, bool last);

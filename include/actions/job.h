@@ -26,12 +26,12 @@ struct job_target {
     int pid;
     char *backend_start, *query_start; /* guard against pid reuse and finished queries */
     char *user, *database, *application, *client, *state, *backend_type, *query;
-    double age_s;     /* query age */
-    int blocks;       /* how many sessions it blocks (Locks pane), 0 if unknown */
-    bool superuser;   /* the session's role is a superuser */
-    char *pooler;     /* a pooler's server connection: "NAME (pool DB/USER)", else NULL */
-    char *result;     /* per-target outcome, set by the action */
-    bool ok;          /* the action did what was asked for this target */
+    double age_s;   /* query age */
+    int blocks;     /* how many sessions it blocks (Locks pane), 0 if unknown */
+    bool superuser; /* the session's role is a superuser */
+    char *pooler;   /* a pooler's server connection: "NAME (pool DB/USER)", else NULL */
+    char *result;   /* per-target outcome, set by the action */
+    bool ok;        /* the action did what was asked for this target */
 };
 
 enum job_event_kind { JEV_START, JEV_CONNECTED, JEV_RESULTS, JEV_FAILED, JEV_TIMER, JEV_ABORT, JEV_CONFIRMED };
@@ -40,33 +40,33 @@ struct job_event {
     enum job_event_kind kind;
     struct rowset **rs; /* JEV_RESULTS: one per statement (owned by job.c, freed after step) */
     int nrs;
-    const char *error;  /* JEV_FAILED: why */
+    const char *error; /* JEV_FAILED: why */
 };
 
 struct job {
     unsigned id;
-    char audit_id[48];   /* ties the intent and outcome records: host, pid, time, id */
+    char audit_id[48]; /* ties the intent and outcome records: host, pid, time, id */
     struct jobs *owner;
     const struct action_class *cls;
-    char *server;        /* the server's name */
-    char *conninfo;      /* never shown: may hold a password */
+    char *server;   /* the server's name */
+    char *conninfo; /* never shown: may hold a password */
     struct job_target *targets;
     size_t ntargets;
     enum job_state state;
-    int phase;           /* the action's own step counter */
+    int phase; /* the action's own step counter */
     struct conn *conn;
-    int64_t timer_ms;    /* JEV_TIMER at this time (INT64_MAX: none) */
-    int64_t timeout_ms;  /* per-batch deadline for this job's connection */
-    int tries;           /* the action's retry counter (e.g. polls until a backend exits) */
-    bool allow_system;   /* config actions.allow_system_backends */
-    struct text log;     /* the live log: one line per step, raw (escaped when shown) */
-    char **sql;          /* every statement sent, for the audit */
+    int64_t timer_ms;   /* JEV_TIMER at this time (INT64_MAX: none) */
+    int64_t timeout_ms; /* per-batch deadline for this job's connection */
+    int tries;          /* the action's retry counter (e.g. polls until a backend exits) */
+    bool allow_system;  /* config actions.allow_system_backends */
+    struct text log;    /* the live log: one line per step, raw (escaped when shown) */
+    char **sql;         /* every statement sent, for the audit */
     size_t nsql;
-    char outcome[256];   /* one line summary when done */
-    bool intent_written; /* an intent record is on disk: something may have been sent */
+    char outcome[256];         /* one line summary when done */
+    bool intent_written;       /* an intent record is on disk: something may have been sent */
     bool confirm_after_lookup; /* the shell: look the targets up, then wait for job_confirm() */
     bool awaiting_confirm;     /* looked up; waiting for the user's answer */
-    bool audit_failed;   /* the outcome record could not be written */
+    bool audit_failed;         /* the outcome record could not be written */
     int64_t started_ms, ended_ms;
     time_t started_wall;
     TAILQ_ENTRY(job) entry;
@@ -77,11 +77,11 @@ struct jobs {
     struct job_list list;
     unsigned next_id;
     size_t n;
-    char *audit_path;    /* where jobs append their records; NULL: none could be chosen (no home),
+    char *audit_path; /* where jobs append their records; NULL: none could be chosen (no home),
                           * so every action is refused */
     int64_t timeout_ms;
-    bool allow_system;   /* config actions.allow_system_backends, copied into each job */
-    unsigned generation; /* bumped when any job changed: the Jobs pane redraws */
+    bool allow_system;     /* config actions.allow_system_backends, copied into each job */
+    unsigned generation;   /* bumped when any job changed: the Jobs pane redraws */
     char audit_error[256]; /* the last failure to write the audit log, shown to the user */
 };
 
@@ -89,8 +89,7 @@ void jobs_init(struct jobs *js, const char *audit_path, int64_t timeout_ms);
 void jobs_free(struct jobs *js);
 
 /* A new pending job (not started); targets are added with job_add_target (copied). */
-struct job *job_new(struct jobs *js, const struct action_class *cls, const char *server,
-                    const char *conninfo);
+struct job *job_new(struct jobs *js, const struct action_class *cls, const char *server, const char *conninfo);
 void job_add_target(struct job *j, const struct job_target *t);
 void job_start(struct jobs *js, struct job *j);
 void job_abort(struct jobs *js, struct job *j);
@@ -113,11 +112,9 @@ int job_connect(struct job *j);
  * with their parameters) is appended to the audit log and flushed to disk: when that fails,
  * nothing is sent and it returns -2 with the reason in j->outcome. -1: the send failed (part
  * of it may have gone out). */
-int job_act(struct job *j, const char *const *sql, int n, const int *nparams,
-            const char *const *const *params);
+int job_act(struct job *j, const char *const *sql, int n, const int *nparams, const char *const *const *params);
 /* Send statements that only read (look-ups, verification): not audited. */
-int job_query(struct job *j, const char *const *sql, int n, const int *nparams,
-              const char *const *const *params);
+int job_query(struct job *j, const char *const *sql, int n, const int *nparams, const char *const *const *params);
 void job_set_timer(struct job *j, int64_t at_ms);
 void job_target_free(struct job_target *t);
 const char *job_state_name(enum job_state s);

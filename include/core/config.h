@@ -41,9 +41,9 @@ struct hook_conf {
 };
 
 struct config {
-    char *path;           /* the file loaded, or NULL */
-    int64_t refresh_ms;   /* refresh: default 2s */
-    int64_t timeout_ms;   /* timeout: per-server deadline for connect and for a tick; default 5s */
+    char *path;         /* the file loaded, or NULL */
+    int64_t refresh_ms; /* refresh: default 2s */
+    int64_t timeout_ms; /* timeout: per-server deadline for connect and for a tick; default 5s */
     struct thresholds th;
     struct server_conf *servers;
     size_t nservers;
@@ -56,9 +56,9 @@ struct config {
     bool allow_system_backends; /* let cancel/terminate target background processes */
     char *audit_log;            /* default $XDG_STATE_HOME/pgfleet/audit.jsonl */
     /* restore_test: and failover: sections are accepted and kept for the actions. */
-    int restore_max_age_days;   /* default 90 */
-    char *restore_scratch_dir;  /* may be NULL */
-    char *restore_method;       /* default "basebackup" */
+    int restore_max_age_days;        /* default 90 */
+    char *restore_scratch_dir;       /* may be NULL */
+    char *restore_method;            /* default "basebackup" */
     struct hook_conf *restore_hooks; /* in file order */
     size_t nrestore_hooks;
     int64_t failover_max_lag_bytes; /* default 1MB */

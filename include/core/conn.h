@@ -63,8 +63,8 @@ int64_t conn_deadline(const struct conn *c);
 
 /* Send a batch (state must be READY). params may be NULL; with PIPELINE, nparams[i]/params[i]
  * give statement i's text parameters. Deadline is absolute. Returns -1 on failure. */
-int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n,
-              const int *nparams, const char *const *const *params, int64_t deadline_ms);
+int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n, const int *nparams,
+              const char *const *const *params, int64_t deadline_ms);
 /* Prepare each parameterless statement once per connection and run it by name afterwards
  * (probe connections: the same texts every tick, planned once instead of every refresh). */
 void conn_use_prepared(struct conn *c, bool on);

@@ -18,12 +18,11 @@ struct addr_lookup;
 
 /* Look up a libpq host list ("db1,db2", sockets and addresses allowed) with its port list (one
  * port, or one per host). NULL host: nothing to look up. Returns NULL with the reason in err. */
-struct addr_lookup *addr_lookup_start(const char *host, const char *port, int64_t deadline_ms,
-                                      char *err, size_t errlen);
+struct addr_lookup *addr_lookup_start(const char *host, const char *port, int64_t deadline_ms, char *err,
+                                      size_t errlen);
 /* 0 while in flight, 1 when done (*out gets *n attempts, the caller frees them with
  * conn_targets_free), -1 when no address was found (the reason in err). */
-int addr_lookup_poll(struct addr_lookup *l, int64_t now, struct conn_target **out, int *n, char *err,
-                     size_t errlen);
+int addr_lookup_poll(struct addr_lookup *l, int64_t now, struct conn_target **out, int *n, char *err, size_t errlen);
 /* Free a lookup, even one still in flight: a request the resolver thread still owns is kept
  * aside and freed once it finishes (addr_lookup_reap), so timeouts never leak. */
 void addr_lookup_free(struct addr_lookup *l);

@@ -7,9 +7,9 @@
 
 struct rowset {
     int nrows, ncols;
-    char **names;  /* ncols column names */
-    char **cells;  /* nrows * ncols values, NULL for SQL NULL */
-    char *error;   /* non-NULL: the statement failed; primary message (unescaped server text) */
+    char **names; /* ncols column names */
+    char **cells; /* nrows * ncols values, NULL for SQL NULL */
+    char *error;  /* non-NULL: the statement failed; primary message (unescaped server text) */
     char sqlstate[6];
 };
 
@@ -29,8 +29,7 @@ int rowset_col(const struct rowset *rs, const char *name);
 const char *rowset_get(const struct rowset *rs, int row, int col);
 
 /* Find each named column; returns -1 and names the first missing one in err. */
-int rowset_cols(const struct rowset *rs, const char *const *names, int *idx, int n, char *err,
-                size_t errlen);
+int rowset_cols(const struct rowset *rs, const char *const *names, int *idx, int n, char *err, size_t errlen);
 /* Cell conversions: NULL (or garbage) gives NAN / 0 / false; strings are copied (NULL stays NULL). */
 double cell_num(const char *v);
 long long cell_i64(const char *v);

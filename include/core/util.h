@@ -46,9 +46,9 @@ int parse_duration_ms(const char *s, int64_t *ms);
 int parse_size_bytes(const char *s, int64_t *bytes);
 
 /* Human formatting into caller buffers; they return buf. */
-char *fmt_age(char *buf, size_t len, double seconds);     /* "3.2s", "4m05s", "2h10m", "3d04h" */
-char *fmt_bytes(char *buf, size_t len, double bytes);     /* "512B", "3.4MB" */
-char *fmt_count(char *buf, size_t len, double n);         /* "950", "12k", "4.1M" */
+char *fmt_age(char *buf, size_t len, double seconds); /* "3.2s", "4m05s", "2h10m", "3d04h" */
+char *fmt_bytes(char *buf, size_t len, double bytes); /* "512B", "3.4MB" */
+char *fmt_count(char *buf, size_t len, double n);     /* "950", "12k", "4.1M" */
 /* Epoch microseconds (decimal text, as the probes give session start times) as ISO 8601 UTC,
  * "2026-12-05T08:42:46.123456Z"; "-" for NULL or garbage. */
 char *fmt_epoch_us(char *buf, size_t len, const char *us);
@@ -61,7 +61,7 @@ char *fmt_epoch_us(char *buf, size_t len, const char *us);
  * paragraph separators, invisible fillers and unassigned code points become \u202e or
  * \U000e0001. Printable UTF-8 passes through. Always NUL-terminates; never cuts inside a
  * character or an escape. */
-char *esc(const char *in, int one_line);                /* malloc'd */
+char *esc(const char *in, int one_line); /* malloc'd */
 size_t esc_into(char *out, size_t outlen, const char *in, int one_line);
 /* The same, also cut to at most cols display columns; returns the bytes written. */
 size_t esc_cols(char *out, size_t outlen, const char *in, int one_line, int cols);

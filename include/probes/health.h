@@ -14,7 +14,6 @@
 #include "probes/sec_replication.h"
 #include "probes/sev.h"
 
-
 /* Usable connections, the one formula every place uses and says: the slots ordinary roles can
  * take, max_connections - superuser_reserved_connections - reserved_connections (the latter
  * 16+, 0 before). reserved is the two reserves added up. */
@@ -29,7 +28,7 @@ double health_used_pct(long used, int usable);
 
 /* ---- one figure at a time (for rows of the panes); NAN or unknown input gives SEV_NONE ---- */
 
-enum sev health_status(enum srv_status st);                    /* UP OK, DOWN CRIT, else WARN */
+enum sev health_status(enum srv_status st);                          /* UP OK, DOWN CRIT, else WARN */
 enum sev health_conns(double used_pct, const struct thresholds *th); /* WARN at th, CRIT at 95 */
 /* An age in seconds against a threshold in ms: WARN at it, CRIT at twice it, else OK. */
 enum sev health_age(double seconds, int64_t warn_ms);
@@ -52,34 +51,45 @@ enum sev health_xid_age(int64_t age);
  * may fill them by hand). Unknown: NAN, or -1 for counts. */
 struct health_in {
     enum srv_status status;
-    bool pooler;              /* a pgBouncer: only status and pool_waiting count */
-    bool live;                /* a sample exists and the server is not DOWN */
+    bool pooler; /* a pgBouncer: only status and pool_waiting count */
+    bool live;   /* a sample exists and the server is not DOWN */
     long conns_used;
-    int conns_usable;         /* health_usable() */
-    int blocked;              /* sessions waiting on a lock */
+    int conns_usable; /* health_usable() */
+    int blocked;      /* sessions waiting on a lock */
     int idle_in_xact;
     double longest_query_s;
     double cache_hit_pct;
-    double lag_bytes, lag_s;  /* the worst replica's (a primary) or its own (a replica) */
+    double lag_bytes, lag_s; /* the worst replica's (a primary) or its own (a replica) */
     int64_t xid_age;
     bool archiver_failing;
-    long pool_waiting;        /* pgBouncer: clients waiting for a server connection */
-    enum sev pool_level;      /* the worst pool's health_pool() */
+    long pool_waiting;   /* pgBouncer: clients waiting for a server connection */
+    enum sev pool_level; /* the worst pool's health_pool() */
 };
 
-enum health_fig { HF_STATUS, HF_CONNS, HF_BLOCKED, HF_IDLE_XACT, HF_LONGEST, HF_LAG, HF_CACHE,
-                  HF_XID, HF_ARCHIVER, HF_POOL_WAIT, HF_N };
+enum health_fig {
+    HF_STATUS,
+    HF_CONNS,
+    HF_BLOCKED,
+    HF_IDLE_XACT,
+    HF_LONGEST,
+    HF_LAG,
+    HF_CACHE,
+    HF_XID,
+    HF_ARCHIVER,
+    HF_POOL_WAIT,
+    HF_N
+};
 
 #define VERDICT_REASON 64
 struct verdict {
-    enum sev level;               /* SEV_NONE: not judged (unknown, or not this kind of server) */
-    char reason[VERDICT_REASON];  /* short, made of numbers only (no server text); "" if fine */
+    enum sev level;              /* SEV_NONE: not judged (unknown, or not this kind of server) */
+    char reason[VERDICT_REASON]; /* short, made of numbers only (no server text); "" if fine */
 };
 
 struct health {
     struct health_in in;
     struct verdict v[HF_N];
-    int score;                    /* the fleet sorts by it, higher first */
+    int score; /* the fleet sorts by it, higher first */
 };
 
 /* Judge the figures. The score: DOWN 1000, STALE 900, CONNECTING 800; else the sum over the

@@ -15,23 +15,23 @@
 /* One session as the builder sees it. */
 struct lt_input {
     int pid;
-    const int *blockers;   /* the pids it waits for, in pg_blocking_pids order (first = parent) */
+    const int *blockers; /* the pids it waits for, in pg_blocking_pids order (first = parent) */
     size_t nblockers;
-    double wait_s;         /* how long it has waited; NAN if unknown: orders siblings */
-    double age_s;          /* transaction age; NAN if unknown: orders roots that block as many */
+    double wait_s; /* how long it has waited; NAN if unknown: orders siblings */
+    double age_s;  /* transaction age; NAN if unknown: orders roots that block as many */
 };
 
 /* One line of the forest, in display order: a root, then its waiters depth first. */
 struct lt_item {
-    size_t node;           /* index into the input; LT_NONE for a blocker that had no row */
+    size_t node; /* index into the input; LT_NONE for a blocker that had no row */
     int pid;
-    size_t parent;         /* item index of the blocker it hangs under; LT_NONE for a root */
-    unsigned depth;        /* 0 for a root */
-    bool last;             /* the last waiter under its parent (draws └─ rather than ├─) */
-    bool in_cycle;         /* part of a cycle of waits (deadlock in progress, or a race) */
+    size_t parent;  /* item index of the blocker it hangs under; LT_NONE for a root */
+    unsigned depth; /* 0 for a root */
+    bool last;      /* the last waiter under its parent (draws └─ rather than ├─) */
+    bool in_cycle;  /* part of a cycle of waits (deadlock in progress, or a race) */
     size_t nchildren;
-    size_t subtree;        /* sessions shown under it, at any depth */
-    size_t blocked;        /* roots: sessions it blocks, transitively, also those shown under
+    size_t subtree; /* sessions shown under it, at any depth */
+    size_t blocked; /* roots: sessions it blocks, transitively, also those shown under
                             * another root (a waiter blocked by two roots counts for both);
                             * other items: same as subtree */
 };
@@ -40,11 +40,11 @@ struct lock_forest {
     struct lt_item *items; /* preorder */
     size_t nitems;
     size_t nroots;
-    size_t *roots;         /* item index of each root, most blocked sessions first */
-    int *missing;          /* blocker pids that had no input row (ended, or 0: a prepared xact) */
+    size_t *roots; /* item index of each root, most blocked sessions first */
+    int *missing;  /* blocker pids that had no input row (ended, or 0: a prepared xact) */
     size_t nmissing;
-    size_t ncycles;        /* cycles found (each strongly connected group of waits counts once) */
-    size_t nwaiting;       /* inputs that wait for someone */
+    size_t ncycles;  /* cycles found (each strongly connected group of waits counts once) */
+    size_t nwaiting; /* inputs that wait for someone */
 };
 
 /* Build the forest of n inputs. Inputs that neither wait nor block are left out. Duplicate

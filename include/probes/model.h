@@ -14,44 +14,44 @@
 enum srv_status { SRV_CONNECTING, SRV_UP, SRV_STALE, SRV_DOWN };
 
 struct server {
-    const struct server_conf *conf;  /* name, conninfo, tags (poolers get one made from theirs) */
+    const struct server_conf *conf; /* name, conninfo, tags (poolers get one made from theirs) */
     enum target_kind kind;
     const struct pooler_conf *pooler; /* KIND_PGBOUNCER: its config (serves: …) */
     bool local;                       /* the server runs on this machine (loopback or socket) */
     enum srv_status status;
-    char reason[320];         /* why DOWN or STALE; raw text (escape before showing) */
+    char reason[320]; /* why DOWN or STALE; raw text (escape before showing) */
     int64_t status_since_ms;
     struct server_caps caps;
     struct sample *cur, *prev;
-    unsigned ticks;           /* completed samples since connecting */
-    int64_t last_ok_ms;       /* now_ms() of the last complete sample, 0 if none */
-    int64_t tick_ms;          /* how long the last tick took, send to last result */
+    unsigned ticks;     /* completed samples since connecting */
+    int64_t last_ok_ms; /* now_ms() of the last complete sample, 0 if none */
+    int64_t tick_ms;    /* how long the last tick took, send to last result */
     /* scheduling (sched.c) */
     struct conn *conn;
-    int phase;                /* sched.c's state machine */
+    int phase; /* sched.c's state machine */
     int64_t next_tick_ms;
     int64_t retry_at_ms;
     int64_t backoff_ms;
     int64_t sent_ms;
     int failures;
     unsigned tickno;
-    int inflight[PROBE_MAX];  /* the probe of each statement of the batch in flight */
+    int inflight[PROBE_MAX]; /* the probe of each statement of the batch in flight */
     int ninflight;
-    int setup_stmts;          /* statements of the connection's setup batch */
+    int setup_stmts; /* statements of the connection's setup batch */
 };
 
 struct jobs;
 
 struct model {
     const struct config *cfg;
-    struct jobs *jobs;        /* running and finished actions (actions/job.c), may be NULL */
-    struct server *servers;   /* the config's servers, then its poolers */
+    struct jobs *jobs;      /* running and finished actions (actions/job.c), may be NULL */
+    struct server *servers; /* the config's servers, then its poolers */
     size_t n;
     struct server_conf *pooler_confs; /* owned: the server_conf view of each pooler */
     struct probe_opts opts;
     int64_t refresh_ms;
-    bool paused;              /* frozen by the user: no new ticks */
-    unsigned generation;      /* bumped whenever anything visible changed */
+    bool paused;         /* frozen by the user: no new ticks */
+    unsigned generation; /* bumped whenever anything visible changed */
 };
 
 const char *srv_status_name(enum srv_status s);

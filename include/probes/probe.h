@@ -16,30 +16,44 @@
 
 /* What a connection can do, detected once per connection. */
 struct server_caps {
-    int version;          /* PQserverVersion form, e.g. 150004 */
+    int version; /* PQserverVersion form, e.g. 150004 */
     bool superuser;
-    bool pg_monitor;      /* member of pg_monitor (or superuser): sees every query text */
-    bool signal_backend;  /* member of pg_signal_backend (or superuser) */
-    bool has_pgss;        /* pg_stat_statements installed in the connected database */
-    int pgss_version;     /* its extension version as major*100+minor (1.10 -> 110); 0 unknown */
-    bool has_stat_io;     /* pg_stat_io exists (16+) */
+    bool pg_monitor;     /* member of pg_monitor (or superuser): sees every query text */
+    bool signal_backend; /* member of pg_signal_backend (or superuser) */
+    bool has_pgss;       /* pg_stat_statements installed in the connected database */
+    int pgss_version;    /* its extension version as major*100+minor (1.10 -> 110); 0 unknown */
+    bool has_stat_io;    /* pg_stat_io exists (16+) */
     char *current_user;
 };
 
 /* What the user interface asks the probes to collect beyond the defaults. */
 struct probe_opts {
-    bool idle;            /* include idle sessions in the activity list */
+    bool idle; /* include idle sessions in the activity list */
 };
 
 /* One id per probe; each probe's section type lives in its own header (include/sec_*.h) or in
  * sample.h for the first two. */
 enum probe_id {
-    PROBE_SERVER, PROBE_SESSIONS, PROBE_ACTIVITY,
+    PROBE_SERVER,
+    PROBE_SESSIONS,
+    PROBE_ACTIVITY,
     PROBE_LOCKS,
-    PROBE_REPLICATION, PROBE_SLOTS, PROBE_WALRECEIVER, PROBE_ARCHIVER, PROBE_SUBSCRIPTIONS,
-    PROBE_CONNECTIONS, PROBE_POOLS, PROBE_POOLSTATS, PROBE_POOLSERVERS,
-    PROBE_DATABASES, PROBE_BGWRITER, PROBE_WAL, PROBE_IO, PROBE_SIZES,
-    PROBE_STATEMENTS, PROBE_PROGRESS,
+    PROBE_REPLICATION,
+    PROBE_SLOTS,
+    PROBE_WALRECEIVER,
+    PROBE_ARCHIVER,
+    PROBE_SUBSCRIPTIONS,
+    PROBE_CONNECTIONS,
+    PROBE_POOLS,
+    PROBE_POOLSTATS,
+    PROBE_POOLSERVERS,
+    PROBE_DATABASES,
+    PROBE_BGWRITER,
+    PROBE_WAL,
+    PROBE_IO,
+    PROBE_SIZES,
+    PROBE_STATEMENTS,
+    PROBE_PROGRESS,
     PROBE_FLUSH, /* last: flushes our own statistics so TPS can leave them out exactly */
     PROBE_MAX
 };

@@ -13,16 +13,16 @@
 #include "probes/sec_replication.h"
 
 struct repl_node {
-    size_t server;   /* index in model->servers */
-    int upstream;    /* node it streams from (index in the cluster's nodes), -1 for a root */
-    int sender;      /* its row in the upstream's pg_stat_replication, -1 if none matched */
-    int depth;       /* 0 for a root */
+    size_t server; /* index in model->servers */
+    int upstream;  /* node it streams from (index in the cluster's nodes), -1 for a root */
+    int sender;    /* its row in the upstream's pg_stat_replication, -1 if none matched */
+    int depth;     /* 0 for a root */
 };
 
 struct repl_cluster {
-    const char *sysid;   /* borrowed from a sample; NULL for a server that is a group of its own */
-    const char *why;     /* for such a server: why it has no identifier (borrowed) */
-    int nprimaries;      /* servers of the cluster not in recovery: more than one is a split brain */
+    const char *sysid;       /* borrowed from a sample; NULL for a server that is a group of its own */
+    const char *why;         /* for such a server: why it has no identifier (borrowed) */
+    int nprimaries;          /* servers of the cluster not in recovery: more than one is a split brain */
     struct repl_node *nodes; /* tree order: each node followed by the nodes streaming from it */
     size_t n;
 };
@@ -38,9 +38,9 @@ int repl_cluster_find(const struct repl_cluster *c, size_t server);
 
 /* A replica's lag as the pane shows it. */
 struct repl_lag {
-    double bytes;    /* NAN when unknown */
-    double seconds;  /* NAN when unknown */
-    bool from_primary; /* measured against the primary's current LSN (else what it received) */
+    double bytes;                /* NAN when unknown */
+    double seconds;              /* NAN when unknown */
+    bool from_primary;           /* measured against the primary's current LSN (else what it received) */
     const struct lag_ring *hist; /* replay lag history: the primary's view if matched, else its own */
 };
 void repl_node_lag(const struct model *m, const struct repl_cluster *c, size_t node, struct repl_lag *out);

@@ -13,25 +13,25 @@
 /* PROBE_SERVER: the server's identity, size and cluster-wide counters (the session counts are
  * filled from PROBE_SESSIONS by its derive step). */
 struct s_server {
-    double epoch;             /* server now() as Unix seconds: the clock rates divide by */
-    double started;           /* pg_postmaster_start_time() as Unix seconds */
+    double epoch;   /* server now() as Unix seconds: the clock rates divide by */
+    double started; /* pg_postmaster_start_time() as Unix seconds */
     bool in_recovery;
     int version_num;
-    char *version;            /* "15.4" */
+    char *version; /* "15.4" */
     int max_connections, reserved_connections;
-    int conns;                /* client backends */
+    int conns; /* client backends */
     int active, idle, idle_in_xact, waiting_lock;
-    double longest_query_s;   /* oldest active query; NAN if none */
-    double longest_xact_s;    /* oldest open transaction; NAN if none */
-    int64_t xacts;            /* sum of commits + rollbacks over all databases */
+    double longest_query_s; /* oldest active query; NAN if none */
+    double longest_xact_s;  /* oldest open transaction; NAN if none */
+    int64_t xacts;          /* sum of commits + rollbacks over all databases */
     int64_t blks_hit, blks_read;
-    char *stats_reset;        /* newest stats_reset of pg_stat_database, text; may be NULL */
-    int64_t xid_age;          /* oldest datfrozenxid age: how close to wraparound */
-    int own_xacts;            /* transactions our own probes made in this tick (not the users') */
+    char *stats_reset; /* newest stats_reset of pg_stat_database, text; may be NULL */
+    int64_t xid_age;   /* oldest datfrozenxid age: how close to wraparound */
+    int own_xacts;     /* transactions our own probes made in this tick (not the users') */
     /* derived from the previous sample (NAN until two samples exist, or after a reset) */
     double tps;
-    double cache_hit_pct;     /* over the interval; NAN if no block was read or hit */
-    double dt;                /* the measured interval, seconds */
+    double cache_hit_pct; /* over the interval; NAN if no block was read or hit */
+    double dt;            /* the measured interval, seconds */
 };
 
 /* PROBE_SESSIONS: one row per backend of pg_stat_activity (ours included), the one read of it
@@ -41,7 +41,7 @@ struct activity_row {
     char *datname, *usename, *application_name, *client, *backend_type, *state;
     char *wait_event_type, *wait_event;
     char *query;
-    char *backend_start, *query_start; /* epoch microseconds (SQL_EPOCH_US), for the guard */
+    char *backend_start, *query_start;     /* epoch microseconds (SQL_EPOCH_US), for the guard */
     double xact_age, query_age, state_age; /* seconds; NAN if NULL */
     int blocked_by;                        /* number of pids blocking it (0 unless waiting) */
     bool superuser;                        /* the session's role is a superuser */
@@ -51,10 +51,10 @@ struct activity_row {
 };
 
 struct s_sessions {
-    struct activity_row *rows;             /* as the server sent them */
+    struct activity_row *rows; /* as the server sent them */
     size_t n;
-    size_t *by_pid;                        /* row indexes sorted by pid: sessions_find() */
-    bool with_idle;                        /* idle sessions' query text was asked for */
+    size_t *by_pid; /* row indexes sorted by pid: sessions_find() */
+    bool with_idle; /* idle sessions' query text was asked for */
     /* the slots (from our own row): max_connections, superuser_reserved_connections and
      * reserved_connections (16+; 0 before) */
     int max_connections, superuser_reserved, reserved;
@@ -68,7 +68,7 @@ struct s_activity {
 
 struct sample {
     void *sec[PROBE_MAX];
-    char *err[PROBE_MAX];     /* why a section is missing or stale: one line, raw server text */
+    char *err[PROBE_MAX]; /* why a section is missing or stale: one line, raw server text */
     /* now_ms() when the tick's results arrived (set by sched before parse): the clock of rates
      * for targets whose answers carry no server clock (pgBouncer's SHOW output). */
     int64_t taken_ms;

@@ -24,10 +24,10 @@ struct conn_count {
 };
 
 struct conn_group {
-    struct conn_count *top;  /* most sessions first, at most CONN_TOP */
+    struct conn_count *top; /* most sessions first, at most CONN_TOP */
     size_t ntop;
-    long other;              /* sessions whose value is not in top */
-    long nkeys;              /* distinct values, top and other together */
+    long other; /* sessions whose value is not in top */
+    long nkeys; /* distinct values, top and other together */
 };
 #define CONN_TOP 10
 #define CONN_IIT_MAX 20
@@ -37,28 +37,30 @@ struct conn_group {
 struct conn_iit {
     int pid;
     char *usename, *datname, *application_name, *client, *state;
-    double idle_s;   /* since state_change; NAN if unknown */
-    double xact_s;   /* since xact_start; NAN if unknown */
-    long xmin_age;   /* transactions since the oldest xid it holds back (backend_xmin or
+    double idle_s; /* since state_change; NAN if unknown */
+    double xact_s; /* since xact_start; NAN if unknown */
+    long xmin_age; /* transactions since the oldest xid it holds back (backend_xmin or
                       * backend_xid, the older); -1 if it holds neither */
 };
 
 struct s_connections {
     int max_connections;
-    int superuser_reserved;  /* superuser_reserved_connections */
-    int reserved;            /* reserved_connections (16+), 0 before */
-    long used;               /* client backends, ours included: they take a slot too */
-    long own;                /* of which ours */
-    long sessions;           /* client backends that are not ours: what the breakdowns count */
-    long waiting;            /* of those, waiting for a lock */
+    int superuser_reserved; /* superuser_reserved_connections */
+    int reserved;           /* reserved_connections (16+), 0 before */
+    long used;              /* client backends, ours included: they take a slot too */
+    long own;               /* of which ours */
+    long sessions;          /* client backends that are not ours: what the breakdowns count */
+    long waiting;           /* of those, waiting for a lock */
     struct conn_group by[CB_N];
-    struct conn_iit *iit;    /* oldest idle first, at most CONN_IIT_MAX */
+    struct conn_iit *iit; /* oldest idle first, at most CONN_IIT_MAX */
     size_t niit;
-    long niit_total;         /* idle-in-transaction sessions, all of them */
+    long niit_total; /* idle-in-transaction sessions, all of them */
 };
 
+/* clang-format off */
 #define SAMPLE_CONNECTIONS(s) \
     ((const struct s_connections *)((s) ? (s)->sec[PROBE_CONNECTIONS] : NULL))
+/* clang-format on */
 
 /* The slots ordinary roles can take: health_usable() of max_connections and both reserves. */
 int conn_usable(const struct s_connections *c);
@@ -74,7 +76,7 @@ struct pool_row {
     char *database, *user, *pool_mode;
     long cl_active, cl_waiting, cl_active_cancel_req, cl_waiting_cancel_req;
     long sv_active, sv_idle, sv_used, sv_tested, sv_login;
-    double maxwait_s;        /* maxwait + maxwait_us; NAN if neither column exists */
+    double maxwait_s; /* maxwait + maxwait_us; NAN if neither column exists */
 };
 
 struct s_pools {
@@ -101,8 +103,7 @@ struct pool_sum pool_totals(const struct s_pools *p);
 struct poolstat_row {
     char *database;
     int64_t xact_count, query_count, received, sent, xact_time, query_time, wait_time;
-    int64_t avg_xact_count, avg_query_count, avg_recv, avg_sent, avg_xact_time, avg_query_time,
-        avg_wait_time;
+    int64_t avg_xact_count, avg_query_count, avg_recv, avg_sent, avg_xact_time, avg_query_time, avg_wait_time;
     /* derived over the interval; NAN on the first sample, after a reset or when missing */
     double xacts_s, queries_s, recv_s, sent_s;
     double xact_us, query_us; /* mean transaction / query time over the interval */
@@ -115,7 +116,7 @@ struct s_poolstats {
     struct poolstat_row *rows;
     size_t n;
     int64_t taken_ms;
-    double dt;               /* the interval the rates divide by, seconds; NAN at first */
+    double dt; /* the interval the rates divide by, seconds; NAN at first */
 };
 
 #define SAMPLE_POOLSTATS(s) ((const struct s_poolstats *)((s) ? (s)->sec[PROBE_POOLSTATS] : NULL))

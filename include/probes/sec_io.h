@@ -15,7 +15,7 @@
 /* PROBE_DATABASES: one pg_stat_database row. */
 struct db_stat {
     double datid;
-    char *datname;            /* raw server text; NULL for the shared-objects row (datid 0) */
+    char *datname; /* raw server text; NULL for the shared-objects row (datid 0) */
     bool is_template;
     double blks_hit, blks_read, temp_files, temp_bytes;
     double blk_read_time, blk_write_time; /* ms since the reset; meaningful with track_io_timing */
@@ -23,20 +23,20 @@ struct db_stat {
     double xact_commit, xact_rollback, deadlocks, conflicts;
     char *stats_reset;
     /* derived over the interval */
-    bool reset;               /* stats_reset moved or a counter went backwards: rates are n/a */
-    double hit_pct;           /* NAN also when no block was read or hit in the interval */
+    bool reset;     /* stats_reset moved or a counter went backwards: rates are n/a */
+    double hit_pct; /* NAN also when no block was read or hit in the interval */
     double hits_s, reads_s, temp_files_s, temp_bytes_s, read_ms_s, write_ms_s;
     double returned_s, fetched_s, inserted_s, updated_s, deleted_s;
     double commits_s, rollbacks_s, deadlocks_s, conflicts_s;
 };
 
 struct s_databases {
-    double epoch;             /* server clock */
+    double epoch; /* server clock */
     bool track_io_timing;
-    struct db_stat *rows;     /* user databases: no templates, no shared-objects row */
+    struct db_stat *rows; /* user databases: no templates, no shared-objects row */
     size_t n;
-    struct db_stat total;     /* every row summed (templates and shared objects too) */
-    double dt;                /* measured interval, NAN on the first sample */
+    struct db_stat total; /* every row summed (templates and shared objects too) */
+    double dt;            /* measured interval, NAN on the first sample */
 };
 
 /* Host disk statistics of the device holding the data directory (servers on this machine). */
@@ -47,14 +47,14 @@ struct disk_counters {
 };
 
 struct host_disk {
-    bool tried;               /* the local hook ran for this sample */
-    char *why;                /* why there are no figures (one line, our text), or NULL */
-    char device[64];          /* as /proc/diskstats names it: "sda1", "dm-0" */
+    bool tried;      /* the local hook ran for this sample */
+    char *why;       /* why there are no figures (one line, our text), or NULL */
+    char device[64]; /* as /proc/diskstats names it: "sda1", "dm-0" */
     unsigned major, minor;
     unsigned long long st_dev; /* of the data directory: a changed device is a fresh start */
-    bool no_disk;             /* st_dev maps to no block device: not looked up again */
+    bool no_disk;              /* st_dev maps to no block device: not looked up again */
     struct disk_counters c;
-    int64_t mono_ms;          /* now_ms() when read: the interval of local figures */
+    int64_t mono_ms; /* now_ms() when read: the interval of local figures */
     double dt;
     double reads_s, writes_s, read_bytes_s, write_bytes_s, util_pct, await_ms;
 };
@@ -63,18 +63,17 @@ struct host_disk {
  * data directory the local hook needs and the host disk figures that hook fills in. */
 struct s_bgwriter {
     double epoch;
-    char *data_directory;     /* NULL when the role may not read it */
+    char *data_directory; /* NULL when the role may not read it */
     double ckpt_timed, ckpt_req, ckpt_write_ms, ckpt_sync_ms, buf_checkpoint;
     double buf_clean, maxwritten_clean, buf_backend, buf_backend_fsync, buf_alloc;
-    bool backend_from_io;     /* 17+: buffers written by backends summed from pg_stat_io */
+    bool backend_from_io; /* 17+: buffers written by backends summed from pg_stat_io */
     char *stats_reset, *ckpt_stats_reset;
     /* derived */
     double dt;
-    double timed_d, req_d;    /* checkpoints in the interval */
-    double req_pct;           /* requested share of all checkpoints since the reset */
+    double timed_d, req_d; /* checkpoints in the interval */
+    double req_pct;        /* requested share of all checkpoints since the reset */
     double write_ms_s, sync_ms_s;
-    double buf_checkpoint_s, buf_clean_s, maxwritten_clean_s, buf_backend_s, buf_backend_fsync_s,
-        buf_alloc_s;
+    double buf_checkpoint_s, buf_clean_s, maxwritten_clean_s, buf_backend_s, buf_backend_fsync_s, buf_alloc_s;
     struct host_disk disk;
 };
 
@@ -82,12 +81,12 @@ struct s_bgwriter {
 struct s_wal {
     double epoch;
     bool in_recovery;
-    double lsn;               /* bytes since 0/0 of pg_current_wal_lsn(); NAN on a replica */
+    double lsn; /* bytes since 0/0 of pg_current_wal_lsn(); NAN on a replica */
     double records, fpi, bytes, buffers_full, write, sync, write_ms, sync_ms; /* NAN: missing */
     char *stats_reset;
     /* derived */
     double dt;
-    const char *source;       /* "pg_stat_wal", "wal position" or NULL: where bytes_s came from */
+    const char *source; /* "pg_stat_wal", "wal position" or NULL: where bytes_s came from */
     double bytes_s, records_s, fpi_s, buffers_full_s, write_s, sync_s, write_ms_s, sync_ms_s;
 };
 
@@ -112,7 +111,7 @@ struct s_statio {
 struct db_size {
     char *datname;
     double bytes;
-    double growth_s;          /* bytes per second since the previous size sample */
+    double growth_s; /* bytes per second since the previous size sample */
 };
 
 struct s_sizes {
@@ -146,8 +145,8 @@ int diskstats_find(const char *text, unsigned major, unsigned minor, char *name,
                    struct disk_counters *out);
 /* The mount source and file system type of device major:minor in /proc/self/mountinfo text
  * (for a data directory on a device number with no disk of its own, e.g. btrfs). 0 or -1. */
-int mountinfo_source(const char *text, unsigned major, unsigned minor, char *src, size_t srclen,
-                     char *fstype, size_t fslen);
+int mountinfo_source(const char *text, unsigned major, unsigned minor, char *src, size_t srclen, char *fstype,
+                     size_t fslen);
 /* Rates of cur over prev (same device, read on the monotonic clock). */
 void disk_derive(const struct host_disk *prev, struct host_disk *cur);
 /* Fill cur from the data directory: stat, device, one read of /proc/diskstats, rates. */

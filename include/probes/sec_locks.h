@@ -12,31 +12,31 @@
 
 struct lock_row {
     int pid;
-    bool known;                 /* it had a pg_stat_activity row (false: ended since, or pid 0,
+    bool known; /* it had a pg_stat_activity row (false: ended since, or pid 0,
                                  * which pg_blocking_pids uses for a prepared transaction) */
     char *state, *usename, *datname, *application_name, *backend_type;
-    char *backend_start;        /* epoch microseconds (SQL_EPOCH_US), for the guard */
+    char *backend_start; /* epoch microseconds (SQL_EPOCH_US), for the guard */
     char *query;
     double xact_age, state_age; /* seconds; NAN if NULL */
     /* the lock it waits for: NULL when it does not wait */
     char *locktype, *mode, *relation; /* relation: regclass text; for a transactionid wait, the
                                        * relation of the row lock it holds */
-    double wait_s;              /* since waitstart (14+) or since its state changed; NAN */
-    int *blockers;              /* pg_blocking_pids order, duplicates removed */
+    double wait_s;                    /* since waitstart (14+) or since its state changed; NAN */
+    int *blockers;                    /* pg_blocking_pids order, duplicates removed */
     size_t nblockers;
-    bool inferred;              /* far back in a long queue: blockers taken from a waiter ahead
+    bool inferred;  /* far back in a long queue: blockers taken from a waiter ahead
                                  * of it in the same queue, not asked (see probe_locks.c) */
-    char *holds;                /* blockers only: "RowExclusiveLock on accounts, …", strongest
+    char *holds;    /* blockers only: "RowExclusiveLock on accounts, …", strongest
                                  * first, at most 4; NULL for a session that blocks nobody */
-    int holds_n;                /* relations (and advisory locks) it holds, all of them */
-    bool holds_ael;             /* holds an AccessExclusiveLock on a relation */
-    bool is_ddl;                /* lt_is_ddl() */
+    int holds_n;    /* relations (and advisory locks) it holds, all of them */
+    bool holds_ael; /* holds an AccessExclusiveLock on a relation */
+    bool is_ddl;    /* lt_is_ddl() */
 };
 
 struct s_locks {
     struct lock_row *rows;
     size_t n;
-    struct lock_forest forest;  /* items' node indexes point into rows */
+    struct lock_forest forest; /* items' node indexes point into rows */
 };
 
 #define SAMPLE_LOCKS(s) ((const struct s_locks *)((s) ? (s)->sec[PROBE_LOCKS] : NULL))

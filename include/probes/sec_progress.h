@@ -11,17 +11,17 @@
 
 struct progress_row {
     int pid;
-    char *command;   /* "VACUUM", "CREATE INDEX CONCURRENTLY", "COPY FROM", … */
-    char *phase;     /* the view's phase text; NULL without the privilege to see it */
-    char *relation;  /* name (schema-qualified when not on the search path), "#oid" for a
+    char *command;  /* "VACUUM", "CREATE INDEX CONCURRENTLY", "COPY FROM", … */
+    char *phase;    /* the view's phase text; NULL without the privilege to see it */
+    char *relation; /* name (schema-qualified when not on the search path), "#oid" for a
                       * relation of another database, NULL for none */
     char *datname;
-    char *unit;      /* what done/total count: "blocks", "tuples", "bytes", "lockers", "indexes" */
+    char *unit;         /* what done/total count: "blocks", "tuples", "bytes", "lockers", "indexes" */
     double done, total; /* NAN when unknown */
     double pct;         /* 100 * done / total; NAN when the total is unknown */
     /* over the interval, for the same phase of the same command (derive) */
-    double rate;        /* units per second; NAN when unknown */
-    double eta_s;       /* seconds this phase has left at that rate; NAN when unknown */
+    double rate;  /* units per second; NAN when unknown */
+    double eta_s; /* seconds this phase has left at that rate; NAN when unknown */
 };
 
 struct s_progress {

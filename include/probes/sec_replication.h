@@ -58,32 +58,32 @@ struct repl_sender {
     double sent_lag_b, write_lag_b, flush_lag_b, replay_lag_b;
     /* seconds, from the primary's own measurement; NULL (NAN) when the standby is idle */
     double write_lag_s, flush_lag_s, replay_lag_s;
-    double reply_age_s; /* since the standby's last status message */
+    double reply_age_s;   /* since the standby's last status message */
     struct lag_ring hist; /* replay_lag_b over the last ticks, as the primary sees it */
 };
 
 struct s_replication {
-    double epoch;              /* server now(), Unix seconds */
+    double epoch; /* server now(), Unix seconds */
     bool in_recovery;
-    char *system_identifier;   /* text: a 64-bit number (JSON doubles would round it); NULL if unknown */
-    char *sysid_why;           /* why system_identifier is NULL (from the SQL chosen by privileges) */
-    int timeline;              /* 0 if unknown */
-    char *cluster_name;        /* the cluster_name setting; "" when unset */
-    int server_port;           /* inet_server_port(); 0 over a unix socket */
-    char *server_addr;         /* host(inet_server_addr()); NULL over a unix socket */
-    lsn_t current_lsn;         /* primary: pg_current_wal_lsn() */
+    char *system_identifier;       /* text: a 64-bit number (JSON doubles would round it); NULL if unknown */
+    char *sysid_why;               /* why system_identifier is NULL (from the SQL chosen by privileges) */
+    int timeline;                  /* 0 if unknown */
+    char *cluster_name;            /* the cluster_name setting; "" when unset */
+    int server_port;               /* inet_server_port(); 0 over a unix socket */
+    char *server_addr;             /* host(inet_server_addr()); NULL over a unix socket */
+    lsn_t current_lsn;             /* primary: pg_current_wal_lsn() */
     lsn_t receive_lsn, replay_lsn; /* replica */
-    char *pause_state;         /* replica: "not paused", "pause requested", "paused" */
-    bool replay_paused;        /* paused or pause requested */
-    double last_replay_age_s;  /* now() - pg_last_xact_replay_timestamp(); NAN if none */
+    char *pause_state;             /* replica: "not paused", "pause requested", "paused" */
+    bool replay_paused;            /* paused or pause requested */
+    double last_replay_age_s;      /* now() - pg_last_xact_replay_timestamp(); NAN if none */
     struct repl_sender *senders;
     size_t nsenders;
     /* derived */
-    double wal_rate;           /* bytes/s: WAL written (primary) or replayed (replica); NAN on the first sample */
-    double local_lag_b;        /* replica: received but not replayed yet */
-    double local_lag_s;        /* replica: 0 when all received WAL is replayed, else the age of the last replayed commit */
-    struct lag_ring hist;      /* replica: local_lag_b over the last ticks */
-    struct lsn_hist wal_hist;  /* primary: current_lsn over the last ticks */
+    double wal_rate;      /* bytes/s: WAL written (primary) or replayed (replica); NAN on the first sample */
+    double local_lag_b;   /* replica: received but not replayed yet */
+    double local_lag_s;   /* replica: 0 when all received WAL is replayed, else the age of the last replayed commit */
+    struct lag_ring hist; /* replica: local_lag_b over the last ticks */
+    struct lsn_hist wal_hist; /* primary: current_lsn over the last ticks */
 };
 
 /* PROBE_WALRECEIVER: the replica's WAL receiver (pg_stat_wal_receiver); present is false when
@@ -92,7 +92,7 @@ struct s_walreceiver {
     bool present;
     int pid;
     char *status, *sender_host, *slot_name;
-    char *app_name;            /* application_name it presents to the primary (from its conninfo) */
+    char *app_name; /* application_name it presents to the primary (from its conninfo) */
     int sender_port, received_tli;
     lsn_t written_lsn, flushed_lsn, latest_end_lsn; /* written_lsn is 13+; 12 has received_lsn (= flushed) */
     double last_msg_age_s, latest_end_age_s;
@@ -104,10 +104,10 @@ struct slot_row {
     bool active, temporary, conflicting;
     int active_pid;
     lsn_t restart_lsn, confirmed_flush_lsn;
-    double retained_b;         /* WAL kept for it: current (replica: replay) position - restart_lsn */
-    double confirmed_lag_b;    /* logical: current position - confirmed_flush_lsn */
-    double safe_wal_size;      /* 13+: bytes before it is lost; NAN when unlimited or unknown */
-    double xmin_age;           /* the older of xmin and catalog_xmin, in transactions; NAN if none */
+    double retained_b;      /* WAL kept for it: current (replica: replay) position - restart_lsn */
+    double confirmed_lag_b; /* logical: current position - confirmed_flush_lsn */
+    double safe_wal_size;   /* 13+: bytes before it is lost; NAN when unlimited or unknown */
+    double xmin_age;        /* the older of xmin and catalog_xmin, in transactions; NAN if none */
 };
 
 struct s_slots {
@@ -123,10 +123,10 @@ struct s_archiver {
     char *last_archived_wal, *last_failed_wal, *stats_reset;
     double last_archived_time, last_failed_time; /* Unix seconds; NAN if never */
     double last_archived_age_s, last_failed_age_s;
-    int64_t ready_count;       /* WAL files waiting to be archived; -1 when unknown (needs pg_monitor) */
+    int64_t ready_count; /* WAL files waiting to be archived; -1 when unknown (needs pg_monitor) */
     /* derived */
     double archived_rate, failed_rate; /* per second over the interval; NAN first/after a reset */
-    bool failing;              /* the last attempt failed: last failure newer than last success */
+    bool failing;                      /* the last attempt failed: last failure newer than last success */
 };
 
 /* PROBE_SUBSCRIPTIONS: logical replication seen from this server: its subscriptions (apply
@@ -134,10 +134,10 @@ struct s_archiver {
 struct sub_row {
     char *name, *database, *slot_name;
     bool enabled;
-    int pid;                   /* 0: no apply worker running */
+    int pid; /* 0: no apply worker running */
     lsn_t received_lsn, latest_end_lsn;
     double last_msg_age_s, latest_end_age_s;
-    int sync_workers;          /* table synchronisation workers running */
+    int sync_workers;                  /* table synchronisation workers running */
     int64_t apply_errors, sync_errors; /* 15+ (pg_stat_subscription_stats); -1 when unknown */
 };
 

@@ -24,28 +24,28 @@ struct stmt_row {
      * entries without pg_read_all_stats: those are summed into one row per database and user. */
     long long queryid;
     bool has_queryid;
-    bool toplevel;          /* false: run inside a function (pg_stat_statements.track = all) */
+    bool toplevel; /* false: run inside a function (pg_stat_statements.track = all) */
     char *datname, *rolname;
     /* counters since the entry was created or pg_stat_statements was reset */
     int64_t calls, rows, hit, read, temp;
     double total_ms, max_ms; /* max is the lifetime maximum: the view keeps no other */
-    char *query;            /* raw server text; NULL when not fetched */
-    bool query_cut;         /* cut at STMT_TEXT_CHARS characters */
-    int merged;             /* how many entries this row sums (>1 only without a queryid) */
+    char *query;             /* raw server text; NULL when not fetched */
+    bool query_cut;          /* cut at STMT_TEXT_CHARS characters */
+    int merged;              /* how many entries this row sums (>1 only without a queryid) */
     /* over the interval (derive); NAN when unknown: first sample, reset, re-created entry */
     double calls_s, load_ms_s, mean_ms, rows_s, hit_s, read_s, temp_s, hit_pct;
 };
 
 struct s_statements {
-    double epoch;           /* server clock of this sample, Unix seconds */
-    char *stats_reset;      /* pg_stat_statements_info.stats_reset (14+), else NULL */
-    struct stmt_row *rows;  /* sorted by key */
+    double epoch;          /* server clock of this sample, Unix seconds */
+    char *stats_reset;     /* pg_stat_statements_info.stats_reset (14+), else NULL */
+    struct stmt_row *rows; /* sorted by key */
     size_t n;
     /* derive's results */
-    bool derived;           /* a previous sample existed: rates were computed */
-    bool reset;             /* pg_stat_statements was reset during the interval: no rates */
-    double dt;              /* the interval, seconds (NAN before two samples) */
-    size_t *top;            /* rows active over the interval, busiest (load) first */
+    bool derived; /* a previous sample existed: rates were computed */
+    bool reset;   /* pg_stat_statements was reset during the interval: no rates */
+    double dt;    /* the interval, seconds (NAN before two samples) */
+    size_t *top;  /* rows active over the interval, busiest (load) first */
     size_t ntop;
 };
 

@@ -14,7 +14,7 @@
 #include "probes/sec_locks.h"
 
 struct session_ref {
-    size_t server;            /* index in the model */
+    size_t server; /* index in the model */
     int pid;
     int64_t backend_start_us; /* epoch microseconds, as the probes carry it (SQL_EPOCH_US) */
 };

@@ -26,13 +26,15 @@ void jtime_us(json_t *o, const char *key, const char *us);
 
 /* The sections: each adds its keys to the server's object o (and nothing when it has nothing to
  * say: the document writer fills the documented keys it left out with null). */
-void snapjson_server(const struct model *m, const struct server *s, json_t *o);       /* role, version, connections, cache, … */
-void snapjson_activity(const struct model *m, const struct server *s, json_t *o);     /* activity[] */
-void snapjson_locks(const struct model *m, const struct server *s, json_t *o);        /* lock_tree[], lock_cycles */
-void snapjson_replication(const struct model *m, const struct server *s, json_t *o);  /* replication */
-void snapjson_connections(const struct model *m, const struct server *s, json_t *o);  /* connections.by_*, pools[], stats[] */
-void snapjson_io(const struct model *m, const struct server *s, json_t *o);           /* cache.databases, io */
-void snapjson_statements(const struct model *m, const struct server *s, json_t *o);   /* statements[], progress[] */
+void snapjson_server(const struct model *m, const struct server *s,
+                     json_t *o); /* role, version, connections, cache, … */
+void snapjson_activity(const struct model *m, const struct server *s, json_t *o);    /* activity[] */
+void snapjson_locks(const struct model *m, const struct server *s, json_t *o);       /* lock_tree[], lock_cycles */
+void snapjson_replication(const struct model *m, const struct server *s, json_t *o); /* replication */
+void snapjson_connections(const struct model *m, const struct server *s,
+                          json_t *o);                                       /* connections.by_*, pools[], stats[] */
+void snapjson_io(const struct model *m, const struct server *s, json_t *o); /* cache.databases, io */
+void snapjson_statements(const struct model *m, const struct server *s, json_t *o); /* statements[], progress[] */
 
 /* One server's whole object, and the whole document ({schema_version, …, servers[]} with the
  * servers worst first); snapjson_write prints it indented, with a newline. */

@@ -14,8 +14,10 @@
 #include "tui/views.h"
 
 /* A segment's style: a severity (enum sev), or one of these. */
-enum { DS_HEAD = 10, /* a section title */
-       DS_COLS = 11  /* a table's column titles */ };
+enum {
+    DS_HEAD = 10, /* a section title */
+    DS_COLS = 11  /* a table's column titles */
+};
 
 struct dseg {
     int x, style;
@@ -55,8 +57,7 @@ int scroll_clamp(int top, int n, int h);
  * a space after it, are wider than width, the one of lowest priority goes (the first of equals),
  * never one whose bit (1u << c) is set in keep. The columns left are placed from x0 on and, with
  * grow, a flex column takes what the row leaves over; a dropped column gets x -1 and width 0. */
-void table_fit(const struct colspec *cols, int ncols, int width, unsigned keep, bool grow, int x0, int *x,
-               int *wd);
+void table_fit(const struct colspec *cols, int ncols, int width, unsigned keep, bool grow, int x0, int *x, int *wd);
 /* s in a field of cols display columns, cut to fit (never half a character). */
 void fput_pad(FILE *out, const char *s, int cols, bool right);
 /* The text snapshot's form of a table: widths from the content, two spaces between columns. */

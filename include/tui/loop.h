@@ -10,12 +10,12 @@
 #include "probes/model.h"
 
 struct loop_hooks {
-    int input_fd;                                   /* terminal fd, or -1 */
-    bool (*on_input)(void *ctx);                    /* returns false to quit */
-    void (*on_signal)(void *ctx, int sig);          /* SIGWINCH and friends */
-    void (*frame)(void *ctx, bool model_changed);   /* draw once per loop pass */
-    bool (*done)(void *ctx, int64_t now);           /* true: leave the loop */
-    int64_t (*deadline)(void *ctx);                 /* the hooks' own next deadline */
+    int input_fd;                                 /* terminal fd, or -1 */
+    bool (*on_input)(void *ctx);                  /* returns false to quit */
+    void (*on_signal)(void *ctx, int sig);        /* SIGWINCH and friends */
+    void (*frame)(void *ctx, bool model_changed); /* draw once per loop pass */
+    bool (*done)(void *ctx, int64_t now);         /* true: leave the loop */
+    int64_t (*deadline)(void *ctx);               /* the hooks' own next deadline */
     void *ctx;
 };
 

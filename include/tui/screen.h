@@ -5,8 +5,8 @@
 
 #include <curses.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "probes/model.h"
@@ -16,16 +16,49 @@
 #include "tui/views.h"
 
 enum command {
-    CMD_NONE, CMD_QUIT, CMD_HELP, CMD_UP, CMD_DOWN, CMD_PGUP, CMD_PGDN, CMD_HOME, CMD_END,
-    CMD_LEFT, CMD_RIGHT, CMD_ENTER, CMD_ESC, CMD_FILTER, CMD_SORT_PREV, CMD_SORT_NEXT,
-    CMD_SORT_REVERSE, CMD_IDLE, CMD_SCOPE, CMD_NEXT_PANE, CMD_PREV_PANE, CMD_PANE1, CMD_PANE2,
-    CMD_PANE3, CMD_PANE4, CMD_PANE5, CMD_PANE6, CMD_PANE7, CMD_PANE8, CMD_PANE9,
-    CMD_FASTER, CMD_SLOWER, CMD_FREEZE, CMD_REDRAW, CMD_CANCEL, CMD_TERMINATE, CMD_TAG,
-    CMD_ABORT, CMD_MAX
+    CMD_NONE,
+    CMD_QUIT,
+    CMD_HELP,
+    CMD_UP,
+    CMD_DOWN,
+    CMD_PGUP,
+    CMD_PGDN,
+    CMD_HOME,
+    CMD_END,
+    CMD_LEFT,
+    CMD_RIGHT,
+    CMD_ENTER,
+    CMD_ESC,
+    CMD_FILTER,
+    CMD_SORT_PREV,
+    CMD_SORT_NEXT,
+    CMD_SORT_REVERSE,
+    CMD_IDLE,
+    CMD_SCOPE,
+    CMD_NEXT_PANE,
+    CMD_PREV_PANE,
+    CMD_PANE1,
+    CMD_PANE2,
+    CMD_PANE3,
+    CMD_PANE4,
+    CMD_PANE5,
+    CMD_PANE6,
+    CMD_PANE7,
+    CMD_PANE8,
+    CMD_PANE9,
+    CMD_FASTER,
+    CMD_SLOWER,
+    CMD_FREEZE,
+    CMD_REDRAW,
+    CMD_CANCEL,
+    CMD_TERMINATE,
+    CMD_TAG,
+    CMD_ABORT,
+    CMD_MAX
 };
 
 struct keybind {
-    int key;            /* ncurses key code or character */
+    int key; /* ncurses key code or character */
     enum command cmd;
     const char *keyname; /* as shown in help and footer */
     const char *what;
@@ -35,8 +68,21 @@ extern const size_t keymap_len;
 enum command key_to_command(int key);
 
 /* Semantic attributes; theme.c maps them to colours or, without colour, to bold/reverse. */
-enum role { TH_NORMAL, TH_OK, TH_WARN, TH_CRIT, TH_DIM, TH_HEADER, TH_TITLE, TH_TAB, TH_TAB_ACTIVE,
-            TH_SELECTED, TH_FOOTER_KEY, TH_FOOTER, TH_MAX };
+enum role {
+    TH_NORMAL,
+    TH_OK,
+    TH_WARN,
+    TH_CRIT,
+    TH_DIM,
+    TH_HEADER,
+    TH_TITLE,
+    TH_TAB,
+    TH_TAB_ACTIVE,
+    TH_SELECTED,
+    TH_FOOTER_KEY,
+    TH_FOOTER,
+    TH_MAX
+};
 void theme_init(bool color);
 attr_t theme(enum role r);
 attr_t theme_sev(enum sev s);
@@ -45,11 +91,11 @@ struct table_state {
     int sel, top;
     int sort_col;
     bool desc;
-    bool lost;  /* the selected row's session is gone: highlight no row (sel keeps the place) */
+    bool lost; /* the selected row's session is gone: highlight no row (sel keeps the place) */
 };
 /* Draw a table into w (whole window): a title row, then rows; keeps sel visible. */
-void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *cells,
-                const enum sev *sev, size_t nrows, struct table_state *st, bool show_sort);
+void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *cells, const enum sev *sev,
+                size_t nrows, struct table_state *st, bool show_sort);
 /* Draw a document (doc.h) into w (whole window): with select, ts->sel is the selected line,
  * kept in view from ts->top; without, ts->sel is the first line shown. Both are clamped. */
 void doc_draw(WINDOW *w, const struct doc *d, struct table_state *ts, bool select);
@@ -79,12 +125,12 @@ struct pane_class {
     struct key_result (*key)(struct tui *t, enum command cmd);
     /* Optional: the rows it lists changed under the user's hands (filter, scope): start over. */
     void (*reset)(void);
-    const char *footer;  /* the pane's own key hints */
+    const char *footer; /* the pane's own key hints */
     /* Per-pane view state (selection, scroll, sort), owned by the pane file. */
     struct table_state *ts;
 };
-extern const struct pane_class pane_fleet, pane_activity, pane_locks, pane_replication,
-    pane_connections, pane_io, pane_statements, pane_jobs;
+extern const struct pane_class pane_fleet, pane_activity, pane_locks, pane_replication, pane_connections, pane_io,
+    pane_statements, pane_jobs;
 /* Every pane in tab order (screen.c), with the digit that shows each. */
 extern const struct pane_class *const pane_list[];
 extern const char pane_keys[];
@@ -101,18 +147,18 @@ struct tui {
     int npanes, pane;
     char filter[128];
     bool editing_filter;
-    long scope;            /* server index, or -1 for all */
+    long scope; /* server index, or -1 for all */
     enum modal modal;
     int modal_scroll;
     struct session_ref detail; /* the session the detail view shows, found again on every refresh */
     char msg[200];
     int64_t msg_until;
-    time_t drawn_sec;        /* the clock second of the last frame (redrawn once a second) */
+    time_t drawn_sec; /* the clock second of the last frame (redrawn once a second) */
     /* actions */
     struct job *pending[16]; /* jobs waiting for the user's confirmation (one per server) */
     int npending;
-    char answer[32];         /* what the user typed in the confirmation dialog */
-    unsigned joblog_id;      /* the job whose log the MODAL_JOBLOG shows */
+    char answer[32];    /* what the user typed in the confirmation dialog */
+    unsigned joblog_id; /* the job whose log the MODAL_JOBLOG shows */
     /* sessions tagged with Space: by identity, so a tag dies with its backend and never moves
      * to a new session that reuses the pid */
     struct session_ref *tags;

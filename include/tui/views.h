@@ -14,19 +14,47 @@
 
 struct colspec {
     const char *title;
-    int width;   /* preferred width; the flex column takes what is left */
-    int prio;    /* columns with a lower priority are dropped first when the screen is narrow */
-    bool right;  /* numbers are right-aligned */
+    int width;  /* preferred width; the flex column takes what is left */
+    int prio;   /* columns with a lower priority are dropped first when the screen is narrow */
+    bool right; /* numbers are right-aligned */
     bool flex;
     bool numeric; /* sorts as a number */
 };
 
-enum fleet_col { FC_SERVER, FC_ROLE, FC_VERSION, FC_STATUS, FC_CONNS, FC_ACTIVE, FC_WAITING,
-                 FC_IDLEX, FC_LONGEST, FC_LAG, FC_TPS, FC_HIT, FC_WAL, FC_PROGRESS, FC_REASON, FC_N };
+enum fleet_col {
+    FC_SERVER,
+    FC_ROLE,
+    FC_VERSION,
+    FC_STATUS,
+    FC_CONNS,
+    FC_ACTIVE,
+    FC_WAITING,
+    FC_IDLEX,
+    FC_LONGEST,
+    FC_LAG,
+    FC_TPS,
+    FC_HIT,
+    FC_WAL,
+    FC_PROGRESS,
+    FC_REASON,
+    FC_N
+};
 extern const struct colspec fleet_cols[FC_N];
 
-enum act_col { AC_SERVER, AC_PID, AC_DB, AC_USER, AC_APP, AC_CLIENT, AC_STATE, AC_WAIT, AC_XACT,
-               AC_QAGE, AC_QUERY, AC_N };
+enum act_col {
+    AC_SERVER,
+    AC_PID,
+    AC_DB,
+    AC_USER,
+    AC_APP,
+    AC_CLIENT,
+    AC_STATE,
+    AC_WAIT,
+    AC_XACT,
+    AC_QAGE,
+    AC_QUERY,
+    AC_N
+};
 extern const struct colspec act_cols[AC_N];
 
 typedef char cell_t[CELL_MAX];
@@ -43,7 +71,7 @@ struct act_query {
     long scope;         /* server index, or -1 for every server */
     int sort_col;       /* enum act_col */
     bool desc;
-    bool idle;          /* include idle sessions */
+    bool idle; /* include idle sessions */
 };
 size_t act_view(const struct model *m, const struct act_query *q, struct act_ref **out);
 const struct activity_row *act_row(const struct model *m, const struct act_ref *r);

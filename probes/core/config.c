@@ -128,8 +128,7 @@ struct loader {
     size_t nrefs;
 };
 
-static void errf(struct loader *ld, const yaml_node_t *at, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void errf(struct loader *ld, const yaml_node_t *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void errf(struct loader *ld, const yaml_node_t *at, const char *fmt, ...)
 {
@@ -164,31 +163,23 @@ static char *show(const char *s)
     return e;
 }
 
-static yaml_node_t *node_at(struct loader *ld, int index)
-{
-    return yaml_document_get_node(ld->doc, index);
-}
+static yaml_node_t *node_at(struct loader *ld, int index) { return yaml_document_get_node(ld->doc, index); }
 
 static bool is_null(const yaml_node_t *n)
 {
     if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return false;
     const char *v = (const char *)n->data.scalar.value;
-    return !*v || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
-           strcmp(v, "NULL") == 0;
+    return !*v || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
 }
 
 static const char *kind(const yaml_node_t *n)
 {
     switch (n->type) {
-    case YAML_MAPPING_NODE:
-        return "a map";
-    case YAML_SEQUENCE_NODE:
-        return "a list";
-    case YAML_SCALAR_NODE:
-        return is_null(n) ? "empty" : "a single value";
-    default:
-        return "nothing";
+    case YAML_MAPPING_NODE: return "a map";
+    case YAML_SEQUENCE_NODE: return "a list";
+    case YAML_SCALAR_NODE: return is_null(n) ? "empty" : "a single value";
+    default: return "nothing";
     }
 }
 
@@ -209,8 +200,7 @@ static bool charge(struct loader *ld, const yaml_node_t *n)
 
 /* The text of a scalar, or NULL after saying why there is none. what names the value in the
  * message ("refresh", "each tag"), want says what it should be ("a duration"). */
-static const char *get_scalar(struct loader *ld, yaml_node_t *n, const char *what,
-                              const char *want)
+static const char *get_scalar(struct loader *ld, yaml_node_t *n, const char *what, const char *want)
 {
     if (!charge(ld, n))
         return NULL;
@@ -254,8 +244,7 @@ static size_t get_seq(struct loader *ld, yaml_node_t *n, const char *what, yaml_
 }
 
 /* A list of non-empty strings, appended to *v. */
-static void get_str_list(struct loader *ld, yaml_node_t *n, const char *what, const char *each,
-                         char ***v, size_t *nv)
+static void get_str_list(struct loader *ld, yaml_node_t *n, const char *what, const char *each, char ***v, size_t *nv)
 {
     yaml_node_item_t *items;
     size_t k = get_seq(ld, n, what, &items);
@@ -285,8 +274,8 @@ static const char *get_name(struct loader *ld, yaml_node_t *n)
 }
 
 /* Duration with an optional range (min_txt/max_txt are how the limits read in a message). */
-static void get_duration(struct loader *ld, yaml_node_t *n, const char *what, int64_t *out,
-                         int64_t min, const char *min_txt, int64_t max, const char *max_txt)
+static void get_duration(struct loader *ld, yaml_node_t *n, const char *what, int64_t *out, int64_t min,
+                         const char *min_txt, int64_t max, const char *max_txt)
 {
     const char *s = get_scalar(ld, n, what, "a duration");
     if (!s)
@@ -335,8 +324,7 @@ static void get_pct(struct loader *ld, yaml_node_t *n, const char *what, double 
     free(e);
 }
 
-static void get_int(struct loader *ld, yaml_node_t *n, const char *what, int *out, long min,
-                    long max)
+static void get_int(struct loader *ld, yaml_node_t *n, const char *what, int *out, long min, long max)
 {
     const char *s = get_scalar(ld, n, what, "a whole number");
     if (!s)
@@ -391,8 +379,8 @@ static const char *map_key(struct loader *ld, yaml_node_t *map, size_t i)
         yaml_node_t *o = node_at(ld, pairs[j].key);
         if (o->type == YAML_SCALAR_NODE && strcmp((const char *)o->data.scalar.value, name) == 0) {
             char *e = show(name);
-            errf(ld, k, "duplicate key \"%s\" (first defined at %d:%d)", e,
-                 (int)o->start_mark.line + 1, (int)o->start_mark.column + 1);
+            errf(ld, k, "duplicate key \"%s\" (first defined at %d:%d)", e, (int)o->start_mark.line + 1,
+                 (int)o->start_mark.column + 1);
             free(e);
             return NULL;
         }
@@ -404,8 +392,8 @@ static const char *map_key(struct loader *ld, yaml_node_t *map, size_t i)
  * where names the map in messages (NULL at the top level). An empty value is an empty map. */
 typedef void pair_fn(struct loader *ld, size_t key, yaml_node_t *val, void *ctx);
 
-static void walk_map(struct loader *ld, yaml_node_t *map, const char *where,
-                     const char *const *keys, size_t nkeys, pair_fn *fn, void *ctx)
+static void walk_map(struct loader *ld, yaml_node_t *map, const char *where, const char *const *keys, size_t nkeys,
+                     pair_fn *fn, void *ctx)
 {
     if (!charge(ld, map) || is_null(map))
         return;
@@ -450,33 +438,20 @@ static void walk_map(struct loader *ld, yaml_node_t *map, const char *where,
 
 /* ---- sections ----------------------------------------------------------------------------- */
 
-static const char *const threshold_keys[] = {"slow_query",     "idle_in_transaction",
-                                             "repl_lag",       "repl_lag_bytes",
-                                             "connections_pct", "cache_hit_pct"};
+static const char *const threshold_keys[] = {"slow_query",     "idle_in_transaction", "repl_lag",
+                                             "repl_lag_bytes", "connections_pct",     "cache_hit_pct"};
 
 static void threshold_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
 {
     struct thresholds *th = ctx;
     const char *what = threshold_keys[key];
     switch (key) {
-    case 0:
-        get_duration(ld, v, what, &th->slow_query_ms, 0, NULL, 0, NULL);
-        break;
-    case 1:
-        get_duration(ld, v, what, &th->idle_in_transaction_ms, 0, NULL, 0, NULL);
-        break;
-    case 2:
-        get_duration(ld, v, what, &th->repl_lag_ms, 0, NULL, 0, NULL);
-        break;
-    case 3:
-        get_size(ld, v, what, &th->repl_lag_bytes);
-        break;
-    case 4:
-        get_pct(ld, v, what, &th->connections_pct);
-        break;
-    case 5:
-        get_pct(ld, v, what, &th->cache_hit_pct);
-        break;
+    case 0: get_duration(ld, v, what, &th->slow_query_ms, 0, NULL, 0, NULL); break;
+    case 1: get_duration(ld, v, what, &th->idle_in_transaction_ms, 0, NULL, 0, NULL); break;
+    case 2: get_duration(ld, v, what, &th->repl_lag_ms, 0, NULL, 0, NULL); break;
+    case 3: get_size(ld, v, what, &th->repl_lag_bytes); break;
+    case 4: get_pct(ld, v, what, &th->connections_pct); break;
+    case 5: get_pct(ld, v, what, &th->cache_hit_pct); break;
     }
 }
 
@@ -508,8 +483,7 @@ static void entry_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
     struct entry *en = ctx;
     struct config *cfg = ld->cfg;
     char **name = en->is_pooler ? &cfg->poolers[en->index].name : &cfg->servers[en->index].name;
-    char **conninfo =
-        en->is_pooler ? &cfg->poolers[en->index].conninfo : &cfg->servers[en->index].conninfo;
+    char **conninfo = en->is_pooler ? &cfg->poolers[en->index].conninfo : &cfg->servers[en->index].conninfo;
 
     if (key == 0) {
         en->seen_name = true;
@@ -534,8 +508,7 @@ static void entry_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
         else if (line == 0)
             errf(ld, v, "duplicate %s name \"%s\" (also given on the command line)", kind_name, s);
         else
-            errf(ld, v, "duplicate %s name \"%s\" (first defined at %d:%d)", kind_name, s, line,
-                 col);
+            errf(ld, v, "duplicate %s name \"%s\" (first defined at %d:%d)", kind_name, s, line, col);
     } else if (key == 1) {
         en->seen_conninfo = true;
         const char *s = get_scalar(ld, v, "conninfo", "a string");
@@ -631,8 +604,7 @@ static void restore_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ct
             }
         }
         char *e = show(s);
-        errf(ld, v, "bad method \"%s\" for restore_test (use basebackup, pgbackrest, barman or walg)",
-             e);
+        errf(ld, v, "bad method \"%s\" for restore_test (use basebackup, pgbackrest, barman or walg)", e);
         free(e);
     } else {
         /* Hook names are the user's own, so any key goes; values must be commands. */
@@ -651,8 +623,8 @@ static void restore_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ct
             const char *cmd = get_text(ld, node_at(ld, pairs[i].value), "a hook", "a command");
             if (!cmd)
                 continue;
-            cfg->restore_hooks = xreallocarray(cfg->restore_hooks, cfg->nrestore_hooks + 1,
-                                               sizeof(*cfg->restore_hooks));
+            cfg->restore_hooks =
+                xreallocarray(cfg->restore_hooks, cfg->nrestore_hooks + 1, sizeof(*cfg->restore_hooks));
             cfg->restore_hooks[cfg->nrestore_hooks++] =
                 (struct hook_conf){.name = xstrdup(name), .command = xstrdup(cmd)};
         }
@@ -689,10 +661,8 @@ static void action_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx
     }
 }
 
-static const char *const top_keys[] = {"refresh",      "timeout",  "thresholds",
-                                       "servers",      "poolers",  "restore_test",
-                                       "failover",     "escalation", "read_only",
-                                       "actions"};
+static const char *const top_keys[] = {"refresh",      "timeout",  "thresholds", "servers",   "poolers",
+                                       "restore_test", "failover", "escalation", "read_only", "actions"};
 
 static void top_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
 {
@@ -702,37 +672,15 @@ static void top_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
     case 0: /* below 100ms we would spend more time probing than the servers spend working */
         get_duration(ld, v, "refresh", &cfg->refresh_ms, 100, "100ms", 3600000, "1h");
         break;
-    case 1:
-        get_duration(ld, v, "timeout", &cfg->timeout_ms, 100, "100ms", 3600000, "1h");
-        break;
-    case 2:
-        walk_map(ld, v, "thresholds", threshold_keys, ARRAY_LEN(threshold_keys),
-                 threshold_pair, &cfg->th);
-        break;
-    case 3:
-        load_entries(ld, v, false);
-        break;
-    case 4:
-        load_entries(ld, v, true);
-        break;
-    case 5:
-        walk_map(ld, v, "restore_test", restore_keys, ARRAY_LEN(restore_keys), restore_pair,
-                 NULL);
-        break;
-    case 6:
-        walk_map(ld, v, "failover", failover_keys, ARRAY_LEN(failover_keys), failover_pair,
-                 NULL);
-        break;
-    case 7:
-        get_str_list(ld, v, "escalation", "each escalation entry", &cfg->escalation,
-                     &cfg->nescalation);
-        break;
-    case 8:
-        get_bool(ld, v, "read_only", &cfg->read_only);
-        break;
-    case 9:
-        walk_map(ld, v, "actions", action_keys, ARRAY_LEN(action_keys), action_pair, NULL);
-        break;
+    case 1: get_duration(ld, v, "timeout", &cfg->timeout_ms, 100, "100ms", 3600000, "1h"); break;
+    case 2: walk_map(ld, v, "thresholds", threshold_keys, ARRAY_LEN(threshold_keys), threshold_pair, &cfg->th); break;
+    case 3: load_entries(ld, v, false); break;
+    case 4: load_entries(ld, v, true); break;
+    case 5: walk_map(ld, v, "restore_test", restore_keys, ARRAY_LEN(restore_keys), restore_pair, NULL); break;
+    case 6: walk_map(ld, v, "failover", failover_keys, ARRAY_LEN(failover_keys), failover_pair, NULL); break;
+    case 7: get_str_list(ld, v, "escalation", "each escalation entry", &cfg->escalation, &cfg->nescalation); break;
+    case 8: get_bool(ld, v, "read_only", &cfg->read_only); break;
+    case 9: walk_map(ld, v, "actions", action_keys, ARRAY_LEN(action_keys), action_pair, NULL); break;
     }
 }
 
@@ -756,11 +704,10 @@ static void check_serves(struct loader *ld)
         char *e = show(s);
         const char *near = nearest_word(s, names, nn);
         if (near)
-            errf(ld, &at, "pooler \"%s\" serves unknown server \"%s\" (did you mean \"%s\"?)",
-                 p->name ? p->name : "?", e, near);
+            errf(ld, &at, "pooler \"%s\" serves unknown server \"%s\" (did you mean \"%s\"?)", p->name ? p->name : "?",
+                 e, near);
         else
-            errf(ld, &at, "pooler \"%s\" serves unknown server \"%s\"", p->name ? p->name : "?",
-                 e);
+            errf(ld, &at, "pooler \"%s\" serves unknown server \"%s\"", p->name ? p->name : "?", e);
         free(e);
     }
     free(names);
@@ -774,8 +721,7 @@ static void syntax_error(struct loader *ld, yaml_parser_t *p)
     text_printf(ld->err, "%s:%zu:%zu: YAML syntax error: %s", ld->path, m.line + 1, m.column + 1,
                 p->problem ? p->problem : "unknown problem");
     if (p->context)
-        text_printf(ld->err, " (%s at %zu:%zu)", p->context, p->context_mark.line + 1,
-                    p->context_mark.column + 1);
+        text_printf(ld->err, " (%s at %zu:%zu)", p->context, p->context_mark.line + 1, p->context_mark.column + 1);
     text_add(ld->err, "\n");
     ld->nerr++;
 }
@@ -931,8 +877,7 @@ int config_load(struct config *cfg, const char *path, struct text *err, struct t
     /* An empty file (or only comments) means all defaults. */
     if (root && !ld.nerr && !is_null(root)) {
         if (root->type != YAML_MAPPING_NODE)
-            errf(&ld, root, "the top level must be a map (refresh:, servers:, ...), not %s",
-                 kind(root));
+            errf(&ld, root, "the top level must be a map (refresh:, servers:, ...), not %s", kind(root));
         else
             walk_map(&ld, root, NULL, top_keys, ARRAY_LEN(top_keys), top_pair, NULL);
         check_serves(&ld);

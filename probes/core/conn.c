@@ -6,14 +6,14 @@
 
 #include "core/conn_addr.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <libpq-fe.h>
 #include <netdb.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
 
 struct conn {
     char *conninfo;
@@ -21,8 +21,8 @@ struct conn {
     /* Session settings (conn_set_settings): sent as the startup packet's options, or, when a
      * pooler refuses those, set transaction-locally in front of every statement, so that nothing
      * sticks to a server connection a transaction pooler hands to an application next. */
-    char *options;     /* "-c name=value ..." (the conninfo's own options first) */
-    char *local_set;   /* "SELECT set_config(name, value, true), ..." */
+    char *options;   /* "-c name=value ..." (the conninfo's own options first) */
+    char *local_set; /* "SELECT set_config(name, value, true), ..." */
     bool options_refused;
     /* Where to connect: the conninfo's hosts looked up again before every connect, one attempt
      * per address, each with a share of the deadline. */
@@ -47,13 +47,13 @@ struct conn {
     /* Prepared statements (probe connections): the same texts run every tick, so each is
      * parsed and planned once per connection instead of every refresh. */
     bool use_prepare;
-    bool no_prepare;   /* the server refused them (e.g. behind a transaction pooler) */
-    char **prep_sql;   /* texts prepared on this connection; the name is pgfleet_<index> */
+    bool no_prepare; /* the server refused them (e.g. behind a transaction pooler) */
+    char **prep_sql; /* texts prepared on this connection; the name is pgfleet_<index> */
     int nprep;
-    int *skip;         /* per statement of the batch: results of our own to pass over first (the
+    int *skip;       /* per statement of the batch: results of our own to pass over first (the
                         * transaction-local settings, a Prepare) */
-    bool *prep_new;    /* per statement: a Prepare was sent for it in this batch */
-    int *prep_index;   /* per statement: its prep_sql index, or -1 */
+    bool *prep_new;  /* per statement: a Prepare was sent for it in this batch */
+    int *prep_index; /* per statement: its prep_sql index, or -1 */
     int version;
 };
 
@@ -239,10 +239,7 @@ void conn_close(struct conn *c, const char *reason)
     drop(c);
 }
 
-static void ignore_notice(void *arg, const char *message)
-{
-    (void)arg, (void)message;
-}
+static void ignore_notice(void *arg, const char *message) { (void)arg, (void)message; }
 
 /* Start libpq on the current target (or the conninfo as it is when there is none). */
 static int start_attempt(struct conn *c, int64_t now)
@@ -622,13 +619,13 @@ enum conn_event conn_step(struct conn *c, short revents, int64_t now)
     if (c->st == CONN_BUSY && now >= c->deadline)
         goto timeout;
     return CONN_EV_NONE;
-timeout: {
+timeout : {
     char msg[64];
     snprintf(msg, sizeof msg, "timeout: no answer after %.1fs", (double)(now - c->started) / 1000);
     conn_close(c, msg);
     return CONN_EV_FAILED;
 }
-broken: {
+broken : {
     const char *msg = PQerrorMessage(c->pg);
     const char *what = classify(msg);
     set_error(c, what ? what : "connection lost", msg);
@@ -637,8 +634,8 @@ broken: {
 }
 }
 
-int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n,
-              const int *nparams, const char *const *const *params, int64_t deadline_ms)
+int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n, const int *nparams,
+              const char *const *const *params, int64_t deadline_ms)
 {
     if (c->st != CONN_READY || n <= 0)
         return -1;
@@ -685,7 +682,7 @@ int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n
                 continue;
             }
             ok = PQsendQueryParams(c->pg, sql[i], np, NULL, np ? params[i] : NULL, NULL, NULL, 0) &&
-                 PQpipelineSync(c->pg);
+                PQpipelineSync(c->pg);
         }
     }
     if (!ok) {
@@ -732,7 +729,8 @@ int conn_check_conninfo(const char *conninfo, char **err)
         if (conninfo && (strcasestr(conninfo, "password") || strchr(conninfo, '@')) && q1) {
             char tail[300];
             snprintf(tail, sizeof tail, "%s", q2 > q1 ? q2 + 1 : "");
-            snprintf(q1, sizeof line - (size_t)(q1 - line), "\"...\"%s (the rest is hidden: it may hold a password)", tail);
+            snprintf(q1, sizeof line - (size_t)(q1 - line), "\"...\"%s (the rest is hidden: it may hold a password)",
+                     tail);
         }
         *err = xstrdup(line);
         PQfreemem(msg);
@@ -774,7 +772,7 @@ void conn_scrub_password(char *s)
     if (strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0) {
         char *p = strstr(s, "://") + 3;
         char *end = p + strcspn(p, "@/"); /* libpq ends the user info only there */
-        if (*end == '@') { /* user:password@ */
+        if (*end == '@') {                /* user:password@ */
             char *colon = memchr(p, ':', (size_t)(end - p));
             if (colon)
                 blank(colon + 1, end);
@@ -834,7 +832,7 @@ bool conn_is_local(const char *conninfo)
     if (!host)
         host = getenv("PGHOST");
     bool local = !host || host[0] == '/' || host[0] == '@' || strcmp(host, "localhost") == 0 ||
-                 strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
+        strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
     PQconninfoFree(o);
     return local;
 }
@@ -862,9 +860,7 @@ char *conn_display_name(const char *conninfo)
         name = xasprintf("%s", svc);
     else
         name = xasprintf("%s:%s%s%s", host && *host && *host != '/' && *host != '@' ? host : "local",
-                         port ? port : "5432",
-                         db ? "/" : "", db ? db : "");
+                         port ? port : "5432", db ? "/" : "", db ? db : "");
     PQconninfoFree(o);
     return name;
 }
-

@@ -76,8 +76,7 @@ static void free_split(char **v, int n)
     free(v);
 }
 
-struct addr_lookup *addr_lookup_start(const char *host, const char *port, int64_t deadline_ms,
-                                      char *err, size_t errlen)
+struct addr_lookup *addr_lookup_start(const char *host, const char *port, int64_t deadline_ms, char *err, size_t errlen)
 {
     addr_lookup_reap(0);
     int nh, np = 0;
@@ -139,8 +138,7 @@ static void add_target(struct conn_target **t, int *n, const char *host, const c
     (*n)++;
 }
 
-int addr_lookup_poll(struct addr_lookup *l, int64_t now, struct conn_target **out, int *n, char *err,
-                     size_t errlen)
+int addr_lookup_poll(struct addr_lookup *l, int64_t now, struct conn_target **out, int *n, char *err, size_t errlen)
 {
     int pending = -1;
     for (int i = 0; i < l->n; i++)
@@ -170,8 +168,7 @@ int addr_lookup_poll(struct addr_lookup *l, int64_t now, struct conn_target **ou
             char buf[INET6_ADDRSTRLEN];
             const void *a = ai->ai_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
                                                       : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
-            if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
-                inet_ntop(ai->ai_family, a, buf, sizeof buf))
+            if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) && inet_ntop(ai->ai_family, a, buf, sizeof buf))
                 add_target(&t, &nt, h->name, buf, h->port);
         }
     }

@@ -67,8 +67,7 @@ const char *rowset_get(const struct rowset *rs, int row, int col)
     return rs->cells[(size_t)row * (size_t)rs->ncols + (size_t)col];
 }
 
-int rowset_cols(const struct rowset *rs, const char *const *names, int *idx, int n, char *err,
-                size_t errlen)
+int rowset_cols(const struct rowset *rs, const char *const *names, int *idx, int n, char *err, size_t errlen)
 {
     for (int i = 0; i < n; i++) {
         idx[i] = rowset_col(rs, names[i]);
@@ -191,8 +190,7 @@ struct rowset *rowset_from_pg(const struct pg_result *cres)
         const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
         if (st == PGRES_PIPELINE_ABORTED)
             msg = "not run: an earlier statement in the batch failed";
-        return rowset_new_error(PQresultErrorField(res, PG_DIAG_SQLSTATE),
-                                msg ? msg : PQresultErrorMessage(res));
+        return rowset_new_error(PQresultErrorField(res, PG_DIAG_SQLSTATE), msg ? msg : PQresultErrorMessage(res));
     }
     int nf = PQnfields(res), nt = PQntuples(res);
     const char **names = xcalloc((size_t)nf + 1, sizeof *names);

@@ -184,8 +184,8 @@ static int parse_with_units(const char *s, const struct unit *units, size_t nuni
 int parse_duration_ms(const char *s, int64_t *ms)
 {
     static const struct unit units[] = {
-        {"", 1000}, {"ms", 1}, {"s", 1000}, {"sec", 1000}, {"m", 60000}, {"min", 60000},
-        {"h", 3600000}, {"d", 86400000},
+        {"", 1000},   {"ms", 1},      {"s", 1000},    {"sec", 1000},
+        {"m", 60000}, {"min", 60000}, {"h", 3600000}, {"d", 86400000},
     };
     double v;
     if (parse_with_units(s, units, ARRAY_LEN(units), &v) || v > 9.2e15)
@@ -197,8 +197,16 @@ int parse_duration_ms(const char *s, int64_t *ms)
 int parse_size_bytes(const char *s, int64_t *bytes)
 {
     static const struct unit units[] = {
-        {"", 1}, {"B", 1}, {"kB", 1024.0}, {"KiB", 1024.0}, {"MB", 1048576.0}, {"MiB", 1048576.0},
-        {"GB", 1073741824.0}, {"GiB", 1073741824.0}, {"TB", 1099511627776.0}, {"TiB", 1099511627776.0},
+        {"", 1},
+        {"B", 1},
+        {"kB", 1024.0},
+        {"KiB", 1024.0},
+        {"MB", 1048576.0},
+        {"MiB", 1048576.0},
+        {"GB", 1073741824.0},
+        {"GiB", 1073741824.0},
+        {"TB", 1099511627776.0},
+        {"TiB", 1099511627776.0},
     };
     double v;
     if (parse_with_units(s, units, ARRAY_LEN(units), &v) || v > 9.2e18)
@@ -244,8 +252,7 @@ char *fmt_age(char *buf, size_t len, double s)
     return buf;
 }
 
-static char *fmt_scaled(char *buf, size_t len, double v, double base, const char *const *sfx,
-                        int nsfx, int int_below)
+static char *fmt_scaled(char *buf, size_t len, double v, double base, const char *const *sfx, int nsfx, int int_below)
 {
     int i = 0;
     if (!isfinite(v)) {

@@ -52,7 +52,7 @@
 #include <unistd.h>
 
 #define READ_MAX (64 * 1024)
-#define OUT_MAX (4u * 1024 * 1024) /* stop reading a side while this much waits to go out */
+#define OUT_MAX (4u * 1024 * 1024)  /* stop reading a side while this much waits to go out */
 #define HOLD_MAX (1u * 1024 * 1024) /* dropact: client messages up to this size are checked */
 #define FLUSH_MS 2000               /* a closing pair gets this long to flush what it owes */
 #define LINGER_MS 5000              /* dropact: how long the server side stays after the drop */
@@ -62,7 +62,7 @@
 #define CODE_GSSENC 80877104u
 
 enum mode { M_PASS, M_BADLEN, M_TRUNCATE, M_STALL, M_FATAL, M_GARBAGE, M_DROPACT, M_DROPAFTER, M_COPY };
-static const char *const mode_names[] = {"pass",  "badlen",  "truncate", "stall", "fatal",
+static const char *const mode_names[] = {"pass",    "badlen",  "truncate",  "stall", "fatal",
                                          "garbage", "dropact", "dropafter", "copy"};
 
 enum phase { PH_STARTUP, PH_TYPED, PH_OPAQUE };
@@ -87,17 +87,17 @@ struct pair {
     int fd[2];
     bool connecting;
     struct buf in[2], out[2];
-    struct parser ps[2]; /* ps[0]: client → server, ps[1]: server → client */
-    int answers_owed;    /* SSL/GSS requests the server has yet to answer with one byte */
+    struct parser ps[2];   /* ps[0]: client → server, ps[1]: server → client */
+    int answers_owed;      /* SSL/GSS requests the server has yet to answer with one byte */
     uint64_t server_bytes; /* bytes of the server's stream passed on to the client */
     unsigned long ndata, nready;
-    long stall_budget;   /* stall: bytes of the stalled DataRow still to send; -1 when unset */
-    bool stalled;        /* stall: nothing more goes to the client */
-    bool act_armed;      /* dropact: the signal statement went by; drop at its Sync */
-    bool client_gone;    /* dropact: the client side is closed; the server lingers */
-    bool closing;        /* flush what is owed, then close both sides */
-    int64_t close_by;    /* ms: closing or lingering ends here at the latest */
-    const char *why;     /* for the closing log line */
+    long stall_budget; /* stall: bytes of the stalled DataRow still to send; -1 when unset */
+    bool stalled;      /* stall: nothing more goes to the client */
+    bool act_armed;    /* dropact: the signal statement went by; drop at its Sync */
+    bool client_gone;  /* dropact: the client side is closed; the server lingers */
+    bool closing;      /* flush what is owed, then close both sides */
+    int64_t close_by;  /* ms: closing or lingering ends here at the latest */
+    const char *why;   /* for the closing log line */
 };
 
 static enum mode mode = M_PASS;
@@ -352,8 +352,8 @@ static void server_msg_start(struct pair *p, uint8_t *hdr)
         logln("conn %u: badlen: DataRow #%lu length %u -> %u (0x%x)", p->id, p->ndata, len, bad_len, bad_len);
     } else if (fault(p, M_STALL) && p->ndata == after) {
         p->stall_budget = (long)((1 + (uint64_t)len) / 2);
-        logln("conn %u: stall: DataRow #%lu of %u bytes: sending %ld of them, then nothing", p->id, p->ndata,
-              1 + len, p->stall_budget);
+        logln("conn %u: stall: DataRow #%lu of %u bytes: sending %ld of them, then nothing", p->id, p->ndata, 1 + len,
+              p->stall_budget);
     }
 }
 

@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "core/config.h"
-#include "fuzzutil.h"
 #include "core/util.h"
+#include "fuzzutil.h"
 
 static int fd = -1;
 static char path[64];

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzzutil.h"
 #include "core/util.h"
+#include "fuzzutil.h"
 
 /* One unit of escaped text at p: an escape or a character; its length in bytes, 0 if what
  * starts at p is neither (a stray backslash). *byte and *cp tell what it stands for: the raw byte
@@ -42,7 +42,10 @@ static size_t unit(const char *p, size_t n, int *byte, uint32_t *cp)
     unsigned long v = 0;
     for (size_t i = start; i < start + digits; i++) {
         char c = p[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int d = c >= '0' && c <= '9' ? c - '0'
+            : c >= 'a' && c <= 'f'   ? c - 'a' + 10
+            : c >= 'A' && c <= 'F'   ? c - 'A' + 10
+                                     : -1;
         if (d < 0 || (start == 1 && d > 7))
             return 0;
         v = v * (start == 1 ? 8 : 16) + (unsigned long)d;
@@ -65,8 +68,8 @@ static void put_utf8(struct text *t, uint32_t c)
     else if (c < 0x10000)
         b[0] = (char)(0xe0 | c >> 12), b[1] = (char)(0x80 | ((c >> 6) & 0x3f)), b[2] = (char)(0x80 | (c & 0x3f)), n = 3;
     else
-        b[0] = (char)(0xf0 | c >> 18), b[1] = (char)(0x80 | ((c >> 12) & 0x3f)), b[2] = (char)(0x80 | ((c >> 6) & 0x3f)),
-        b[3] = (char)(0x80 | (c & 0x3f)), n = 4;
+        b[0] = (char)(0xf0 | c >> 18), b[1] = (char)(0x80 | ((c >> 12) & 0x3f)),
+        b[2] = (char)(0x80 | ((c >> 6) & 0x3f)), b[3] = (char)(0x80 | (c & 0x3f)), n = 4;
     text_addn(t, b, n);
 }
 
@@ -185,7 +188,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (n > fn || memcmp(out, full, n) != 0 || !cut[n]) {
             fz_dump("esc()", full, fn, n <= fn ? n : SIZE_MAX);
             fz_dump("esc_into()", out, n, SIZE_MAX);
-            fz_fail(__FILE__, __LINE__, "esc_into cuts esc() between whole characters and escapes", "outlen %zu", outlen);
+            fz_fail(__FILE__, __LINE__, "esc_into cuts esc() between whole characters and escapes", "outlen %zu",
+                    outlen);
         }
         if (outlen > fn)
             FZ_CHECK(n == fn, "esc_into cut %zu of %zu bytes with room for all (outlen %zu)", n, fn, outlen);

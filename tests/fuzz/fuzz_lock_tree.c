@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "fuzzutil.h"
 #include "probes/lock_tree.h"
-#include "core/util.h"
 
 #define MAX_ROWS 20000
 #define MAX_EDGES 60000
@@ -38,10 +38,7 @@ static unsigned byte(struct rd *r) { return r->i < r->n ? r->p[r->i++] : 0; }
 static unsigned u16(struct rd *r) { return byte(r) | byte(r) << 8; }
 static int pid(struct rd *r) { return r->wide ? (int)(int16_t)u16(r) : (int)byte(r); }
 
-static double secs(unsigned b)
-{
-    return b == 0xff ? NAN : b == 0xfe ? INFINITY : b / 4.0;
-}
+static double secs(unsigned b) { return b == 0xff ? NAN : b == 0xfe ? INFINITY : b / 4.0; }
 
 static bool add_row(struct rows *R, int p, const int *bl, size_t nb, double wait, double age)
 {
@@ -148,7 +145,7 @@ static double key(double v) { return isnan(v) ? -1 : v; }
 
 /* The facts about the input, computed plainly. */
 struct facts {
-    int *pids;        /* distinct node pids: first rows, then missing blockers */
+    int *pids; /* distinct node pids: first rows, then missing blockers */
     size_t npids;
     size_t *row;      /* node -> its first input row, or SIZE_MAX (missing) */
     size_t *first_bl; /* node -> node of its first blocker that is not itself, or SIZE_MAX */
@@ -347,9 +344,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const struct lt_item *a = &f.items[f.roots[k - 1]];
             double aa = a->node == LT_NONE ? -1 : key(R.in[a->node].age_s);
             double ab = it->node == LT_NONE ? -1 : key(R.in[it->node].age_s);
-            FZ_CHECK(a->blocked > it->blocked || (a->blocked == it->blocked && (aa > ab || (aa == ab && a->pid < it->pid))),
-                     "root %d (blocks %zu, age %g) before root %d (blocks %zu, age %g)", a->pid, a->blocked, aa, it->pid,
-                     it->blocked, ab);
+            FZ_CHECK(a->blocked > it->blocked ||
+                         (a->blocked == it->blocked && (aa > ab || (aa == ab && a->pid < it->pid))),
+                     "root %d (blocks %zu, age %g) before root %d (blocks %zu, age %g)", a->pid, a->blocked, aa,
+                     it->pid, it->blocked, ab);
         }
     }
     FZ_CHECK((f.ncycles > 0) == (ncyc_items > 0), "ncycles %zu with %zu items in a cycle", f.ncycles, ncyc_items);

@@ -22,12 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "fuzzutil.h"
 #include "probes/sec_connections.h"
 #include "probes/sec_io.h"
 #include "probes/sec_locks.h"
 #include "probes/snapjson.h"
-#include "core/util.h"
 
 static bool strict, allow_invalid_utf8;
 static const char *doc_buf;
@@ -46,12 +46,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void need(const struct server *s, json_t *o, const char *path, const char *key, int type)
 {
     json_t *v = json_object_get(o, key);
-    bool ok = v && (type < 0 || (int)json_typeof(v) == type ||
-                    (type == JSON_REAL && (json_is_integer(v) || json_is_null(v))));
+    bool ok = v &&
+        (type < 0 || (int)json_typeof(v) == type || (type == JSON_REAL && (json_is_integer(v) || json_is_null(v))));
     if (!ok) {
         fz_dump("document", doc_buf, doc_len, SIZE_MAX);
-        fz_fail(__FILE__, __LINE__, "every documented key",
-                "server %s (%s, %s, %s): %s%s%s is %s", s->conf->name,
+        fz_fail(__FILE__, __LINE__, "every documented key", "server %s (%s, %s, %s): %s%s%s is %s", s->conf->name,
                 s->kind == KIND_PGBOUNCER ? "pgbouncer" : "postgres", srv_status_name(s->status),
                 s->reason[0] ? "with a reason" : "no reason", path, *path ? "." : "", key,
                 v ? "of the wrong type" : "missing");
@@ -73,7 +72,9 @@ static void need_text(const struct server *s, json_t *o, const char *path, const
     fz_fail(__FILE__, __LINE__, "every documented key", "server %s (%s, %s): %s%s%s is %s; the server's text %s%s",
             s->conf->name, s->kind == KIND_PGBOUNCER ? "pgbouncer" : "postgres", srv_status_name(s->status), path,
             *path ? "." : "", key, v ? "of the wrong type" : "missing", raw ? "is " : "was NULL",
-            !raw ? "" : why && !strcmp(why, "invalid UTF-8") ? "not valid UTF-8" : "valid UTF-8");
+            !raw                                       ? ""
+                : why && !strcmp(why, "invalid UTF-8") ? "not valid UTF-8"
+                                                       : "valid UTF-8");
 }
 
 /* Every node of a lock tree level has a pid and its waiters; returns the nodes counted. */
@@ -81,7 +82,7 @@ static size_t tree_nodes(const struct server *s, json_t *arr, unsigned depth)
 {
     size_t n = 0, i;
     json_t *e;
-    json_array_foreach(arr, i, e) {
+    json_array_foreach (arr, i, e) {
         need(s, e, "lock_tree[]", "pid", JSON_INTEGER);
         need(s, e, "lock_tree[]", "waiters", JSON_ARRAY);
         n += 1 + (depth < 10000 ? tree_nodes(s, json_object_get(e, "waiters"), depth + 1) : 0);
@@ -95,8 +96,8 @@ static void check_server(const struct model *m, const struct server *s, json_t *
     need(s, o, "", "tags", JSON_ARRAY);
     for (size_t i = 0; i < s->conf->ntags && i < json_array_size(json_object_get(o, "tags")); i++)
         FZ_CHECK(json_is_string(json_array_get(json_object_get(o, "tags"), i)), "server %s: tag %zu", s->conf->name, i);
-    FZ_CHECK(json_array_size(json_object_get(o, "tags")) == s->conf->ntags, "server %s: %zu tags of %zu",
-             s->conf->name, json_array_size(json_object_get(o, "tags")), s->conf->ntags);
+    FZ_CHECK(json_array_size(json_object_get(o, "tags")) == s->conf->ntags, "server %s: %zu tags of %zu", s->conf->name,
+             json_array_size(json_object_get(o, "tags")), s->conf->ntags);
     need(s, o, "", "status", JSON_STRING);
     FZ_CHECK(strcmp(json_string_value(json_object_get(o, "status")), srv_status_name(s->status)) == 0,
              "server %s: status %s", s->conf->name, json_string_value(json_object_get(o, "status")));
@@ -104,10 +105,10 @@ static void check_server(const struct model *m, const struct server *s, json_t *
     need(s, o, "", "role", -1);
     need(s, o, "", "tick_ms", JSON_INTEGER);
     /* Every documented key, whatever the server's state: null when the fact is unknown. */
-    static const char *const pg_keys[] = {
-        "role", "version", "version_num", "uptime_s", "connections", "active", "blocked", "longest_query_s",
-        "longest_xact_s", "tps", "cache", "interval_s", "activity", "lock_tree", "replication", "io",
-        "statements", "progress", "probe_errors"};
+    static const char *const pg_keys[] = {"role",   "version",    "version_num",     "uptime_s",       "connections",
+                                          "active", "blocked",    "longest_query_s", "longest_xact_s", "tps",
+                                          "cache",  "interval_s", "activity",        "lock_tree",      "replication",
+                                          "io",     "statements", "progress",        "probe_errors"};
     static const char *const pool_keys[] = {"serves", "pools", "stats", "probe_errors"};
     bool pg = s->kind == KIND_POSTGRES;
     for (size_t i = 0; i < (pg ? ARRAY_LEN(pg_keys) : ARRAY_LEN(pool_keys)); i++)
@@ -144,13 +145,14 @@ static void check_server(const struct model *m, const struct server *s, json_t *
     if (SAMPLE_DATABASES(s->cur))
         need(s, cache, "cache", "databases", JSON_ARRAY);
     if (SAMPLE_SERVER(s->cur)) {
-        static const char *const top[] = {"version", "version_num", "uptime_s", "active", "blocked", "longest_query_s",
-                                          "longest_xact_s", "tps", "interval_s"};
+        static const char *const top[] = {"version",         "version_num",    "uptime_s", "active",    "blocked",
+                                          "longest_query_s", "longest_xact_s", "tps",      "interval_s"};
         for (size_t i = 0; i < ARRAY_LEN(top); i++)
             need(s, o, "", top[i], -1);
         need(s, o, "", "connections", JSON_OBJECT);
-        static const char *const conn[] = {"used", "max_connections", "reserved", "usable", "used_pct", "active",
-                                           "idle", "idle_in_transaction", "waiting_on_locks"};
+        static const char *const conn[] = {
+            "used", "max_connections",     "reserved",        "usable", "used_pct", "active",
+            "idle", "idle_in_transaction", "waiting_on_locks"};
         for (size_t i = 0; i < ARRAY_LEN(conn); i++)
             need(s, json_object_get(o, "connections"), "connections", conn[i], -1);
         need(s, cache, "cache", "hit_pct", JSON_REAL);
@@ -169,10 +171,8 @@ static void check_server(const struct model *m, const struct server *s, json_t *
             const struct {
                 const char *k;
                 const char *v;
-            } f[] = {{"database", r->datname},     {"user", r->usename},
-                     {"application_name", r->application_name},
-                     {"client", r->client},        {"state", r->state},
-                     {"wait_event_type", r->wait_event_type},
+            } f[] = {{"database", r->datname},      {"user", r->usename}, {"application_name", r->application_name},
+                     {"client", r->client},         {"state", r->state},  {"wait_event_type", r->wait_event_type},
                      {"wait_event", r->wait_event}, {"query", r->query}};
             need(s, e, "activity[]", "pid", JSON_INTEGER);
             for (size_t k = 0; k < ARRAY_LEN(f); k++)
@@ -192,8 +192,8 @@ static void check_server(const struct model *m, const struct server *s, json_t *
     if (SAMPLE_CONNECTIONS(s->cur) || (strict && s->status == SRV_UP)) {
         need(s, o, "", "connections", JSON_OBJECT);
         json_t *c = json_object_get(o, "connections");
-        static const char *const by[] = {"by_state", "by_database", "by_user", "by_application", "by_client",
-                                         "idle_in_transaction_sessions"};
+        static const char *const by[] = {"by_state",       "by_database", "by_user",
+                                         "by_application", "by_client",   "idle_in_transaction_sessions"};
         for (size_t i = 0; i < ARRAY_LEN(by); i++)
             need(s, c, "connections", by[i], JSON_ARRAY);
     }
@@ -229,7 +229,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool *seen = xcalloc(w->m.n + 1, sizeof *seen);
     size_t i;
     json_t *o;
-    json_array_foreach(servers, i, o) {
+    json_array_foreach (servers, i, o) {
         FZ_CHECK(json_is_object(o), "servers[%zu] is not an object", i);
         const char *name = json_string_value(json_object_get(o, "name"));
         FZ_CHECK(name, "servers[%zu] has no name", i);

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "probes/probe.h"
 #include "probes/sched.h"
-#include "core/util.h"
 
 void fz_fail(const char *file, int line, const char *what, const char *fmt, ...)
 {
@@ -85,13 +85,12 @@ bool fz_forbidden_cp(uint32_t c)
     /* General category Cf (format) of Unicode 15, the line/paragraph separators (Zl, Zp), the
      * fillers that render as blanks, the tag block's unassigned code points and noncharacters. */
     static const uint32_t ranges[][2] = {
-        {0x0000, 0x001f}, {0x007f, 0x009f}, {0x00ad, 0x00ad}, {0x0600, 0x0605},
-        {0x061c, 0x061c}, {0x06dd, 0x06dd}, {0x070f, 0x070f}, {0x0890, 0x0891},
-        {0x08e2, 0x08e2}, {0x115f, 0x1160}, {0x180e, 0x180e}, {0x200b, 0x200f},
-        {0x2028, 0x202e}, {0x2060, 0x206f}, {0x3164, 0x3164}, {0xfdd0, 0xfdef},
-        {0xfeff, 0xfeff}, {0xffa0, 0xffa0}, {0xfff9, 0xfffb}, {0x110bd, 0x110bd},
-        {0x110cd, 0x110cd}, {0x13430, 0x1343f}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a},
-        {0xe0000, 0xe00ff}, {0xe01f0, 0xe0fff},
+        {0x0000, 0x001f},   {0x007f, 0x009f},   {0x00ad, 0x00ad},   {0x0600, 0x0605},   {0x061c, 0x061c},
+        {0x06dd, 0x06dd},   {0x070f, 0x070f},   {0x0890, 0x0891},   {0x08e2, 0x08e2},   {0x115f, 0x1160},
+        {0x180e, 0x180e},   {0x200b, 0x200f},   {0x2028, 0x202e},   {0x2060, 0x206f},   {0x3164, 0x3164},
+        {0xfdd0, 0xfdef},   {0xfeff, 0xfeff},   {0xffa0, 0xffa0},   {0xfff9, 0xfffb},   {0x110bd, 0x110bd},
+        {0x110cd, 0x110cd}, {0x13430, 0x1343f}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a}, {0xe0000, 0xe00ff},
+        {0xe01f0, 0xe0fff},
     };
     if ((c & 0xfffe) == 0xfffe)
         return true;
@@ -283,8 +282,8 @@ static void check_parse(int p, int rc, const struct sample *next, const char *er
     if (p < PROBE_MAX) {
         FZ_CHECK(rc == 0 || rc == -1, "probe %s: parse returned %d", name, rc);
         if (rc == 0 && !next->sec[p] && probe_table[p]->free_section) /* flush has no section */
-            fz_fail(__FILE__, __LINE__, "section filled", "probe %s: parse returned 0 without a section (%d rows)", name,
-                    rs->nrows);
+            fz_fail(__FILE__, __LINE__, "section filled", "probe %s: parse returned 0 without a section (%d rows)",
+                    name, rs->nrows);
         if (rc != 0 && next->sec[p])
             fz_fail(__FILE__, __LINE__, "no section after an error", "probe %s: parse failed (%s) but left a section",
                     name, err);
@@ -408,7 +407,7 @@ struct hdr {
     uint8_t flags, status, tick;
     const uint8_t *text; /* reason 0x1f tag 0x1f tag ... */
     size_t len;
-    size_t off;          /* where its records start */
+    size_t off; /* where its records start */
 };
 
 static bool valid_utf8(const uint8_t *p, size_t n)

@@ -29,8 +29,8 @@
 #include <stdint.h>
 
 #include "core/config.h"
-#include "probes/model.h"
 #include "core/rowset.h"
+#include "probes/model.h"
 #include "probes/sample.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -40,11 +40,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
  * input as crash-* and prints the reproducer's path. */
 void fz_fail(const char *file, int line, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 4, 5), noreturn));
+/* clang-format off */
 #define FZ_CHECK(cond, ...)                                                                        \
     do {                                                                                           \
         if (!(cond))                                                                               \
             fz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                                       \
     } while (0)
+/* clang-format on */
 
 /* Prints label and up to 512 bytes of p around offset at (SIZE_MAX: from the start) as C-style
  * escapes, so a report shows exactly which bytes were wrong. */

@@ -29,11 +29,11 @@
 #include "actions/action.h"
 #include "actions/action_signal.h"
 #include "actions/audit.h"
-#include "core/conn.h"
 #include "actions/job.h"
-#include "probes/probe.h"
+#include "core/conn.h"
 #include "core/rowset.h"
 #include "core/util.h"
+#include "probes/probe.h"
 
 /* ---- a private state directory per test ---- */
 
@@ -146,13 +146,14 @@ static void assert_no_controls(json_t *v, const char *where)
                 fail_msg("%s: raw control byte 0x%02x in \"%s\"", where, *p, json_string_value(v));
         break;
     case JSON_OBJECT:
-        json_object_foreach(v, k, x) assert_no_controls(x, k);
+        json_object_foreach (v, k, x)
+            assert_no_controls(x, k);
         break;
     case JSON_ARRAY:
-        json_array_foreach(v, i, x) assert_no_controls(x, where);
+        json_array_foreach (v, i, x)
+            assert_no_controls(x, where);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -180,10 +181,8 @@ static enum job_state fake_step(struct job *j, const struct job_event *ev)
         }
         snprintf(j->outcome, sizeof j->outcome, "fake finished");
         return JOB_DONE;
-    case JEV_ABORT:
-        return JOB_RUNNING; /* "nothing to undo": job_abort makes that ABORTED */
-    default:
-        return JOB_RUNNING;
+    case JEV_ABORT: return JOB_RUNNING; /* "nothing to undo": job_abort makes that ABORTED */
+    default: return JOB_RUNNING;
     }
 }
 
@@ -194,7 +193,11 @@ static enum confirm fake_confirm(const struct job *j)
 }
 
 static const struct action_class fake = {
-    .name = "fake", .title = "Fake action", .risk = RISK_SAFE, .confirm = fake_confirm, .step = fake_step,
+    .name = "fake",
+    .title = "Fake action",
+    .risk = RISK_SAFE,
+    .confirm = fake_confirm,
+    .step = fake_step,
 };
 
 /* Fails at once, without setting an outcome: job.c supplies one. */
@@ -209,9 +212,17 @@ static const struct action_class failing = {.name = "failing", .title = "Failing
 static struct job_target plain_target(int pid)
 {
     struct job_target t = {
-        .pid = pid, .backend_start = "2024-05-01 10:00:00.123456+00", .query_start = "2024-05-01 10:05:00+00",
-        .user = "app", .database = "shop", .application = "billing", .client = "10.0.0.7",
-        .state = "active", .backend_type = "client backend", .query = "SELECT pg_sleep(60)", .age_s = 12.5,
+        .pid = pid,
+        .backend_start = "2024-05-01 10:00:00.123456+00",
+        .query_start = "2024-05-01 10:05:00+00",
+        .user = "app",
+        .database = "shop",
+        .application = "billing",
+        .client = "10.0.0.7",
+        .state = "active",
+        .backend_type = "client backend",
+        .query = "SELECT pg_sleep(60)",
+        .age_s = 12.5,
     };
     return t;
 }
@@ -479,7 +490,8 @@ static void test_audit_line_format(void **state)
     assert_true(json_is_array(targets));
     assert_int_equal(json_array_size(targets), 2);
     json_t *a = json_array_get(targets, 0);
-    static const char *const keys[] = {"pid", "user", "database", "application", "query_fingerprint", "query", "result"};
+    static const char *const keys[] = {"pid",   "user",  "database", "application", "query_fingerprint",
+                                       "query", "result"};
     for (size_t k = 0; k < ARRAY_LEN(keys); k++)
         if (!json_object_get(a, keys[k]))
             fail_msg("target lacks \"%s\"", keys[k]);
@@ -689,13 +701,14 @@ static void test_audit_print(void **state)
     fputs("{\"time\":\"2999-01-01T00:00:00Z\",\"os_user\":\"x\",\"host\":\"h\",\"server\":\"edited\\u001b[2J\","
           "\"action\":\"cancel\",\"targets\":[{\"pid\":1,\"query\":\"q\\u0007\"}],\"sql\":[],\"outcome\":\"o\\n\"}\n",
           fp);
-    fputs("{\"time\":\"2999-01-02T00:00:00Z\\u001b]0;t\\u0007\",\"os_user\":\"x\",\"host\":\"h\",\"server\":\"s\","
-          "\"action\":\"cancel\",\"targets\":[{\"pid\":3,\"query\":\"SELECT '\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
-          "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
-          "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
-          "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
-          "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9'\"}],\"sql\":[],\"outcome\":\"o\"}\n",
-          fp);
+    fputs(
+        "{\"time\":\"2999-01-02T00:00:00Z\\u001b]0;t\\u0007\",\"os_user\":\"x\",\"host\":\"h\",\"server\":\"s\","
+        "\"action\":\"cancel\",\"targets\":[{\"pid\":3,\"query\":\"SELECT '\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+        "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+        "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+        "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+        "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9'\"}],\"sql\":[],\"outcome\":\"o\"}\n",
+        fp);
     fputs("not json at all\n", fp);
     fclose(fp);
 
@@ -792,9 +805,9 @@ static void test_target_is_system(void **state)
     (void)state;
     struct job_target t = plain_target(1);
     assert_false(target_is_system(&t));
-    static const char *const system_types[] = {"walsender", "autovacuum launcher", "autovacuum worker",
-                                               "checkpointer", "background writer", "logical replication launcher",
-                                               "background worker", "walwriter"};
+    static const char *const system_types[] = {
+        "walsender",         "autovacuum launcher",          "autovacuum worker", "checkpointer",
+        "background writer", "logical replication launcher", "background worker", "walwriter"};
     for (size_t i = 0; i < ARRAY_LEN(system_types); i++) {
         t.backend_type = (char *)system_types[i];
         if (!target_is_system(&t))
@@ -1107,7 +1120,7 @@ static void test_signal_abort_and_failure(void **state)
     o = parse_line(lines[1]);
     json_t *tg;
     size_t i;
-    json_array_foreach(json_object_get(o, "targets"), i, tg) {
+    json_array_foreach (json_object_get(o, "targets"), i, tg) {
         const char *r = jstr(tg, "result");
         if (strcmp(r, "not attempted") == 0 || !strstr(r, "unknown"))
             fail_msg("target %zu: \"%s\" after an abort with the signal statement in flight", i, r);
@@ -1124,7 +1137,6 @@ static void test_signal_abort_and_failure(void **state)
     assert_false(j->targets[0].ok);
     job_discard(&f->js, j);
 }
-
 
 /* ---- no record, no action ---- */
 

@@ -19,14 +19,11 @@
 
 #include "core/config.h"
 #include "core/conn.h"
-#include "testutil.h"
 #include "core/util.h"
+#include "testutil.h"
 
 /* text_init may leave s NULL until something is added. */
-static const char *str(const struct text *t)
-{
-    return t->s ? t->s : "";
-}
+static const char *str(const struct text *t) { return t->s ? t->s : ""; }
 
 /* Loads a fixture that must fail and compares the whole error text with lines, each given as
  * "LINE:COL: message" (the file name is prefixed here, as the loader does). */
@@ -50,11 +47,13 @@ static void expect_errors(const char *name, const char *const *lines, size_t n)
     free(path);
 }
 
+/* clang-format off */
 #define EXPECT_ERRORS(name, ...)                                                                   \
     do {                                                                                           \
         static const char *const lines_[] = {__VA_ARGS__};                                         \
         expect_errors(name, lines_, ARRAY_LEN(lines_));                                            \
     } while (0)
+/* clang-format on */
 
 /* Loads a fixture that must succeed without warnings. */
 static void load_ok(const char *name, struct config *cfg)
@@ -144,14 +143,12 @@ static void test_good_block(void **state)
     assert_int_equal(cfg.servers[1].ntags, 0);
     assert_int_equal(cfg.servers[1].line, 17);
     assert_string_equal(cfg.servers[2].name, "billing_db.eu");
-    assert_string_equal(cfg.servers[2].conninfo,
-                        "postgresql://monitor@db.example.com:5433/billing");
+    assert_string_equal(cfg.servers[2].conninfo, "postgresql://monitor@db.example.com:5433/billing");
     assert_int_equal(cfg.servers[2].ntags, 0);
 
     assert_int_equal(cfg.npoolers, 1);
     assert_string_equal(cfg.poolers[0].name, "orders-bouncer");
-    assert_string_equal(cfg.poolers[0].conninfo,
-                        "host=10.0.0.9 port=6432 dbname=pgbouncer user=monitor");
+    assert_string_equal(cfg.poolers[0].conninfo, "host=10.0.0.9 port=6432 dbname=pgbouncer user=monitor");
     assert_int_equal(cfg.poolers[0].nserves, 2);
     assert_string_equal(cfg.poolers[0].serves[0], "orders-1");
     assert_string_equal(cfg.poolers[0].serves[1], "orders-2");
@@ -203,8 +200,7 @@ static void test_good_flow(void **state)
 
     assert_int_equal(cfg.npoolers, 1);
     assert_string_equal(cfg.poolers[0].name, "orders-bouncer");
-    assert_string_equal(cfg.poolers[0].conninfo,
-                        "host=10.0.0.9 port=6432 dbname=pgbouncer user=monitor");
+    assert_string_equal(cfg.poolers[0].conninfo, "host=10.0.0.9 port=6432 dbname=pgbouncer user=monitor");
     assert_int_equal(cfg.poolers[0].nserves, 1);
     assert_string_equal(cfg.poolers[0].serves[0], "orders-1");
 
@@ -248,7 +244,7 @@ static void test_read_only_spellings(void **state)
     static const struct {
         const char *text;
         bool val;
-    } cases[] = {{"true", true}, {"yes", true},  {"on", true},   {"True", true},
+    } cases[] = {{"true", true},   {"yes", true}, {"on", true},   {"True", true},
                  {"false", false}, {"no", false}, {"off", false}, {"OFF", false}};
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         char *yaml = xasprintf("read_only: %s\n", cases[i].text);
@@ -303,10 +299,12 @@ static void test_missing_file(void **state)
 static void test_syntax_error(void **state)
 {
     (void)state;
-    EXPECT_ERRORS("syntax.yaml", "6:1: YAML syntax error: found unexpected end of stream "
-                                 "(while scanning a quoted scalar at 4:15)");
-    EXPECT_ERRORS("syntax2.yaml", "4:4: YAML syntax error: did not find expected '-' indicator "
-                                  "(while parsing a block collection at 3:3)");
+    EXPECT_ERRORS("syntax.yaml",
+                  "6:1: YAML syntax error: found unexpected end of stream "
+                  "(while scanning a quoted scalar at 4:15)");
+    EXPECT_ERRORS("syntax2.yaml",
+                  "4:4: YAML syntax error: did not find expected '-' indicator "
+                  "(while parsing a block collection at 3:3)");
 }
 
 static void test_unknown_key(void **state)
@@ -336,8 +334,7 @@ static void test_wrong_type(void **state)
     (void)state;
     EXPECT_ERRORS("wrong_type.yaml", "2:3: servers must be a list, not a map");
     EXPECT_ERRORS("wrong_type2.yaml", "1:10: refresh must be a duration, not a list",
-                  "2:13: thresholds must be a map, not a single value",
-                  "4:26: conninfo must be a string, not a map",
+                  "2:13: thresholds must be a map, not a single value", "4:26: conninfo must be a string, not a map",
                   "5:5: each server must be a map (name:, conninfo:, tags:), not a single value",
                   "6:13: escalation must be a list, not a single value");
 }
@@ -347,22 +344,19 @@ static void test_missing_required(void **state)
     (void)state;
     EXPECT_ERRORS("missing_required.yaml", "2:5: server is missing required key \"name\"",
                   "3:5: server \"b\" is missing required key \"conninfo\"",
-                  "4:5: server is missing required key \"name\"",
-                  "4:5: server is missing required key \"conninfo\"");
+                  "4:5: server is missing required key \"name\"", "4:5: server is missing required key \"conninfo\"");
 }
 
 static void test_duplicate_server(void **state)
 {
     (void)state;
-    EXPECT_ERRORS("duplicate_server.yaml",
-                  "5:13: duplicate server name \"orders-1\" (first defined at 2:5)");
+    EXPECT_ERRORS("duplicate_server.yaml", "5:13: duplicate server name \"orders-1\" (first defined at 2:5)");
 }
 
 static void test_duplicate_pooler(void **state)
 {
     (void)state;
-    EXPECT_ERRORS("duplicate_pooler.yaml",
-                  "5:13: duplicate pooler name \"bouncer\" (first defined at 4:5)",
+    EXPECT_ERRORS("duplicate_pooler.yaml", "5:13: duplicate pooler name \"bouncer\" (first defined at 4:5)",
                   "6:5: pooler is missing required key \"name\"");
 }
 
@@ -407,15 +401,13 @@ static void test_bad_conninfo_hides_password(void **state)
 static void test_bad_duration(void **state)
 {
     (void)state;
-    EXPECT_ERRORS("bad_duration.yaml",
-                  "1:10: bad duration \"2x\" for refresh (use e.g. 2s, 500ms, 1m)");
+    EXPECT_ERRORS("bad_duration.yaml", "1:10: bad duration \"2x\" for refresh (use e.g. 2s, 500ms, 1m)");
 }
 
 static void test_bad_size(void **state)
 {
     (void)state;
-    EXPECT_ERRORS("bad_size.yaml",
-                  "2:19: bad size \"16QB\" for repl_lag_bytes (use e.g. 16MB, 512kB, 1GB)",
+    EXPECT_ERRORS("bad_size.yaml", "2:19: bad size \"16QB\" for repl_lag_bytes (use e.g. 16MB, 512kB, 1GB)",
                   "3:28: bad size \"lots\" for max_lag_bytes (use e.g. 16MB, 512kB, 1GB)");
 }
 
@@ -447,8 +439,7 @@ static void test_duplicate_key(void **state)
 static void test_bad_name(void **state)
 {
     (void)state;
-    EXPECT_ERRORS("bad_name.yaml",
-                  "2:13: bad name \"orders 1\" (use 1 to 63 of A-Z a-z 0-9 _ . -)");
+    EXPECT_ERRORS("bad_name.yaml", "2:13: bad name \"orders 1\" (use 1 to 63 of A-Z a-z 0-9 _ . -)");
 }
 
 static void test_bad_values(void **state)
@@ -471,15 +462,13 @@ static void test_nul_in_value(void **state)
 static void test_top_level_not_a_map(void **state)
 {
     (void)state;
-    EXPECT_ERRORS("not_a_map.yaml",
-                  "1:1: the top level must be a map (refresh:, servers:, ...), not a list");
+    EXPECT_ERRORS("not_a_map.yaml", "1:1: the top level must be a map (refresh:, servers:, ...), not a list");
 }
 
 static void test_two_documents(void **state)
 {
     (void)state;
-    EXPECT_ERRORS("two_documents.yaml",
-                  "3:1: only one YAML document is allowed, found a second one");
+    EXPECT_ERRORS("two_documents.yaml", "3:1: only one YAML document is allowed, found a second one");
 }
 
 static void test_keeps_going(void **state)

@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/probe.h"
 #include "core/rowset.h"
+#include "core/util.h"
+#include "probes/probe.h"
 #include "probes/sample.h"
 #include "probes/sec_connections.h"
 #include "testutil.h"
-#include "core/util.h"
 
 /* ---- helpers ---- */
 
@@ -384,20 +384,13 @@ static void test_probe_classes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conn_pg15),
-        cmocka_unit_test(test_conn_no_monitor),
-        cmocka_unit_test(test_conn_pg12),
-        cmocka_unit_test(test_conn_pg16_reserved),
-        cmocka_unit_test(test_conn_caps_and_other),
-        cmocka_unit_test(test_conn_errors),
-        cmocka_unit_test(test_conn_helpers),
-        cmocka_unit_test(test_pools_118),
-        cmocka_unit_test(test_pools_older),
-        cmocka_unit_test(test_pools_errors),
-        cmocka_unit_test(test_stats_rates),
-        cmocka_unit_test(test_stats_no_interval),
-        cmocka_unit_test(test_stats_restart),
-        cmocka_unit_test(test_stats_old_columns),
+        cmocka_unit_test(test_conn_pg15),           cmocka_unit_test(test_conn_no_monitor),
+        cmocka_unit_test(test_conn_pg12),           cmocka_unit_test(test_conn_pg16_reserved),
+        cmocka_unit_test(test_conn_caps_and_other), cmocka_unit_test(test_conn_errors),
+        cmocka_unit_test(test_conn_helpers),        cmocka_unit_test(test_pools_118),
+        cmocka_unit_test(test_pools_older),         cmocka_unit_test(test_pools_errors),
+        cmocka_unit_test(test_stats_rates),         cmocka_unit_test(test_stats_no_interval),
+        cmocka_unit_test(test_stats_restart),       cmocka_unit_test(test_stats_old_columns),
         cmocka_unit_test(test_probe_classes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,15 +40,24 @@ static void test_single_figures(void **state)
     assert_true(isnan(health_used_pct(1, -2)));
     assert_true(health_used_pct(50, 200) == 25.0);
 
-    static const struct { enum srv_status st; enum sev want; } status[] = {
-        {SRV_UP, SEV_OK}, {SRV_DOWN, SEV_CRIT}, {SRV_STALE, SEV_WARN}, {SRV_CONNECTING, SEV_WARN},
+    static const struct {
+        enum srv_status st;
+        enum sev want;
+    } status[] = {
+        {SRV_UP, SEV_OK},
+        {SRV_DOWN, SEV_CRIT},
+        {SRV_STALE, SEV_WARN},
+        {SRV_CONNECTING, SEV_WARN},
     };
     for (size_t i = 0; i < ARRAY_LEN(status); i++)
         assert_int_equal(health_status(status[i].st), status[i].want);
 
-    static const struct { double pct; enum sev want; } conns[] = {
-        {NAN, SEV_NONE}, {0, SEV_OK}, {79.99, SEV_OK}, {80, SEV_WARN}, {94.99, SEV_WARN},
-        {95, SEV_CRIT}, {120, SEV_CRIT},
+    static const struct {
+        double pct;
+        enum sev want;
+    } conns[] = {
+        {NAN, SEV_NONE},   {0, SEV_OK},    {79.99, SEV_OK}, {80, SEV_WARN},
+        {94.99, SEV_WARN}, {95, SEV_CRIT}, {120, SEV_CRIT},
     };
     for (size_t i = 0; i < ARRAY_LEN(conns); i++)
         if (health_conns(conns[i].pct, th) != conns[i].want)
@@ -59,8 +68,12 @@ static void test_single_figures(void **state)
     assert_int_equal(health_conns(96, &high), SEV_CRIT);
     assert_int_equal(health_conns(94, &high), SEV_OK);
 
-    static const struct { double s; int64_t ms; enum sev want; } ages[] = {
-        {NAN, 5000, SEV_NONE}, {0, 5000, SEV_OK}, {4.999, 5000, SEV_OK}, {5, 5000, SEV_WARN},
+    static const struct {
+        double s;
+        int64_t ms;
+        enum sev want;
+    } ages[] = {
+        {NAN, 5000, SEV_NONE},   {0, 5000, SEV_OK},    {4.999, 5000, SEV_OK}, {5, 5000, SEV_WARN},
         {9.999, 5000, SEV_WARN}, {10, 5000, SEV_CRIT}, {29.9, 30000, SEV_OK}, {60, 30000, SEV_CRIT},
     };
     for (size_t i = 0; i < ARRAY_LEN(ages); i++)
@@ -68,50 +81,71 @@ static void test_single_figures(void **state)
             fail_msg("health_age(%g, %lld) = %d, want %d", ages[i].s, (long long)ages[i].ms,
                      health_age(ages[i].s, ages[i].ms), ages[i].want);
 
-    static const struct { double bytes, seconds; enum sev want; } lags[] = {
-        {NAN, NAN, SEV_NONE}, {INFINITY, NAN, SEV_NONE}, {0, 0, SEV_OK}, {16 * MB - 1, NAN, SEV_OK},
-        {16 * MB, NAN, SEV_WARN}, {64 * MB - 1, 0, SEV_WARN}, {64 * MB, 0, SEV_CRIT},
-        {NAN, 29.99, SEV_OK}, {NAN, 30, SEV_WARN}, {NAN, 31, SEV_WARN}, {0, 120, SEV_CRIT},
-        {1, 119.9, SEV_WARN},
+    static const struct {
+        double bytes, seconds;
+        enum sev want;
+    } lags[] = {
+        {NAN, NAN, SEV_NONE},     {INFINITY, NAN, SEV_NONE},  {0, 0, SEV_OK},         {16 * MB - 1, NAN, SEV_OK},
+        {16 * MB, NAN, SEV_WARN}, {64 * MB - 1, 0, SEV_WARN}, {64 * MB, 0, SEV_CRIT}, {NAN, 29.99, SEV_OK},
+        {NAN, 30, SEV_WARN},      {NAN, 31, SEV_WARN},        {0, 120, SEV_CRIT},     {1, 119.9, SEV_WARN},
     };
     for (size_t i = 0; i < ARRAY_LEN(lags); i++)
         if (health_lag(lags[i].bytes, lags[i].seconds, th) != lags[i].want)
             fail_msg("health_lag(%g, %g) = %d, want %d", lags[i].bytes, lags[i].seconds,
                      health_lag(lags[i].bytes, lags[i].seconds, th), lags[i].want);
 
-    static const struct { long waiting; double maxwait; enum sev want; } pools[] = {
-        {-1, NAN, SEV_NONE}, {0, 5, SEV_NONE}, {1, NAN, SEV_WARN}, {3, 0, SEV_WARN},
-        {3, 1.0, SEV_WARN}, {3, 1.01, SEV_CRIT},
+    static const struct {
+        long waiting;
+        double maxwait;
+        enum sev want;
+    } pools[] = {
+        {-1, NAN, SEV_NONE}, {0, 5, SEV_NONE},   {1, NAN, SEV_WARN},
+        {3, 0, SEV_WARN},    {3, 1.0, SEV_WARN}, {3, 1.01, SEV_CRIT},
     };
     for (size_t i = 0; i < ARRAY_LEN(pools); i++) {
         struct pool_row r = {.cl_waiting = pools[i].waiting, .maxwait_s = pools[i].maxwait};
         if (health_pool(&r) != pools[i].want)
-            fail_msg("health_pool(waiting %ld, maxwait %g) = %d, want %d", pools[i].waiting,
-                     pools[i].maxwait, health_pool(&r), pools[i].want);
+            fail_msg("health_pool(waiting %ld, maxwait %g) = %d, want %d", pools[i].waiting, pools[i].maxwait,
+                     health_pool(&r), pools[i].want);
     }
 
-    static const struct { double pct; enum sev want; } hits[] = {
-        {NAN, SEV_NONE}, {94.99, SEV_WARN}, {95, SEV_OK}, {100, SEV_OK},
+    static const struct {
+        double pct;
+        enum sev want;
+    } hits[] = {
+        {NAN, SEV_NONE},
+        {94.99, SEV_WARN},
+        {95, SEV_OK},
+        {100, SEV_OK},
     };
     for (size_t i = 0; i < ARRAY_LEN(hits); i++)
         assert_int_equal(health_cache_hit(hits[i].pct, th), hits[i].want);
 
-    static const struct { int64_t age; enum sev want; } xids[] = {
-        {0, SEV_OK}, {499999999, SEV_OK}, {500000000, SEV_WARN}, {1499999999, SEV_WARN},
-        {1500000000, SEV_CRIT},
+    static const struct {
+        int64_t age;
+        enum sev want;
+    } xids[] = {
+        {0, SEV_OK}, {499999999, SEV_OK}, {500000000, SEV_WARN}, {1499999999, SEV_WARN}, {1500000000, SEV_CRIT},
     };
     for (size_t i = 0; i < ARRAY_LEN(xids); i++)
         assert_int_equal(health_xid_age(xids[i].age), xids[i].want);
 
-    static const struct { const char *wal; bool active, conflicting; double kept; enum sev want; } slots[] = {
-        {"reserved", true, false, 1 * MB, SEV_OK}, {"reserved", false, false, 0, SEV_NONE},
+    static const struct {
+        const char *wal;
+        bool active, conflicting;
+        double kept;
+        enum sev want;
+    } slots[] = {
+        {"reserved", true, false, 1 * MB, SEV_OK},    {"reserved", false, false, 0, SEV_NONE},
         {"reserved", false, false, 1 * MB, SEV_WARN}, {"reserved", false, false, 16 * MB, SEV_CRIT},
-        {"extended", true, false, 1 * MB, SEV_WARN}, {"unreserved", true, false, 0, SEV_CRIT},
-        {"lost", false, false, NAN, SEV_CRIT}, {NULL, true, true, 0, SEV_CRIT},
+        {"extended", true, false, 1 * MB, SEV_WARN},  {"unreserved", true, false, 0, SEV_CRIT},
+        {"lost", false, false, NAN, SEV_CRIT},        {NULL, true, true, 0, SEV_CRIT},
     };
     for (size_t i = 0; i < ARRAY_LEN(slots); i++) {
-        struct slot_row r = {.wal_status = (char *)slots[i].wal, .active = slots[i].active,
-                             .conflicting = slots[i].conflicting, .retained_b = slots[i].kept};
+        struct slot_row r = {.wal_status = (char *)slots[i].wal,
+                             .active = slots[i].active,
+                             .conflicting = slots[i].conflicting,
+                             .retained_b = slots[i].kept};
         if (health_slot(&r, th) != slots[i].want)
             fail_msg("slot %zu: health_slot = %d, want %d", i, health_slot(&r, th), slots[i].want);
     }
@@ -124,33 +158,64 @@ static void test_single_figures(void **state)
 static struct health_in quiet(void)
 {
     return (struct health_in){
-        .status = SRV_UP, .live = true, .conns_used = 10, .conns_usable = 100, .blocked = 0,
-        .idle_in_xact = 0, .longest_query_s = 0.5, .cache_hit_pct = 99.5, .lag_bytes = 0,
-        .lag_s = 0, .xid_age = 1000, .archiver_failing = false,
+        .status = SRV_UP,
+        .live = true,
+        .conns_used = 10,
+        .conns_usable = 100,
+        .blocked = 0,
+        .idle_in_xact = 0,
+        .longest_query_s = 0.5,
+        .cache_hit_pct = 99.5,
+        .lag_bytes = 0,
+        .lag_s = 0,
+        .xid_age = 1000,
+        .archiver_failing = false,
     };
 }
 
 /* A quiet pgBouncer, UP. */
 static struct health_in quiet_pooler(void)
 {
-    return (struct health_in){.status = SRV_UP, .pooler = true, .live = true, .conns_used = -1, .blocked = -1,
-                              .idle_in_xact = -1, .longest_query_s = NAN, .cache_hit_pct = NAN,
-                              .lag_bytes = NAN, .lag_s = NAN, .xid_age = -1};
+    return (struct health_in){.status = SRV_UP,
+                              .pooler = true,
+                              .live = true,
+                              .conns_used = -1,
+                              .blocked = -1,
+                              .idle_in_xact = -1,
+                              .longest_query_s = NAN,
+                              .cache_hit_pct = NAN,
+                              .lag_bytes = NAN,
+                              .lag_s = NAN,
+                              .xid_age = -1};
 }
 
 enum change {
-    CH_NONE, CH_DOWN, CH_STALE, CH_CONNECTING, CH_USED, CH_USABLE, CH_BLOCKED, CH_IDLEX, CH_LONGEST,
-    CH_LAG_B, CH_LAG_S, CH_HIT, CH_XID, CH_ARCHIVER, CH_WAITING, CH_POOL_CRIT,
+    CH_NONE,
+    CH_DOWN,
+    CH_STALE,
+    CH_CONNECTING,
+    CH_USED,
+    CH_USABLE,
+    CH_BLOCKED,
+    CH_IDLEX,
+    CH_LONGEST,
+    CH_LAG_B,
+    CH_LAG_S,
+    CH_HIT,
+    CH_XID,
+    CH_ARCHIVER,
+    CH_WAITING,
+    CH_POOL_CRIT,
 };
 
 struct jcase {
     const char *name;
     bool pooler;
-    enum change ch[3];   /* up to three changes to the quiet server */
+    enum change ch[3]; /* up to three changes to the quiet server */
     double v[3];
     enum health_fig fig; /* the figure to check */
     enum sev level;
-    const char *reason;  /* NULL: not checked */
+    const char *reason; /* NULL: not checked */
     int score;
 };
 
@@ -158,9 +223,15 @@ static void apply(struct health_in *in, enum change ch, double v)
 {
     switch (ch) {
     case CH_NONE: break;
-    case CH_DOWN: in->status = SRV_DOWN; in->live = false; break;
+    case CH_DOWN:
+        in->status = SRV_DOWN;
+        in->live = false;
+        break;
     case CH_STALE: in->status = SRV_STALE; break;
-    case CH_CONNECTING: in->status = SRV_CONNECTING; in->live = false; break;
+    case CH_CONNECTING:
+        in->status = SRV_CONNECTING;
+        in->live = false;
+        break;
     case CH_USED: in->conns_used = (long)v; break;
     case CH_USABLE: in->conns_usable = (int)v; break;
     case CH_BLOCKED: in->blocked = (int)v; break;
@@ -171,7 +242,10 @@ static void apply(struct health_in *in, enum change ch, double v)
     case CH_HIT: in->cache_hit_pct = v; break;
     case CH_XID: in->xid_age = (int64_t)v; break;
     case CH_ARCHIVER: in->archiver_failing = v != 0; break;
-    case CH_WAITING: in->pool_waiting = (long)v; in->pool_level = v > 0 ? SEV_WARN : SEV_NONE; break;
+    case CH_WAITING:
+        in->pool_waiting = (long)v;
+        in->pool_level = v > 0 ? SEV_WARN : SEV_NONE;
+        break;
     case CH_POOL_CRIT: in->pool_level = SEV_CRIT; break;
     }
 }
@@ -219,10 +293,22 @@ static const struct jcase jcases[] = {
     {"sum", false, {CH_BLOCKED, CH_USED, CH_LONGEST}, {3, 90, 30}, HF_CONNS, SEV_WARN, NULL, 203 + 150 + 100},
     /* poolers: only clients waiting for a server connection count */
     {"quiet pooler", true, {CH_NONE}, {0}, HF_POOL_WAIT, SEV_OK, "", 0},
-    {"pooler one waiting", true, {CH_WAITING}, {1}, HF_POOL_WAIT, SEV_WARN,
-     "1 client waiting for a server connection", 201},
-    {"pooler waiting long", true, {CH_WAITING, CH_POOL_CRIT}, {3, 0}, HF_POOL_WAIT, SEV_CRIT,
-     "3 clients waiting for a server connection", 203},
+    {"pooler one waiting",
+     true,
+     {CH_WAITING},
+     {1},
+     HF_POOL_WAIT,
+     SEV_WARN,
+     "1 client waiting for a server connection",
+     201},
+    {"pooler waiting long",
+     true,
+     {CH_WAITING, CH_POOL_CRIT},
+     {3, 0},
+     HF_POOL_WAIT,
+     SEV_CRIT,
+     "3 clients waiting for a server connection",
+     203},
     {"pooler many waiting", true, {CH_WAITING}, {70}, HF_POOL_WAIT, SEV_WARN, NULL, 250},
     {"pooler: no connections verdict", true, {CH_WAITING}, {0}, HF_CONNS, SEV_NONE, "", 0},
     {"pooler DOWN", true, {CH_DOWN, CH_WAITING}, {0, 4}, HF_POOL_WAIT, SEV_NONE, "", 1000},

@@ -20,16 +20,16 @@
 #include <sys/stat.h>
 
 #include "core/config.h"
+#include "core/rowset.h"
+#include "core/util.h"
 #include "probes/model.h"
 #include "probes/probe.h"
-#include "core/rowset.h"
 #include "probes/sample.h"
-#include "tui/screen.h"
-#include "tui/sections.h"
 #include "probes/sec_io.h"
 #include "probes/snapjson.h"
 #include "testutil.h"
-#include "core/util.h"
+#include "tui/screen.h"
+#include "tui/sections.h"
 
 /* ---- helpers ---- */
 

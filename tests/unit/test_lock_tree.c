@@ -17,15 +17,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/rowset.h"
+#include "core/util.h"
 #include "probes/lock_tree.h"
 #include "probes/model.h"
-#include "core/rowset.h"
-#include "tui/screen.h"
-#include "tui/sections.h"
 #include "probes/sec_locks.h"
 #include "probes/snapjson.h"
 #include "testutil.h"
-#include "core/util.h"
+#include "tui/screen.h"
+#include "tui/sections.h"
 
 /* ---- helpers ---- */
 
@@ -57,7 +57,10 @@ static void build(const struct spec *s, size_t n, struct lock_forest *f)
 }
 
 #define E -1 /* end of a blocker list */
-#define NOB {E}
+#define NOB \
+    {       \
+        E   \
+    }
 
 /* "pid@depth pid@depth …" of the forest, to compare whole shapes at once. */
 static char *shape(const struct lock_forest *f)
@@ -112,7 +115,10 @@ static void test_chain(void **state)
     (void)state;
     /* given out of order: the builder must not rely on the probe's row order */
     struct spec s[] = {
-        {4, {3, E}, 1, 4}, {2, {1, E}, 3, 6}, {1, NOB, NAN, 100}, {3, {2, E}, 2, 5},
+        {4, {3, E}, 1, 4},
+        {2, {1, E}, 3, 6},
+        {1, NOB, NAN, 100},
+        {3, {2, E}, 2, 5},
     };
     struct lock_forest f;
     build(s, 4, &f);
@@ -135,8 +141,8 @@ static void test_fan_ordered_by_wait(void **state)
 {
     (void)state;
     struct spec s[] = {
-        {1, NOB, NAN, 50}, {2, {1, E}, 5, 5}, {3, {1, E}, 10, 10}, {4, {1, E}, 1, 1}, {5, {1, E}, NAN, NAN},
-        {6, {1, E}, 5, 5},
+        {1, NOB, NAN, 50}, {2, {1, E}, 5, 5},     {3, {1, E}, 10, 10},
+        {4, {1, E}, 1, 1}, {5, {1, E}, NAN, NAN}, {6, {1, E}, 5, 5},
     };
     struct lock_forest f;
     build(s, 6, &f);
@@ -172,7 +178,7 @@ static void test_roots_by_blocked_count(void **state)
     /* root 10 blocks one session directly; root 20 blocks three through a chain; root 30
      * blocks nobody under itself but is the second blocker of 21 and so of 22 and 23 too */
     struct spec s[] = {
-        {10, NOB, NAN, 500}, {11, {10, E}, 1, 1}, {20, NOB, NAN, 5},   {21, {20, 30, E}, 3, 3},
+        {10, NOB, NAN, 500}, {11, {10, E}, 1, 1}, {20, NOB, NAN, 5}, {21, {20, 30, E}, 3, 3},
         {22, {21, E}, 2, 2}, {23, {22, E}, 1, 1}, {30, NOB, NAN, 1},
     };
     struct lock_forest f;
@@ -187,7 +193,7 @@ static void test_roots_by_blocked_count(void **state)
     lock_forest_free(&f);
 
     /* equal counts: the older transaction first, then the lower pid */
-    struct spec t[] = {{1, NOB, NAN, 5}, {2, {1, E}, 1, 1}, {3, NOB, NAN, 50}, {4, {3, E}, 1, 1},
+    struct spec t[] = {{1, NOB, NAN, 5},   {2, {1, E}, 1, 1}, {3, NOB, NAN, 50},  {4, {3, E}, 1, 1},
                        {5, NOB, NAN, NAN}, {6, {5, E}, 1, 1}, {0, NOB, NAN, NAN}, {7, {0, E}, 1, 1}};
     build(t, 8, &f);
     assert_shape(&f, "3@0 4@1 1@0 2@1 0@0 7@1 5@0 6@1");
@@ -299,15 +305,9 @@ static void test_ten_thousand(void **state)
         for (int i = 0; i < BIG; i++) {
             in[i] = (struct lt_input){.pid = 1000 + i, .blockers = &bl[2 * i], .wait_s = i % 97, .age_s = i};
             switch (shape_no) {
-            case 0: /* chain */
-                bl[2 * i] = 1000 + i - 1, in[i].nblockers = i > 0;
-                break;
-            case 1: /* fan */
-                bl[2 * i] = 1000, in[i].nblockers = i > 0;
-                break;
-            case 2: /* ring: one big cycle */
-                bl[2 * i] = 1000 + (i + 1) % BIG, in[i].nblockers = 1;
-                break;
+            case 0: /* chain */ bl[2 * i] = 1000 + i - 1, in[i].nblockers = i > 0; break;
+            case 1: /* fan */ bl[2 * i] = 1000, in[i].nblockers = i > 0; break;
+            case 2: /* ring: one big cycle */ bl[2 * i] = 1000 + (i + 1) % BIG, in[i].nblockers = 1; break;
             case 3: /* binary heap shaped tree with a second blocker: diamonds everywhere */
                 bl[2 * i] = 1000 + (i - 1) / 2, bl[2 * i + 1] = 1000 + (i > 2 ? (i - 3) / 2 : 0);
                 in[i].nblockers = i > 0 ? 2 : 0;
@@ -366,9 +366,22 @@ static void test_ddl(void **state)
         "lock t",
     };
     const char *no[] = {
-        NULL, "", "   ", "-- only a comment", "/* unterminated", "SELECT * FROM t",
-        "UPDATE t SET altered = 1", "ALTERX", "CREATE TABLE t (a int)", "CREATE VIEW v AS SELECT 1",
-        "VACUUM t", "VACUUM (VERBOSE) t", "VACUUM (FULL false) t", "LOCKED", "dropped", "WITH x AS (SELECT 1) SELECT 1",
+        NULL,
+        "",
+        "   ",
+        "-- only a comment",
+        "/* unterminated",
+        "SELECT * FROM t",
+        "UPDATE t SET altered = 1",
+        "ALTERX",
+        "CREATE TABLE t (a int)",
+        "CREATE VIEW v AS SELECT 1",
+        "VACUUM t",
+        "VACUUM (VERBOSE) t",
+        "VACUUM (FULL false) t",
+        "LOCKED",
+        "dropped",
+        "WITH x AS (SELECT 1) SELECT 1",
         "INSERT INTO t VALUES ('ALTER TABLE')",
     };
     for (size_t i = 0; i < ARRAY_LEN(yes); i++)
@@ -446,7 +459,7 @@ static void test_parse_pg12(void **state)
     const struct s_locks *l = SAMPLE_LOCKS(s);
     assert_shape(&l->forest, "300@0 301@1 302@1");
     const struct lock_row *root = lock_item_row(l, 0);
-    assert_true(root->is_ddl);  /* LOCK TABLE, and it holds an AccessExclusiveLock */
+    assert_true(root->is_ddl); /* LOCK TABLE, and it holds an AccessExclusiveLock */
     assert_true(root->holds_ael);
     assert_int_equal(root->holds_n, 2);
     assert_true(lock_item_row(l, 2)->is_ddl); /* create unique index after a comment */
@@ -555,9 +568,10 @@ static char *text_of(struct fake *fk);
 static struct sample *deep_chain(int n)
 {
     static const char *const names[] = {
-        "pid", "known", "state", "usename", "datname", "application_name", "backend_type", "xact_age",
-        "state_age", "backend_start", "blockers", "inferred", "locktype", "mode", "relation", "wait_s",
-        "holds", "holds_n", "holds_ael", "query",
+        "pid",          "known",    "state",     "usename",       "datname",  "application_name",
+        "backend_type", "xact_age", "state_age", "backend_start", "blockers", "inferred",
+        "locktype",     "mode",     "relation",  "wait_s",        "holds",    "holds_n",
+        "holds_ael",    "query",
     };
     struct rowset *rs = rowset_new(20, names);
     for (int i = 0; i < n; i++) {
@@ -565,9 +579,25 @@ static struct sample *deep_chain(int n)
         snprintf(pid, sizeof pid, "%d", 100 + i);
         snprintf(blk, sizeof blk, "%d", 99 + i);
         snprintf(wait, sizeof wait, "%d", n - i);
-        const char *row[20] = {pid, "t", i ? "active" : "idle in transaction", "u", "d", "a", "client backend",
-                               "9", "9", "2020-01-01", i ? blk : NULL, "f", i ? "tuple" : NULL,
-                               i ? "ExclusiveLock" : NULL, i ? "t" : NULL, i ? wait : NULL, NULL, "0", "f",
+        const char *row[20] = {pid,
+                               "t",
+                               i ? "active" : "idle in transaction",
+                               "u",
+                               "d",
+                               "a",
+                               "client backend",
+                               "9",
+                               "9",
+                               "2020-01-01",
+                               i ? blk : NULL,
+                               "f",
+                               i ? "tuple" : NULL,
+                               i ? "ExclusiveLock" : NULL,
+                               i ? "t" : NULL,
+                               i ? wait : NULL,
+                               NULL,
+                               "0",
+                               "f",
                                "UPDATE t SET v = 1"};
         rowset_add_row(rs, row);
     }
@@ -583,7 +613,7 @@ static int json_depth(json_t *node)
     int best = 0;
     size_t i;
     json_t *w;
-    json_array_foreach(json_object_get(node, "waiters"), i, w) {
+    json_array_foreach (json_object_get(node, "waiters"), i, w) {
         int d = 1 + json_depth(w);
         if (d > best)
             best = d;
@@ -616,7 +646,9 @@ static void test_deep_chain_forms(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_array_get(flat, 1), "under_pid")), 100 + 64);
     json_decref(o);
     char *t = text_of(&fk);
-    assert_non_null(strstr(t, "\n" "                                                  +1 125 active"));
+    assert_non_null(strstr(t,
+                           "\n"
+                           "                                                  +1 125 active"));
     assert_non_null(strstr(t, "+275 399 active"));
     free(t);
     sample_free(fk.srv.cur);
@@ -640,9 +672,12 @@ static void test_text(void **state)
     char *t = text_of(&fk);
     assert_non_null(strstr(t, "LOCKS\n"));
     assert_non_null(strstr(t, "db\\033one: 4 sessions waiting, 1 blocking tree"));
-    assert_non_null(strstr(t, "\n  9979 IDLE IN TRANSACTION, xact 2m13s, holds RowExclusiveLock on locks_t, blocks 4: UPDATE"));
+    assert_non_null(
+        strstr(t, "\n  9979 IDLE IN TRANSACTION, xact 2m13s, holds RowExclusiveLock on locks_t, blocks 4: UPDATE"));
     assert_non_null(strstr(t, "\n    10005 active, waits 2m12s for ShareLock on locks_t (row), blocks 3: UPDATE"));
-    assert_non_null(strstr(t, "\n      10022 DDL active, waits 2m12s for AccessExclusiveLock on locks_t, blocks 2: also blocked by 9979 | /* migration */ ALTER TABLE"));
+    assert_non_null(strstr(
+        t,
+        "\n      10022 DDL active, waits 2m12s for AccessExclusiveLock on locks_t, blocks 2: also blocked by 9979 | /* migration */ ALTER TABLE"));
     assert_non_null(strstr(t, "\n        10099 active, waits"));
     free(t);
     sample_free(fk.srv.cur);

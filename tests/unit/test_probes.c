@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/probe.h"
 #include "core/rowset.h"
+#include "core/util.h"
+#include "probes/probe.h"
 #include "probes/sample.h"
 #include "testutil.h"
-#include "core/util.h"
 
 /* ---- helpers ---- */
 
@@ -147,8 +147,8 @@ static void test_rowset_build_and_cells(void **state)
 static void test_rowset_error(void **state)
 {
     (void)state;
-    struct rowset *rs = rowset_new_error(
-        "42P01", "relation \"pg_stat_io\" does not exist\nLINE 1: SELECT * FROM pg_stat_io\n");
+    struct rowset *rs =
+        rowset_new_error("42P01", "relation \"pg_stat_io\" does not exist\nLINE 1: SELECT * FROM pg_stat_io\n");
     assert_non_null(rs->error);
     assert_string_equal(rs->error, "relation \"pg_stat_io\" does not exist"); /* first line */
     assert_string_equal(rs->sqlstate, "42P01");
@@ -428,8 +428,7 @@ static void test_activity_parse(void **state)
     /* Server text is kept raw: escaping is the views' job, the full query is for Enter. */
     r = &a->rows[6];
     assert_string_equal(r->application_name, "evil\x1b[2Japp");
-    assert_string_equal(r->query,
-                        "SELECT 1;\x1b]0;pwned\x1b\\\n\t-- a | pipe and a backslash \\ kept");
+    assert_string_equal(r->query, "SELECT 1;\x1b]0;pwned\x1b\\\n\t-- a | pipe and a backslash \\ kept");
     sample_free(s);
 }
 
@@ -453,8 +452,8 @@ static void test_sessions_derive(void **state)
     /* the server's counts are the sessions', whatever the server probe sent */
     probe_table[PROBE_SESSIONS]->derive(NULL, s);
     const struct s_server *v = srv(s);
-    assert_int_equal(v->conns, 16);        /* ours included: it takes a slot */
-    assert_int_equal(v->active, 3);        /* neither ours nor the autovacuum worker */
+    assert_int_equal(v->conns, 16); /* ours included: it takes a slot */
+    assert_int_equal(v->active, 3); /* neither ours nor the autovacuum worker */
     assert_int_equal(v->idle, 8);
     assert_int_equal(v->idle_in_xact, 4);
     assert_int_equal(v->waiting_lock, 0);
@@ -492,8 +491,7 @@ static void test_activity_parse_edges(void **state)
     struct sample *s = fixture_parse(NULL, PROBE_ACTIVITY, "activity_empty.rows");
     assert_int_equal(SAMPLE_ACTIVITY(s)->n, 0);
     sample_free(s);
-    expect_parse_error(PROBE_ACTIVITY, "activity_missing_column.rows",
-                       "result has no column \"wait_event\"");
+    expect_parse_error(PROBE_ACTIVITY, "activity_missing_column.rows", "result has no column \"wait_event\"");
     expect_parse_error(PROBE_ACTIVITY, "server_pg15.rows", "result has no column \"pid\"");
 }
 
@@ -533,8 +531,7 @@ static void test_caps(void **state)
     assert_int_equal(probe_parse_caps(rs, &caps, err, sizeof err), 0);
     rowset_free(rs);
     assert_int_equal(caps.version, 120017);
-    assert_false(caps.superuser || caps.pg_monitor || caps.signal_backend || caps.has_pgss ||
-                 caps.has_stat_io);
+    assert_false(caps.superuser || caps.pg_monitor || caps.signal_backend || caps.has_pgss || caps.has_stat_io);
     assert_string_equal(caps.current_user, "app");
     caps_free(&caps);
     assert_null(caps.current_user);

@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/model.h"
 #include "core/rowset.h"
+#include "core/util.h"
+#include "probes/model.h"
 #include "probes/sec_progress.h"
 #include "testutil.h"
-#include "core/util.h"
 
 static struct sample *parse(const char *name) { return fixture_parse(NULL, PROBE_PROGRESS, name); }
 
@@ -85,8 +85,8 @@ static void test_parse_pg12(void **state)
     assert_true(fabs(v->pct - 25.0) < 1e-9);
     assert_true(isnan(v->rate) && isnan(v->eta_s));
     assert_true(fabs(by_pid(s, 102)->pct - 100.0 / 3) < 1e-9);
-    assert_true(isnan(by_pid(s, 103)->pct));  /* no total */
-    assert_true(isnan(by_pid(s, 104)->pct));  /* a total of 0 is not known yet */
+    assert_true(isnan(by_pid(s, 103)->pct)); /* no total */
+    assert_true(isnan(by_pid(s, 104)->pct)); /* a total of 0 is not known yet */
     assert_string_equal(by_pid(s, 104)->relation, "#16390");
     sample_free(s);
 }
@@ -146,7 +146,8 @@ static void test_derive_rates(void **state)
     /* described for the Activity pane's detail */
     char buf[300];
     assert_true(progress_row_describe(v, buf, sizeof buf) > 0);
-    assert_string_equal(buf, "VACUUM, scanning heap, public.orders, 750/1.0k blocks (75.0%), 50 blocks/s, phase ETA 5.0s");
+    assert_string_equal(buf,
+                        "VACUUM, scanning heap, public.orders, 750/1.0k blocks (75.0%), 50 blocks/s, phase ETA 5.0s");
     progress_row_describe(bb, buf, sizeof buf);
     assert_string_equal(buf, "BASE BACKUP, streaming database files, 2.0GB/4.0GB (50.0%), 102MB/s, phase ETA 20s");
     progress_row_describe(cp, buf, sizeof buf);
@@ -171,7 +172,8 @@ static void test_count_and_describe(void **state)
     s.cur = parse("progress_pg15_t1.rows");
     assert_int_equal(progress_count(&s), 5);
     assert_true(progress_describe(&s, 202, buf, sizeof buf) > 0);
-    assert_non_null(strstr(buf, "CREATE INDEX CONCURRENTLY, building index: scanning table, public.big, 100/400 blocks (25.0%)"));
+    assert_non_null(
+        strstr(buf, "CREATE INDEX CONCURRENTLY, building index: scanning table, public.big, 100/400 blocks (25.0%)"));
     assert_int_equal(progress_describe(&s, 999, buf, sizeof buf), 0);
     assert_string_equal(buf, "");
     /* a small buffer is cut, not overrun */
@@ -185,12 +187,9 @@ static void test_count_and_describe(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sql_by_version),
-        cmocka_unit_test(test_parse_pg12),
-        cmocka_unit_test(test_parse_noprivs_and_cap),
-        cmocka_unit_test(test_parse_empty_and_error),
-        cmocka_unit_test(test_derive_rates),
-        cmocka_unit_test(test_count_and_describe),
+        cmocka_unit_test(test_sql_by_version),        cmocka_unit_test(test_parse_pg12),
+        cmocka_unit_test(test_parse_noprivs_and_cap), cmocka_unit_test(test_parse_empty_and_error),
+        cmocka_unit_test(test_derive_rates),          cmocka_unit_test(test_count_and_describe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rowset.h"
+#include "core/util.h"
 #include "probes/health.h"
 #include "probes/repl_cluster.h"
-#include "core/rowset.h"
-#include "tui/screen.h"
 #include "testutil.h"
-#include "core/util.h"
+#include "tui/screen.h"
 
 /* ---- helpers ---- */
 
@@ -335,9 +335,19 @@ static void test_walrcv(void **state)
     sample_free(s);
 
     /* quoted conninfo values, with a space and an escaped quote */
-    const char *names[] = {"pid", "status", "sender_host", "sender_port", "received_tli", "flushed_lsn",
-                           "latest_end_lsn", "last_msg_age", "latest_end_age", "slot_name", "conninfo"};
-    const char *row[] = {"7", "streaming", "h", "5432", "1", "0/1", "0/1", "0", "0", NULL,
+    const char *names[] = {"pid",         "status",         "sender_host",  "sender_port",    "received_tli",
+                           "flushed_lsn", "latest_end_lsn", "last_msg_age", "latest_end_age", "slot_name",
+                           "conninfo"};
+    const char *row[] = {"7",
+                         "streaming",
+                         "h",
+                         "5432",
+                         "1",
+                         "0/1",
+                         "0/1",
+                         "0",
+                         "0",
+                         NULL,
                          "host=h application_name='it\\'s node 2' port=5432"};
     struct rowset *rs = rowset_new(11, names);
     rowset_add_row(rs, row);
@@ -506,10 +516,10 @@ static size_t fake_add(struct fake *f, const char *name, enum target_kind kind, 
     const char *fx;
     while ((fx = va_arg(ap, const char *))) {
         enum probe_id id = strncmp(fx, "repl_walrcv", 11) == 0 ? PROBE_WALRECEIVER
-                           : strncmp(fx, "repl_slots", 10) == 0 ? PROBE_SLOTS
-                           : strncmp(fx, "repl_arch", 9) == 0   ? PROBE_ARCHIVER
-                           : strncmp(fx, "repl_subs", 9) == 0   ? PROBE_SUBSCRIPTIONS
-                                                                : PROBE_REPLICATION;
+            : strncmp(fx, "repl_slots", 10) == 0               ? PROBE_SLOTS
+            : strncmp(fx, "repl_arch", 9) == 0                 ? PROBE_ARCHIVER
+            : strncmp(fx, "repl_subs", 9) == 0                 ? PROBE_SUBSCRIPTIONS
+                                                               : PROBE_REPLICATION;
         if (!s->cur)
             s->cur = sample_new();
         fixture_parse(s->cur, id, fx);
@@ -534,7 +544,8 @@ static void test_cluster_cascade(void **state)
     (void)state;
     struct fake *f = fake_new();
     /* config order on purpose: the cascaded replica first, a pooler, the primary last */
-    size_t n3 = fake_add(f, "node3", KIND_POSTGRES, SRV_UP, "repl_pg12_node3.rows", "repl_walrcv_pg12_node3.rows", NULL);
+    size_t n3 =
+        fake_add(f, "node3", KIND_POSTGRES, SRV_UP, "repl_pg12_node3.rows", "repl_walrcv_pg12_node3.rows", NULL);
     fake_add(f, "bouncer", KIND_PGBOUNCER, SRV_UP, NULL);
     size_t n2 = fake_add(f, "node2", KIND_POSTGRES, SRV_UP, "repl_pg12_replica.rows", "repl_walrcv_pg12.rows", NULL);
     size_t n1 = fake_add(f, "node1", KIND_POSTGRES, SRV_UP, "repl_pg12_primary.rows", "repl_slots_pg12.rows",
@@ -620,7 +631,8 @@ static void test_cluster_lab_pair(void **state)
     (void)state;
     struct fake *f = fake_new();
     size_t p = fake_add(f, "primary", KIND_POSTGRES, SRV_UP, "repl_pg15_primary.rows", "repl_slots_pg15.rows", NULL);
-    size_t r = fake_add(f, "replica", KIND_POSTGRES, SRV_UP, "repl_pg15_replica_paused.rows", "repl_walrcv_pg15.rows", NULL);
+    size_t r =
+        fake_add(f, "replica", KIND_POSTGRES, SRV_UP, "repl_pg15_replica_paused.rows", "repl_walrcv_pg15.rows", NULL);
     /* a second primary sample: the WAL position history grows */
     struct sample *t2 = sample_new();
     fixture_parse(t2, PROBE_REPLICATION, "repl_pg15_primary_t2.rows");

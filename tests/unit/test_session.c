@@ -16,8 +16,8 @@
 #include "probes/probe.h"
 #include "probes/sample.h"
 #include "probes/session.h"
-#include "tui/view_locks.h"
 #include "testutil.h"
+#include "tui/view_locks.h"
 
 static int setup(void **state)
 {
@@ -52,7 +52,7 @@ static void test_make_and_eq(void **state)
     b.backend_start_us++; /* the same pid, started later: another session */
     assert_false(session_ref_eq(&a, &b));
     b = a;
-    b.server = 0;         /* the same pid and start on another server */
+    b.server = 0; /* the same pid and start on another server */
     assert_false(session_ref_eq(&a, &b));
     /* no identity without a start time that is a number */
     assert_false(session_ref_make(&b, 1, 701, NULL));

@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probes/model.h"
 #include "core/rowset.h"
+#include "core/util.h"
+#include "probes/model.h"
 #include "probes/sec_statements.h"
 #include "testutil.h"
-#include "core/util.h"
 
 /* ---- helpers ---- */
 
@@ -184,8 +184,9 @@ static void test_parse_hidden_entries_summed(void **state)
 static void test_parse_cuts_long_text(void **state)
 {
     (void)state;
-    static const char *const names[] = {"epoch", "stats_reset", "queryid", "toplevel", "datname", "rolname", "calls",
-                                        "total_us", "max_us", "rows", "hit", "rd", "tmp", "query"};
+    static const char *const names[] = {"epoch",   "stats_reset", "queryid",  "toplevel", "datname",
+                                        "rolname", "calls",       "total_us", "max_us",   "rows",
+                                        "hit",     "rd",          "tmp",      "query"};
     struct rowset *rs = rowset_new(14, names);
     const char *hdr[14] = {"1700000000", NULL};
     rowset_add_row(rs, hdr);
@@ -249,13 +250,13 @@ static void test_derive_pg12(void **state)
     assert_false(st->reset);
     assert_true(fabs(st->dt - 10.0) < 1e-9);
     const struct stmt_row *r = find(st, 300, true);
-    assert_true(fabs(r->calls_s - 50.0) < 1e-9);   /* 500 calls / 10 s */
+    assert_true(fabs(r->calls_s - 50.0) < 1e-9);    /* 500 calls / 10 s */
     assert_true(fabs(r->load_ms_s - 100.0) < 1e-9); /* 1000 ms / 10 s */
     assert_true(fabs(r->mean_ms - 2.0) < 1e-9);     /* 1000 ms / 500 calls */
     assert_true(fabs(r->rows_s - 50.0) < 1e-9);
     assert_true(fabs(r->hit_s - 200.0) < 1e-9);
     assert_true(fabs(r->read_s - 50.0) < 1e-9);
-    assert_true(fabs(r->hit_pct - 80.0) < 1e-9);    /* 2000 hit, 500 read */
+    assert_true(fabs(r->hit_pct - 80.0) < 1e-9); /* 2000 hit, 500 read */
     /* its text was not sent this time: carried from the previous sample */
     assert_string_equal(r->query, "SELECT * FROM orders WHERE id = $1");
     /* idle over the interval: zero rates, no mean, not listed */
@@ -292,7 +293,7 @@ static void test_derive_pg15_hidden_and_carry(void **state)
     struct s_statements *st = sec(b);
     assert_true(fabs(st->dt - 2.0) < 1e-9);
     const struct stmt_row *h = hidden(st);
-    assert_true(fabs(h->calls_s - 1.5) < 1e-9);    /* 3 calls / 2 s */
+    assert_true(fabs(h->calls_s - 1.5) < 1e-9);     /* 3 calls / 2 s */
     assert_true(fabs(h->load_ms_s - 250.0) < 1e-9); /* 500 ms / 2 s */
     const struct stmt_row *neg = find(st, -9223372036854775807LL, true);
     assert_string_equal(neg->query, "SELECT min_id()");
@@ -349,8 +350,9 @@ static void test_derive_no_prev_or_clock(void **state)
 static void test_derive_carry_bounded(void **state)
 {
     (void)state;
-    static const char *const names[] = {"epoch", "stats_reset", "queryid", "toplevel", "datname", "rolname", "calls",
-                                        "total_us", "max_us", "rows", "hit", "rd", "tmp", "query"};
+    static const char *const names[] = {"epoch",   "stats_reset", "queryid",  "toplevel", "datname",
+                                        "rolname", "calls",       "total_us", "max_us",   "rows",
+                                        "hit",     "rd",          "tmp",      "query"};
     struct rowset *r1 = rowset_new(14, names), *r2 = rowset_new(14, names);
     const char *h1[14] = {"100", NULL}, *h2[14] = {"110", NULL};
     rowset_add_row(r1, h1);
@@ -373,7 +375,7 @@ static void test_derive_carry_bounded(void **state)
     for (size_t i = 0; i < st->n; i++)
         with_text += st->rows[i].query != NULL;
     assert_int_equal(with_text, STMT_CARRY_MAX);
-    assert_non_null(st->rows[st->top[0]].query);         /* the busiest keeps it */
+    assert_non_null(st->rows[st->top[0]].query);        /* the busiest keeps it */
     assert_null(st->rows[st->top[st->ntop - 1]].query); /* the least busy does not */
     sample_free(a);
     sample_free(b);

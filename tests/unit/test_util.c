@@ -86,8 +86,7 @@ static void expect_owned(char *got, const char *want, const char *what)
         return;
     }
     char msg[600];
-    snprintf(msg, sizeof msg, "%s: got \"%s\", want \"%s\"%s", what, got, want,
-             safe ? "" : " (not terminal safe)");
+    snprintf(msg, sizeof msg, "%s: got \"%s\", want \"%s\"%s", what, got, want, safe ? "" : " (not terminal safe)");
     free(got);
     fail_msg("%s", msg);
 }
@@ -106,17 +105,16 @@ static void test_parse_duration(void **state)
         const char *in;
         int64_t ms;
     } ok[] = {
-        {"2s", 2000},       {"500ms", 500},      {"1m", 60000},   {"1h", 3600000},
-        {"5", 5000},        {"0", 0},            {"1.5s", 1500},  {"250 ms", 250},
-        {" 3s", 3000},      {"10min", 600000},   {"1d", 86400000}, {"2S", 2000},
+        {"2s", 2000},   {"500ms", 500},  {"1m", 60000}, {"1h", 3600000},   {"5", 5000},      {"0", 0},
+        {"1.5s", 1500}, {"250 ms", 250}, {" 3s", 3000}, {"10min", 600000}, {"1d", 86400000}, {"2S", 2000},
     };
     for (size_t i = 0; i < ARRAY_LEN(ok); i++) {
         int64_t ms = -42;
         assert_int_equal(parse_duration_ms(ok[i].in, &ms), 0);
         assert_int_equal(ms, ok[i].ms);
     }
-    static const char *const bad[] = {"2x", "-1", "", " ", "s", "ms", "1s2", "nan", "inf",
-                                      "-5s", "1e30h", "2 seconds", "1,5s"};
+    static const char *const bad[] = {"2x",  "-1",  "",    " ",     "s",         "ms",  "1s2",
+                                      "nan", "inf", "-5s", "1e30h", "2 seconds", "1,5s"};
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         int64_t ms = -42;
         if (parse_duration_ms(bad[i], &ms) != -1)
@@ -133,9 +131,15 @@ static void test_parse_size(void **state)
         const char *in;
         int64_t bytes;
     } ok[] = {
-        {"16MB", 16LL * 1024 * 1024}, {"1GB", 1024LL * 1024 * 1024}, {"512kB", 512 * 1024},
-        {"100", 100},                 {"0", 0},                      {"8B", 8},
-        {"1TB", 1LL << 40},           {"1.5MB", 1536 * 1024},        {"2 MiB", 2 * 1024 * 1024},
+        {"16MB", 16LL * 1024 * 1024},
+        {"1GB", 1024LL * 1024 * 1024},
+        {"512kB", 512 * 1024},
+        {"100", 100},
+        {"0", 0},
+        {"8B", 8},
+        {"1TB", 1LL << 40},
+        {"1.5MB", 1536 * 1024},
+        {"2 MiB", 2 * 1024 * 1024},
     };
     for (size_t i = 0; i < ARRAY_LEN(ok); i++) {
         int64_t b = -42;
@@ -159,10 +163,9 @@ static void test_fmt_age(void **state)
         double s;
         const char *want;
     } cases[] = {
-        {0, "0.0s"},         {3.24, "3.2s"},       {12.7, "12s"},      {59.9, "59s"},
-        {60, "1m00s"},       {245, "4m05s"},       {3599, "59m59s"},   {3600, "1h00m"},
-        {7830, "2h10m"},     {86399, "23h59m"},    {86400, "1d00h"},   {273600, "3d04h"},
-        {-1, "-"},           {NAN, "-"},           {INFINITY, "-"},
+        {0, "0.0s"},      {3.24, "3.2s"},    {12.7, "12s"},   {59.9, "59s"},   {60, "1m00s"},
+        {245, "4m05s"},   {3599, "59m59s"},  {3600, "1h00m"}, {7830, "2h10m"}, {86399, "23h59m"},
+        {86400, "1d00h"}, {273600, "3d04h"}, {-1, "-"},       {NAN, "-"},      {INFINITY, "-"},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         char buf[32];
@@ -182,9 +185,15 @@ static void test_fmt_bytes(void **state)
         double b;
         const char *want;
     } cases[] = {
-        {0, "0B"},           {512, "512B"},        {1023, "1023B"},          {1024, "1.0kB"},
-        {1536, "1.5kB"},     {3.4 * 1048576, "3.4MB"}, {15 * 1073741824.0, "15GB"},
-        {-2048, "-2.0kB"},   {NAN, "n/a"},
+        {0, "0B"},
+        {512, "512B"},
+        {1023, "1023B"},
+        {1024, "1.0kB"},
+        {1536, "1.5kB"},
+        {3.4 * 1048576, "3.4MB"},
+        {15 * 1073741824.0, "15GB"},
+        {-2048, "-2.0kB"},
+        {NAN, "n/a"},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         char buf[32];
@@ -200,8 +209,8 @@ static void test_fmt_count(void **state)
         double n;
         const char *want;
     } cases[] = {
-        {0, "0"},     {950, "950"},    {999, "999"},   {1000, "1.0k"},  {4.1e6, "4.1M"},
-        {2.5, "2.5"}, {-1500, "-1.5k"}, {NAN, "n/a"},  {150, "150"},
+        {0, "0"},     {950, "950"},     {999, "999"}, {1000, "1.0k"}, {4.1e6, "4.1M"},
+        {2.5, "2.5"}, {-1500, "-1.5k"}, {NAN, "n/a"}, {150, "150"},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         char buf[32];
@@ -295,7 +304,9 @@ static void test_esc_controls(void **state)
     expect_esc("\x01\x02", 1, "\\001\\002");
     expect_esc("ff\fvt\v", 1, "ff\\fvt\\v");
     /* U+009B (CSI as a C1 control, bytes c2 9b) is valid UTF-8 but a control all the same. */
-    expect_esc("csi\xc2\x9b" "2J", 0, "csi\\xc2\\x9b2J");
+    expect_esc("csi\xc2\x9b"
+               "2J",
+               0, "csi\\xc2\\x9b2J");
     expect_esc("\xc2\x80\xc2\x9f", 1, "\\xc2\\x80\\xc2\\x9f");
     /* A backslash is escaped so that escapes stay unambiguous. */
     expect_esc("C:\\temp", 0, "C:\\\\temp");
@@ -350,10 +361,10 @@ static void test_esc_utf8(void **state)
     expect_esc("naïve 🐘 ok", 1, "naïve 🐘 ok");
     /* Invalid UTF-8 is escaped byte by byte. */
     expect_esc("\xff", 0, "\\xff");
-    expect_esc("a\x80z", 0, "a\\x80z");                /* lone continuation byte */
-    expect_esc("caf\xc3", 0, "caf\\xc3");               /* cut at the end */
-    expect_esc("\xe6\x97x", 0, "\\xe6\\x97x");          /* cut 日 followed by ASCII */
-    expect_esc("\xc0\xaf", 0, "\\xc0\\xaf");            /* overlong '/' */
+    expect_esc("a\x80z", 0, "a\\x80z");                                 /* lone continuation byte */
+    expect_esc("caf\xc3", 0, "caf\\xc3");                               /* cut at the end */
+    expect_esc("\xe6\x97x", 0, "\\xe6\\x97x");                          /* cut 日 followed by ASCII */
+    expect_esc("\xc0\xaf", 0, "\\xc0\\xaf");                            /* overlong '/' */
     expect_esc("\xf8\x88\x80\x80\x80", 0, "\\xf8\\x88\\x80\\x80\\x80"); /* 5-byte form */
 }
 
@@ -499,8 +510,7 @@ static void test_conninfo_check(void **state)
         snprintf(msg, sizeof msg, "%s", err);
         free(err);
         if (!good)
-            fail_msg("message for \"%s\" should be one line mentioning %s: %s", bad[i].in,
-                     bad[i].mentions, msg);
+            fail_msg("message for \"%s\" should be one line mentioning %s: %s", bad[i].in, bad[i].mentions, msg);
     }
 }
 
@@ -576,7 +586,8 @@ static void test_conninfo_display_name_hostaddr(void **state)
     char *b = conn_display_name("dbname=x");
     restore_env(&saved);
     char msg[300];
-    snprintf(msg, sizeof msg, "hostaddr only: \"%s\" (want \"192.0.2.10:5432/x\"); empty PGHOST: \"%s\" (want \"local:5432/x\")", a, b);
+    snprintf(msg, sizeof msg,
+             "hostaddr only: \"%s\" (want \"192.0.2.10:5432/x\"); empty PGHOST: \"%s\" (want \"local:5432/x\")", a, b);
     bool ok = strcmp(a, "192.0.2.10:5432/x") == 0 && strcmp(b, "local:5432/x") == 0;
     free(a);
     free(b);
@@ -599,26 +610,29 @@ static void test_conninfo_has_password(void **state)
     assert_false(conn_has_password("host=a bogus=1")); /* unparsable: nothing to hide */
 }
 
-
 /* Characters that draw nothing or reorder the line: a user could hide a session's name or
  * disguise a query with them. They are escaped, never passed through. */
 static void test_esc_format_characters(void **state)
 {
     (void)state;
-    expect_esc("abc\xe2\x80\xae" "def", 1, "abc\\u202edef");        /* RIGHT-TO-LEFT OVERRIDE */
+    expect_esc("abc\xe2\x80\xae"
+               "def",
+               1, "abc\\u202edef");                                /* RIGHT-TO-LEFT OVERRIDE */
     expect_esc("\xe2\x81\xa6x\xe2\x81\xa9", 1, "\\u2066x\\u2069"); /* isolates */
-    expect_esc("a\xe2\x80\x8b" "b", 1, "a\\u200bb");                  /* ZERO WIDTH SPACE */
-    expect_esc("\xef\xbb\xbfSELECT", 1, "\\ufeffSELECT");          /* BOM */
-    expect_esc("x\xe2\x80\xa8y", 0, "x\\u2028y");                  /* LINE SEPARATOR */
+    expect_esc("a\xe2\x80\x8b"
+               "b",
+               1, "a\\u200bb");                           /* ZERO WIDTH SPACE */
+    expect_esc("\xef\xbb\xbfSELECT", 1, "\\ufeffSELECT"); /* BOM */
+    expect_esc("x\xe2\x80\xa8y", 0, "x\\u2028y");         /* LINE SEPARATOR */
     expect_esc("soft\xc2\xadhyphen", 1, "soft\\u00adhyphen");
-    expect_esc("\xe3\x85\xa4", 1, "\\u3164");                       /* HANGUL FILLER: a blank name */
-    expect_esc("tag\xf3\xa0\x80\x81", 1, "tag\\U000e0001");        /* LANGUAGE TAG */
-    expect_esc("\xef\xbf\xbf", 1, "\\uffff");                       /* a noncharacter */
-    expect_esc("\xe2\xa0\x80", 1, "\\u2800");                       /* BRAILLE BLANK */
-    expect_esc("a\xcd\x8f", 1, "a\\u034f");                          /* COMBINING GRAPHEME JOINER */
+    expect_esc("\xe3\x85\xa4", 1, "\\u3164");               /* HANGUL FILLER: a blank name */
+    expect_esc("tag\xf3\xa0\x80\x81", 1, "tag\\U000e0001"); /* LANGUAGE TAG */
+    expect_esc("\xef\xbf\xbf", 1, "\\uffff");               /* a noncharacter */
+    expect_esc("\xe2\xa0\x80", 1, "\\u2800");               /* BRAILLE BLANK */
+    expect_esc("a\xcd\x8f", 1, "a\\u034f");                 /* COMBINING GRAPHEME JOINER */
     /* printable text of other scripts still passes */
     expect_esc("\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d", 1, "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d"); /* Hebrew */
-    expect_esc("e\xcc\x81", 1, "e\xcc\x81");                        /* e + combining acute */
+    expect_esc("e\xcc\x81", 1, "e\xcc\x81");                                               /* e + combining acute */
     esc_set_ascii_only(true);
     expect_esc("caf\xc3\xa9", 1, "caf\\u00e9");
     esc_set_ascii_only(false);
@@ -630,13 +644,16 @@ static void test_str_cols(void **state)
     (void)state;
     assert_int_equal(str_cols("abc"), 3);
     assert_int_equal(str_cols("caf\xc3\xa9"), 4);
-    assert_int_equal(str_cols("\xe6\x97\xa5\xe6\x9c\xac"), 4);     /* 日本 */
+    assert_int_equal(str_cols("\xe6\x97\xa5\xe6\x9c\xac"), 4); /* 日本 */
     assert_int_equal(str_cols("e\xcc\x81"), 1);
     assert_int_equal(str_cols("\xff"), 1);
     assert_int_equal(str_cols(""), 0);
     assert_int_equal(str_fit("\xe6\x97\xa5\xe6\x9c\xac", 3), 3); /* one wide character */
     assert_int_equal(str_fit("\xe6\x97\xa5\xe6\x9c\xac", 1), 0);
-    assert_int_equal(str_fit("ab\xc3\xa9" "cd", 3), 4);
+    assert_int_equal(str_fit("ab\xc3\xa9"
+                             "cd",
+                             3),
+                     4);
 
     char buf[64];
     /* esc_cols: cut on columns, never inside an escape or a character */

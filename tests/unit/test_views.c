@@ -16,12 +16,12 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/rowset.h"
+#include "core/util.h"
 #include "probes/model.h"
 #include "probes/probe.h"
-#include "core/rowset.h"
 #include "probes/sample.h"
 #include "testutil.h"
-#include "core/util.h"
 #include "tui/views.h"
 
 /* ---- the model ---- */
@@ -72,16 +72,12 @@ static int teardown(void **state)
 }
 
 /* The activity section of server i, writable (tests tweak rows). */
-static struct s_activity *act_of(struct world *w, size_t i)
-{
-    return w->m.servers[i].cur->sec[PROBE_ACTIVITY];
-}
+static struct s_activity *act_of(struct world *w, size_t i) { return w->m.servers[i].cur->sec[PROBE_ACTIVITY]; }
 
 /* ---- activity: listing ---- */
 
 /* Runs act_view and compares the pids listed with want (n of them). */
-static void expect_pids(const struct model *m, const struct act_query *q, const int *want, size_t n,
-                        const char *what)
+static void expect_pids(const struct model *m, const struct act_query *q, const int *want, size_t n, const char *what)
 {
     struct act_ref *refs = NULL;
     size_t got = act_view(m, q, &refs);
@@ -101,11 +97,13 @@ static void expect_pids(const struct model *m, const struct act_query *q, const 
         fail_msg("%s: got%s, want%s", what, gots, wants);
 }
 
+/* clang-format off */
 #define EXPECT_PIDS(m, q, what, ...)                                                               \
     do {                                                                                           \
         static const int want_[] = {__VA_ARGS__};                                                  \
         expect_pids(m, q, want_, ARRAY_LEN(want_), what);                                          \
     } while (0)
+/* clang-format on */
 
 #define EXPECT_NONE(m, q, what) expect_pids(m, q, NULL, 0, what)
 
@@ -284,8 +282,11 @@ static bool terminal_safe(const char *s)
         unsigned char c = *p;
         if (c < 0x20 || c == 0x7f)
             return false;
-        size_t n = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3
-                                   : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+        size_t n = c < 0x80            ? 1
+            : (c >= 0xc2 && c <= 0xdf) ? 2
+            : (c >= 0xe0 && c <= 0xef) ? 3
+            : (c >= 0xf0 && c <= 0xf4) ? 4
+                                       : 0;
         if (!n)
             return false;
         for (size_t k = 1; k < n; k++)
@@ -338,7 +339,10 @@ static void test_act_cells_escaping(void **state)
     /* Every byte a terminal must not see, and runs of white space, in two text columns. */
     struct activity_row *row = &act_of(w, BETA)->rows[r.row];
     free(row->application_name);
-    row->application_name = xstrdup("  a\x07" "b\rc\bd\x7f" "e\xc2\x9b" "f\n\n\t  g\x1b  ");
+    row->application_name = xstrdup("  a\x07"
+                                    "b\rc\bd\x7f"
+                                    "e\xc2\x9b"
+                                    "f\n\n\t  g\x1b  ");
     free(row->query);
     row->query = xstrdup("\n\tSELECT  é,\t日本\r\n  FROM\x1b[2J t\xff  ");
     act_cells(m, &r, cells, sev);
@@ -573,8 +577,7 @@ static void test_fleet_cells(void **state)
     fleet_cells(m, &m->servers[GAMMA], c, sev);
     assert_string_equal(c[FC_STATUS], "DOWN");
     assert_int_equal(sev[FC_STATUS], SEV_CRIT);
-    assert_string_equal(c[FC_REASON],
-                        "connection refused \\033[2J Is the server running on host \"gamma\"?");
+    assert_string_equal(c[FC_REASON], "connection refused \\033[2J Is the server running on host \"gamma\"?");
     assert_string_equal(c[FC_ROLE], "primary");
     assert_int_equal(sev[FC_ROLE], SEV_DIM);
     assert_string_equal(c[FC_TPS], "");

@@ -48,7 +48,7 @@ static void test_doc_cuts_by_columns(void **state)
     /* "héllo wörld": cut at 4 columns, never inside é or ö; and to the page */
     doc_put(&d, 0, 0, 4, SEV_NONE, "h\xc3\xa9llo");
     doc_put(&d, 1, 3, 10, SEV_NONE, "\xe6\x97\xa5\xe6\x9c\xac"); /* two wide characters: 3 columns left */
-    doc_put(&d, 2, 7, 3, SEV_NONE, "gone"); /* starts past the page */
+    doc_put(&d, 2, 7, 3, SEV_NONE, "gone");                      /* starts past the page */
     assert_string_equal(d.l[0].seg[0].s, "h\xc3\xa9ll");
     assert_string_equal(d.l[1].seg[0].s, "\xe6\x97\xa5");
     assert_int_equal(d.l[2].n, 0);
@@ -59,7 +59,8 @@ static void test_doc_cuts_by_columns(void **state)
 static void test_doc_head_fills(void **state)
 {
     (void)state;
-    const struct colspec cols[2] = {{.title = "NAME", .width = 6, .prio = 10}, {.title = "N", .width = 3, .prio = 5, .right = true, .numeric = true}};
+    const struct colspec cols[2] = {{.title = "NAME", .width = 6, .prio = 10},
+                                    {.title = "N", .width = 3, .prio = 5, .right = true, .numeric = true}};
     int x[2] = {2, 9}, wd[2] = {6, 3};
     struct doc d = {.width = 40, .trim = true};
     doc_head(&d, 0, 0, cols, 2, x, wd);
@@ -140,7 +141,10 @@ static void test_wrap_utf8_never_cut(void **state)
     check_wrap("h\xc3\xa9h\xc3\xa9h\xc3\xa9h\xc3\xa9h\xc3\xa9", 3);
     check_wrap("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe6\x97\xa5\xe6\x9c\xac", 3); /* wide: one a line */
     check_wrap("SELECT \xc3\xa9l\xc3\xa8ve FROM t WHERE nom = 'Z\xc3\xbcrich'", 7);
-    check_wrap("e\xcc\x81" "e\xcc\x81" "e\xcc\x81", 2); /* combining marks stay with their letter */
+    check_wrap("e\xcc\x81"
+               "e\xcc\x81"
+               "e\xcc\x81",
+               2); /* combining marks stay with their letter */
 }
 
 static void test_wrap_at_spaces_and_breaks(void **state)

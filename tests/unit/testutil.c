@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "testutil.h"
 #include "core/util.h"
+#include "testutil.h"
 
 char *fixture_path(const char *sub, const char *name)
 {

@@ -8,9 +8,9 @@
 #include <stddef.h>
 
 #include "core/config.h"
+#include "core/rowset.h"
 #include "probes/model.h"
 #include "probes/probe.h"
-#include "core/rowset.h"
 #include "probes/sample.h"
 
 /* $PGFLEET_TESTDATA/SUB/NAME (tests/data when the variable is unset or empty); malloc'd. */
