@@ -72,6 +72,9 @@ PGAPPNAME=$app-A "$(lab_psql_bin)" -X -q -h 127.0.0.1 -p "$PRIMARY_PORT" -U post
 pids+=($!)
 exec 8>"$tmp/a.in"
 echo "BEGIN; UPDATE $tab SET v = v + 1 WHERE id = 1;" >&8
+# B starts only once A holds the row: on a loaded machine B could otherwise take it first
+check "A holds row 1, idle in transaction" wait_until 10 eval \
+    "[ \"\$(P -c \"SELECT count(*) FROM pg_stat_activity WHERE application_name = '$app-A' AND state = 'idle in transaction'\")\" = 1 ]"
 pids+=("$(PGAPPNAME=$app-B lab_bg_psql "$PRIMARY_PORT" "UPDATE $tab SET v = v + 10 WHERE id = 1")")
 check "B waits for A's lock" wait_until 10 eval \
     "[ \"\$(P -c \"SELECT count(*) FROM pg_stat_activity WHERE application_name = '$app-B' AND wait_event_type = 'Lock'\")\" = 1 ]"
