@@ -182,25 +182,7 @@ static int cmp_ref(const struct sort_ctx *cx, const struct stmt_ref *a, const st
     return d;
 }
 
-/* A merge sort: it needs no global context (qsort_r is not C11). */
-static void sort_refs(struct stmt_ref *v, size_t n, const struct sort_ctx *cx)
-{
-    if (n < 2)
-        return;
-    size_t h = n / 2;
-    sort_refs(v, h, cx);
-    sort_refs(v + h, n - h, cx);
-    struct stmt_ref *tmp = xmalloc(n * sizeof *tmp);
-    size_t i = 0, j = h, k = 0;
-    while (i < h && j < n)
-        tmp[k++] = cmp_ref(cx, &v[j], &v[i]) < 0 ? v[j++] : v[i++];
-    while (i < h)
-        tmp[k++] = v[i++];
-    while (j < n)
-        tmp[k++] = v[j++];
-    memcpy(v, tmp, n * sizeof *tmp);
-    free(tmp);
-}
+static int cmp_any(const void *a, const void *b, const void *cx) { return cmp_ref(cx, a, b); }
 
 static bool matches(const struct model *m, const struct stmt_ref *ref, const struct stmt_row *r, const char *f)
 {
@@ -236,7 +218,7 @@ size_t stmt_view(const struct model *m, const struct stmt_query *q, struct stmt_
         }
     }
     struct sort_ctx cx = {m, q->sort_col >= 0 && q->sort_col < SC_N ? q->sort_col : SC_LOAD, q->desc};
-    sort_refs(v, n, &cx);
+    sort_stable(v, n, sizeof *v, cmp_any, &cx);
     *out = v;
     return n;
 }

@@ -300,25 +300,7 @@ static int cmp_ref(const struct sort_ctx *cx, const struct act_ref *a, const str
     return d;
 }
 
-static void sort_refs(struct act_ref *v, size_t n, const struct sort_ctx *cx)
-{
-    /* merge sort keeps ties in order and needs no global context (qsort_r is not C11) */
-    if (n < 2)
-        return;
-    size_t h = n / 2;
-    sort_refs(v, h, cx);
-    sort_refs(v + h, n - h, cx);
-    struct act_ref *tmp = xmalloc(n * sizeof *tmp);
-    size_t i = 0, j = h, k = 0;
-    while (i < h && j < n)
-        tmp[k++] = cmp_ref(cx, &v[j], &v[i]) < 0 ? v[j++] : v[i++];
-    while (i < h)
-        tmp[k++] = v[i++];
-    while (j < n)
-        tmp[k++] = v[j++];
-    memcpy(v, tmp, n * sizeof *tmp);
-    free(tmp);
-}
+static int cmp_any(const void *a, const void *b, const void *cx) { return cmp_ref(cx, a, b); }
 
 size_t act_view(const struct model *m, const struct act_query *q, struct act_ref **out)
 {
@@ -355,7 +337,7 @@ size_t act_view(const struct model *m, const struct act_query *q, struct act_ref
         }
     }
     struct sort_ctx cx = {m, q->sort_col >= 0 && q->sort_col < AC_N ? q->sort_col : AC_QAGE, q->desc};
-    sort_refs(v, n, &cx);
+    sort_stable(v, n, sizeof *v, cmp_any, &cx);
     *out = v;
     return n;
 }

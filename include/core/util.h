@@ -89,4 +89,9 @@ char *str_pad(char *buf, size_t len, const char *s, int cols, int right);
 /* The nearest candidate to word by edit distance (for "did you mean"), or NULL if none is close. */
 const char *nearest_word(const char *word, const char *const *candidates, size_t n);
 
+/* A stable merge sort of n elements of size bytes by cmp(a, b, ctx): ties keep their order, and
+ * the comparison gets its context as an argument (qsort_r is not C11). */
+void sort_stable(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *, const void *),
+                 const void *ctx);
+
 #endif

@@ -329,3 +329,31 @@ const char *nearest_word(const char *word, const char *const *cands, size_t n)
     size_t limit = strlen(word) / 3 + 1;
     return bestd <= limit ? best : NULL;
 }
+
+static void sort_into(char *v, char *tmp, size_t n, size_t size, int (*cmp)(const void *, const void *, const void *),
+                      const void *ctx)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2, i = 0, j = h, k = 0;
+    sort_into(v, tmp, h, size, cmp, ctx);
+    sort_into(v + h * size, tmp, n - h, size, cmp, ctx);
+    while (i < h && j < n) {
+        bool right = cmp(v + j * size, v + i * size, ctx) < 0; /* only a strictly smaller right goes first */
+        memcpy(tmp + k++ * size, v + (right ? j++ : i++) * size, size);
+    }
+    memcpy(tmp + k * size, v + i * size, (h - i) * size);
+    k += h - i;
+    memcpy(tmp + k * size, v + j * size, (n - j) * size);
+    memcpy(v, tmp, n * size);
+}
+
+void sort_stable(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *, const void *),
+                 const void *ctx)
+{
+    if (n < 2)
+        return;
+    char *tmp = xmalloc(n * size);
+    sort_into(base, tmp, n, size, cmp, ctx);
+    free(tmp);
+}

@@ -727,6 +727,32 @@ static void test_conninfo_scrub(void **state)
     }
 }
 
+/* sort_stable: ordered by key, equal keys keep their input order, the context reaches cmp. */
+struct kv {
+    int key, seq;
+};
+static int cmp_kv(const void *a, const void *b, const void *ctx)
+{
+    int sign = *(const int *)ctx, x = ((const struct kv *)a)->key, y = ((const struct kv *)b)->key;
+    return sign * ((x > y) - (x < y));
+}
+
+static void test_sort_stable(void **state)
+{
+    (void)state;
+    struct kv v[200];
+    for (int i = 0; i < 200; i++)
+        v[i] = (struct kv){.key = (i * 7919) % 13, .seq = i};
+    int desc = -1;
+    sort_stable(v, 200, sizeof *v, cmp_kv, &desc);
+    for (int i = 1; i < 200; i++) {
+        assert_true(v[i - 1].key >= v[i].key);
+        if (v[i - 1].key == v[i].key)
+            assert_true(v[i - 1].seq < v[i].seq);
+    }
+    sort_stable(v, 0, sizeof *v, cmp_kv, &desc); /* nothing to do, nothing touched */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -751,6 +777,7 @@ int main(void)
         cmocka_unit_test(test_conninfo_display_name_hostaddr),
         cmocka_unit_test(test_conninfo_has_password),
         cmocka_unit_test(test_conninfo_scrub),
+        cmocka_unit_test(test_sort_stable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
