@@ -19,9 +19,9 @@
     "SELECT pid, pid = pg_backend_pid() AS mine, datname, usename, application_name,"             \
     " coalesce(host(client_addr), CASE WHEN client_port = -1 THEN 'local' END) AS client,"        \
     " backend_type, state, wait_event_type, wait_event,"                                           \
-    " extract(epoch FROM now() - xact_start) AS xact_age,"                                         \
-    " extract(epoch FROM now() - query_start) AS query_age,"                                       \
-    " extract(epoch FROM now() - state_change) AS state_age,"                                      \
+    " date_part('epoch', now() - xact_start) AS xact_age,"                                         \
+    " date_part('epoch', now() - query_start) AS query_age,"                                       \
+    " date_part('epoch', now() - state_change) AS state_age,"                                      \
     " " SQL_EPOCH_US("backend_start") " AS backend_start,"                                          \
     " " SQL_EPOCH_US("query_start") " AS query_start,"                                              \
     /* one lookup of the superusers, not one per row */                                         \
@@ -36,8 +36,7 @@
     " FROM pg_stat_activity"
 /* clang-format on */
 
-static const char SQL_BUSY[] =
-    SESSIONS_SELECT("state IS DISTINCT FROM 'idle' OR bool_or(wait_event_type = 'Lock') OVER ()");
+static const char SQL_BUSY[] = SESSIONS_SELECT("state IS DISTINCT FROM 'idle'");
 static const char SQL_ALL[] = SESSIONS_SELECT("true");
 
 static const char *sessions_sql(const struct server_caps *caps, const struct probe_opts *o, const char **why)

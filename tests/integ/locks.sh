@@ -7,7 +7,8 @@
 # under A or B and also blocked by the other, D and E under C, counts), the text snapshot, and
 # the screen in tmux at 120x40 (key 3: the tree with A's pid at its root, IDLE IN TRANSACTION,
 # the DDL mark, tree lines in UTF-8 and in ASCII, Enter on the root opening its detail), and at
-# 80x24; each TUI run quits with q, status 0, nothing on stderr. The table is this test's own;
+# 80x24; each TUI run quits with q, status 0, nothing on stderr. Then an idle blocker: F holds a
+# session-level advisory lock, G waits for it; the root F still shows its query. The table is this test's own;
 # every session is ended on exit.
 . "$TESTLIB"
 . "${TUILIB:-$(dirname "$TESTLIB")/tuilib.sh}"
@@ -21,14 +22,14 @@ sock=pgfleet-locks-$$-0
 pane=locks:0.0
 tab=locks_t
 app=integ-locks-$$
-a_psql= b_psql= c_psql= d_psql= e_psql=
+a_psql= b_psql= c_psql= d_psql= e_psql= f_psql= g_psql=
 P() { lab_psql "$PRIMARY_PORT" "$@"; }
 our_backends() { P -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '$app-%'"; }
 cleanup() {
     for ((i = 0; i <= runs; i++)); do tmux -L "pgfleet-locks-$$-$i" kill-server >/dev/null 2>&1; done
     rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/pgfleet-locks-$$-"* 2>/dev/null
-    exec 8>&- 2>/dev/null
-    for p in $e_psql $d_psql $c_psql $b_psql $a_psql; do kill "$p" 2>/dev/null; done
+    exec 8>&- 9>&- 2>/dev/null
+    for p in $g_psql $f_psql $e_psql $d_psql $c_psql $b_psql $a_psql; do kill "$p" 2>/dev/null; done
     # the lab checks for gone clients every second; then the table can go
     wait_until 15 eval '[ "$(our_backends)" = 0 ]'
     P -c "SET lock_timeout = '10s'" -c "DROP TABLE IF EXISTS $tab" >/dev/null 2>&1
@@ -147,5 +148,25 @@ kill "$a_psql"
 check "after A ends, no lock waits of ours remain" wait_until 20 eval '[ "$(P -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '"'$app-%'"' AND wait_event_type = '"'Lock'"'")" = 0 ]'
 "$PGFLEET" snapshot --json -c "$tmp/fleet.yaml" >"$tmp/s2.json" 2>>"$tmp/err"
 check "and the primary's lock tree is empty" [ "$(jq "$PRIM | .lock_tree | length" "$tmp/s2.json")" = 0 ]
+# ---- an idle blocker: F holds a session-level advisory lock and is idle (not in a transaction);
+# G waits for it. The sessions probe ships no query text for idle sessions; the locks probe
+# looks F's up, so the root still says what F ran.
+mkfifo "$tmp/f.in"
+PGAPPNAME=$app-F "$(lab_psql_bin)" -X -q -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -d labdb \
+    <"$tmp/f.in" >/dev/null 2>&1 &
+f_psql=$!
+exec 9>"$tmp/f.in"
+echo "SELECT pg_advisory_lock(424242);" >&9
+check "F is idle, holding an advisory lock" wait_until 10 state_is F idle
+g_psql=$(PGAPPNAME=$app-G lab_bg_psql "$PRIMARY_PORT" "SELECT pg_advisory_lock(424242)")
+check "G waits" wait_until 10 waiting G
+F=$(backend_of F) G=$(backend_of G)
+"$PGFLEET" snapshot --json -c "$tmp/fleet.yaml" >"$tmp/s3.json" 2>>"$tmp/err"
+FROOT="$PRIM | .lock_tree[] | select(.pid == $F)"
+check "F is a root, idle, with the query it ran" \
+    [ "$(jq -r "$FROOT | \"\(.state)|\(.query)\"" "$tmp/s3.json")" = "idle|SELECT pg_advisory_lock(424242);" ]
+check "F holds the advisory lock" jq -e "$FROOT | .holds | test(\"^ExclusiveLock on advisory \")" "$tmp/s3.json"
+check "G waits under F, with its user and query" \
+    [ "$(jq -r "$FROOT | .waiters[] | select(.pid == $G) | \"\(.user)|\(.query)\"" "$tmp/s3.json")" = "postgres|SELECT pg_advisory_lock(424242)" ]
 no_output "the snapshots said nothing on stderr" "$tmp/err"
 finish

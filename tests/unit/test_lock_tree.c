@@ -411,10 +411,13 @@ static void test_sql_by_version(void **state)
     assert_non_null(q17);
     assert_null(strstr(q12, ", l.waitstart AS"));
     assert_non_null(strstr(q17, ", l.waitstart AS"));
-    /* the expensive calls are gated: pg_locks only when someone waits for a lock,
-     * pg_blocking_pids only for the head of each lock's queue, our own sessions left out */
-    assert_non_null(strstr(q17, "wait_event_type = 'Lock'"));
-    assert_non_null(strstr(q17, "FROM pg_locks l WHERE EXISTS (SELECT 1 FROM a0)"));
+    /* pg_stat_activity is the sessions probe's to read: here only (before 14) one join for the
+     * waiters' queue order; pg_blocking_pids only for the head of each lock's queue, our own
+     * sessions left out */
+    assert_null(strstr(q17, "pg_stat_activity"));
+    assert_null(strstr(q17, "pg_stat_get_activity(NULL)"));
+    assert_null(strstr(q12, "pg_stat_activity"));
+    assert_non_null(strstr(q12, "LEFT JOIN pg_stat_get_activity(NULL) a ON a.pid = k.pid"));
     assert_non_null(strstr(q17, "pg_blocking_pids(pid) AS blockers FROM q WHERE pos <= 32"));
     assert_non_null(strstr(q17, "pg_backend_pid()"));
     assert_null(strstr(q17, "'pgfleet'")); /* by pid, never by a name anyone can set */
@@ -488,6 +491,40 @@ static void test_parse_odd(void **state)
     assert_false(lock_item_row(l, lock_forest_find(f, 403))->inferred);
     const struct lock_row *r405 = lock_item_row(l, lock_forest_find(f, 405));
     assert_non_null(strchr(r405->query, '\033')); /* raw here; escaped when shown */
+    sample_free(s);
+}
+
+/* Who each session is comes from the sessions section: filled by the derive step, one look-up
+ * per row; a pid with no session row stays unknown; an idle blocker keeps the query the locks
+ * probe found for it; a wait with no waitstart takes the session's state age; a waiter far back
+ * in a queue keeps only the start of its query, not cut inside a character. */
+static void test_derive_from_sessions(void **state)
+{
+    (void)state;
+    struct sample *s = fixture_parse(NULL, PROBE_SESSIONS, "sessions_for_locks.rows");
+    fixture_parse(s, PROBE_LOCKS, "locks_bare.rows");
+    const struct s_locks *l = SAMPLE_LOCKS(s);
+    assert_int_equal(l->n, 4);
+    assert_false(l->rows[0].known);
+    assert_null(l->rows[1].usename);
+    probe_table[PROBE_LOCKS]->derive(NULL, s);
+    const struct lock_row *hold = &l->rows[0], *w = &l->rows[1], *late = &l->rows[2], *gone = &l->rows[3];
+    assert_true(hold->known);
+    assert_string_equal(hold->usename, "alice");
+    assert_string_equal(hold->state, "idle");
+    assert_string_equal(hold->backend_start, "1764208273310586");
+    assert_string_equal(hold->query, "SELECT pg_advisory_lock(1, 2)");
+    assert_string_equal(w->application_name, "waiter");
+    assert_true(fabs(w->wait_s - 7.25) < 1e-9);
+    assert_true(fabs(w->xact_age - 7.5) < 1e-9);
+    assert_true(fabs(late->wait_s - 12.5) < 1e-9);
+    assert_int_equal(strlen(late->query), 255);
+    assert_int_equal((unsigned char)late->query[254], 0xA9);
+    assert_false(gone->known);
+    assert_null(gone->usename);
+    /* the forest is built again over the filled rows: 900 at the root, 901 and 902 under it
+     * (902 first: it blocks 903 too) */
+    assert_shape(&l->forest, "900@0 902@1 903@2 901@1");
     sample_free(s);
 }
 
@@ -718,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_sql_by_version),
         cmocka_unit_test(test_parse_pg15_scenario),
         cmocka_unit_test(test_parse_pg12),
+        cmocka_unit_test(test_derive_from_sessions),
         cmocka_unit_test(test_parse_odd),
         cmocka_unit_test(test_parse_empty_and_bad),
         cmocka_unit_test(test_json),
