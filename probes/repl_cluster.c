@@ -346,44 +346,70 @@ void repl_node_lag(const struct model *m, const struct repl_cluster *c, size_t n
     }
 }
 
-/* Worst lag (bytes or seconds) of a server: its own as a replica; as a primary, the worst of the
- * fleet replicas measured against it and of its own sender rows no fleet server claims. */
-static double worst_lag(const struct model *m, const struct server *s, bool seconds)
+/* Worst lag (bytes or seconds) of node me of cluster c, whose server is s: its own as a replica;
+ * as a primary, the worst of the fleet replicas measured against it and of its own sender rows
+ * no fleet server claims. */
+static double worst_in(const struct model *m, const struct repl_cluster *c, int me, const struct server *s,
+                       bool seconds)
 {
     const struct s_replication *r = repl_of(s);
-    if (!r || s->status == SRV_DOWN)
+    if (!r || s->status == SRV_DOWN || me < 0)
         return NAN;
-    size_t idx = (size_t)(s - m->servers);
-    struct repl_cluster *cs;
-    size_t nc = repl_clusters(m, (long)idx, &cs);
     double worst = NAN;
-    int me = nc ? repl_cluster_find(&cs[0], idx) : -1;
-    if (me >= 0 && r->in_recovery) {
+    if (r->in_recovery) {
         struct repl_lag l;
-        repl_node_lag(m, &cs[0], (size_t)me, &l);
-        worst = seconds ? l.seconds : l.bytes;
-    } else if (me >= 0) {
-        const struct repl_cluster *c = &cs[0];
-        for (size_t i = 0; i < c->n; i++) {
-            if ((int)i == me || is_primary(m, &c->nodes[i]) || primary_of(m, c, i) != r)
-                continue;
-            struct repl_lag l;
-            repl_node_lag(m, c, i, &l);
-            double v = seconds ? l.seconds : l.bytes;
-            if (isfinite(v) && !(worst >= v))
-                worst = v;
-        }
-        for (size_t k = 0; k < r->nsenders; k++) {
-            const struct repl_sender *row = &r->senders[k];
-            double v = seconds ? row->replay_lag_s : row->replay_lag_b;
-            if (eq(row->slot_type, "logical") || claimed(c, (size_t)me, k) || !isfinite(v))
-                continue;
-            if (!(worst >= v))
-                worst = v;
-        }
+        repl_node_lag(m, c, (size_t)me, &l);
+        return seconds ? l.seconds : l.bytes;
     }
-    repl_clusters_free(cs, nc);
+    for (size_t i = 0; i < c->n; i++) {
+        if ((int)i == me || is_primary(m, &c->nodes[i]) || primary_of(m, c, i) != r)
+            continue;
+        struct repl_lag l;
+        repl_node_lag(m, c, i, &l);
+        double v = seconds ? l.seconds : l.bytes;
+        if (isfinite(v) && !(worst >= v))
+            worst = v;
+    }
+    for (size_t k = 0; k < r->nsenders; k++) {
+        const struct repl_sender *row = &r->senders[k];
+        double v = seconds ? row->replay_lag_s : row->replay_lag_b;
+        if (eq(row->slot_type, "logical") || claimed(c, (size_t)me, k) || !isfinite(v))
+            continue;
+        if (!(worst >= v))
+            worst = v;
+    }
     return worst;
+}
+
+/* The Fleet pane asks for every row, its sort and the header, each frame: link the clusters
+ * once per generation of the model and keep every server's figures (without a memo, only the
+ * asking server's cluster is linked). */
+static double worst_lag(const struct model *m, const struct server *s, bool seconds)
+{
+    size_t idx = (size_t)(s - m->servers);
+    struct lag_memo *memo = m->lag_memo;
+    struct repl_cluster *cs;
+    if (!memo) {
+        size_t nc = repl_clusters(m, (long)idx, &cs);
+        double v = nc ? worst_in(m, &cs[0], repl_cluster_find(&cs[0], idx), s, seconds) : NAN;
+        repl_clusters_free(cs, nc);
+        return v;
+    }
+    if (!memo->valid || memo->generation != m->generation) {
+        for (size_t i = 0; i < m->n; i++)
+            memo->bytes[i] = memo->seconds[i] = NAN;
+        size_t nc = repl_clusters(m, -1, &cs);
+        for (size_t k = 0; k < nc; k++)
+            for (size_t i = 0; i < cs[k].n; i++) {
+                size_t srv = cs[k].nodes[i].server;
+                memo->bytes[srv] = worst_in(m, &cs[k], (int)i, &m->servers[srv], false);
+                memo->seconds[srv] = worst_in(m, &cs[k], (int)i, &m->servers[srv], true);
+            }
+        repl_clusters_free(cs, nc);
+        memo->valid = true;
+        memo->generation = m->generation;
+    }
+    return seconds ? memo->seconds[idx] : memo->bytes[idx];
 }
 
 double repl_worst_lag_bytes(const struct model *m, const struct server *s) { return worst_lag(m, s, false); }

@@ -31,6 +31,9 @@ void sched_init(struct model *m, const struct config *cfg)
     m->refresh_ms = cfg->refresh_ms;
     m->n = cfg->nservers + cfg->npoolers;
     m->servers = xcalloc(m->n + 1, sizeof *m->servers);
+    m->lag_memo = xcalloc(1, sizeof *m->lag_memo);
+    m->lag_memo->bytes = xcalloc(m->n + 1, sizeof *m->lag_memo->bytes);
+    m->lag_memo->seconds = xcalloc(m->n + 1, sizeof *m->lag_memo->seconds);
     m->pooler_confs = xcalloc(cfg->npoolers + 1, sizeof *m->pooler_confs);
     int64_t now = now_ms();
     for (size_t i = 0; i < m->n; i++) {
@@ -82,6 +85,12 @@ void sched_free(struct model *m)
         caps_free(&s->caps);
     }
     free(m->servers);
+    if (m->lag_memo) {
+        free(m->lag_memo->bytes);
+        free(m->lag_memo->seconds);
+        free(m->lag_memo);
+        m->lag_memo = NULL;
+    }
     free(m->pooler_confs);
     m->pooler_confs = NULL;
     m->servers = NULL;
@@ -323,6 +332,14 @@ bool sched_step(struct model *m, const struct pollfd *pfd, const size_t *tag, in
         step_server(m, i, rev[i], now);
     free(rev);
     return gen != m->generation;
+}
+
+bool sched_ticking(const struct model *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (m->servers[i].phase == PH_TICK)
+            return true;
+    return false;
 }
 
 int64_t sched_next_deadline(const struct model *m)

@@ -96,6 +96,8 @@ static void loop_shutdown(void)
     }
 }
 
+#define REDRAW_COALESCE_MS 100
+
 int loop_run(struct model *m, const struct loop_hooks *h)
 {
     enum { MAX_JOB_FDS = 64 };
@@ -104,13 +106,17 @@ int loop_run(struct model *m, const struct loop_hooks *h)
     size_t *tag = xcalloc((size_t)max, sizeof *tag);
     struct job *jtag[MAX_JOB_FDS];
     int rc = 0;
-    bool changed = true;
+    bool changed = true;  /* draw the model again on the next pass */
+    bool pending = false; /* new samples not drawn yet */
+    int64_t pending_since = 0;
     setup_signals();
     stop_requested = quit_signal != 0;      /* quitting already: one more loop would not wait */
     sched_step(m, NULL, NULL, 0, now_ms()); /* start connecting at once */
     for (;;) {
         if (h->frame)
             h->frame(h->ctx, changed);
+        if (changed)
+            pending = false;
         changed = false;
         int64_t now = now_ms();
         if (stop_requested || (h->done && h->done(h->ctx, now)))
@@ -135,6 +141,8 @@ int loop_run(struct model *m, const struct loop_hooks *h)
             if (d < deadline)
                 deadline = d;
         }
+        if (pending && pending_since + REDRAW_COALESCE_MS < deadline)
+            deadline = pending_since + REDRAW_COALESCE_MS;
         int timeout = deadline == INT64_MAX ? 1000 : (int)(deadline - now);
         if (timeout < 0)
             timeout = 0;
@@ -156,9 +164,15 @@ int loop_run(struct model *m, const struct loop_hooks *h)
                 }
             }
         }
-        changed |= sched_step(m, pfd, tag, nsrv, now);
+        bool news = sched_step(m, pfd, tag, nsrv, now);
         if (m->jobs)
-            changed |= jobs_step(m->jobs, pfd + nsrv, jtag, njob, now);
+            news |= jobs_step(m->jobs, pfd + nsrv, jtag, njob, now);
+        if (news && !pending)
+            pending = true, pending_since = now;
+        /* A fleet's ticks end one after another: one frame for the round, drawn when its last
+         * server answered or REDRAW_COALESCE_MS after the first news, not one per server. */
+        if (pending && (!sched_ticking(m) || now - pending_since >= REDRAW_COALESCE_MS))
+            changed = true;
         if (in_i >= 0 && (pfd[in_i].revents & (POLLIN | POLLHUP | POLLERR))) {
             changed = true;
             if (!h->on_input(h->ctx))

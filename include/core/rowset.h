@@ -9,6 +9,7 @@ struct rowset {
     int nrows, ncols;
     char **names; /* ncols column names */
     char **cells; /* nrows * ncols values, NULL for SQL NULL */
+    char *arena;  /* when set, every cell points into it (one allocation for a whole result) */
     char *error;  /* non-NULL: the statement failed; primary message (unescaped server text) */
     char sqlstate[6];
 };

@@ -52,6 +52,16 @@ struct model {
     int64_t refresh_ms;
     bool paused;         /* frozen by the user: no new ticks */
     unsigned generation; /* bumped whenever anything visible changed */
+    /* Figures derived across servers, computed once per generation (repl_cluster.c); NULL in a
+     * model not made by sched_init (tests), which then computes them on every call. */
+    struct lag_memo *lag_memo;
+};
+
+/* Each server's worst replication lag, valid for one generation of the model. */
+struct lag_memo {
+    bool valid;
+    unsigned generation;
+    double *bytes, *seconds; /* m->n of each */
 };
 
 const char *srv_status_name(enum srv_status s);

@@ -17,6 +17,8 @@ int sched_pollfds(struct model *m, struct pollfd *pfd, size_t *tag, int max);
 bool sched_step(struct model *m, const struct pollfd *pfd, const size_t *tag, int n, int64_t now);
 /* The nearest deadline of any server (absolute ms). */
 int64_t sched_next_deadline(const struct model *m);
+/* True while some server's tick has been sent and not yet answered (a round in progress). */
+bool sched_ticking(const struct model *m);
 /* Ask for an immediate refresh (e.g. after the user toggled idle sessions). */
 void sched_refresh_now(struct model *m);
 

@@ -42,8 +42,9 @@ void rowset_free(struct rowset *rs)
 {
     if (!rs)
         return;
-    for (size_t i = 0; i < (size_t)rs->nrows * (size_t)rs->ncols; i++)
+    for (size_t i = 0; !rs->arena && i < (size_t)rs->nrows * (size_t)rs->ncols; i++)
         free(rs->cells[i]);
+    free(rs->arena);
     for (int i = 0; i < rs->ncols; i++)
         free(rs->names[i]);
     free(rs->cells);
@@ -198,12 +199,25 @@ struct rowset *rowset_from_pg(const struct pg_result *cres)
         names[i] = PQfname(res, i);
     struct rowset *rs = rowset_new(nf, names);
     free(names);
-    size_t n = (size_t)nt * (size_t)nf;
+    size_t n = (size_t)nt * (size_t)nf, bytes = 1;
     rs->cells = xcalloc(n + 1, sizeof *rs->cells);
+    /* one allocation for all the cells: a 130-session tick has thousands of them */
     for (int r = 0; r < nt; r++)
         for (int c = 0; c < nf; c++)
             if (!PQgetisnull(res, r, c))
-                rs->cells[(size_t)r * (size_t)nf + (size_t)c] = xstrdup(PQgetvalue(res, r, c));
+                bytes += (size_t)PQgetlength(res, r, c) + 1;
+    char *at = rs->arena = xmalloc(bytes);
+    for (int r = 0; r < nt; r++)
+        for (int c = 0; c < nf; c++) {
+            if (PQgetisnull(res, r, c))
+                continue;
+            /* text format: a value holds no NUL, so its length is where it ends */
+            size_t len = strnlen(PQgetvalue(res, r, c), (size_t)PQgetlength(res, r, c));
+            memcpy(at, PQgetvalue(res, r, c), len);
+            at[len] = '\0';
+            rs->cells[(size_t)r * (size_t)nf + (size_t)c] = at;
+            at += len + 1;
+        }
     rs->nrows = nt;
     return rs;
 }

@@ -539,6 +539,7 @@ struct fz_world *fz_world_new(const uint8_t *data, size_t size)
         }
         free(reason);
     }
+    w->m.generation++; /* as sched.c after a change: figures memoised per generation are redone */
     return w;
 }
 

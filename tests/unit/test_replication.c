@@ -615,6 +615,26 @@ static void test_cluster_cascade(void **state)
     assert_int_equal(nc, 0);
     repl_clusters_free(cs, nc);
 
+    /* memoised per generation of the model (as sched_init sets it up): the same figures, not
+     * redone until the generation moves */
+    double bytes[8], secs[8];
+    struct lag_memo memo = {.bytes = bytes, .seconds = secs};
+    f->m.lag_memo = &memo;
+    assert_near(repl_worst_lag_bytes(&f->m, &f->m.servers[n2]), 0xD848);
+    assert_near(repl_worst_lag_bytes(&f->m, &f->m.servers[n1]), 0xD848);
+    assert_near(repl_worst_lag_bytes(&f->m, &f->m.servers[n3]), 0);
+    assert_near(repl_lag_seconds(&f->m, &f->m.servers[n1]), 0.8);
+    assert_true(isnan(repl_worst_lag_bytes(&f->m, &f->m.servers[down])));
+    assert_true(isnan(repl_worst_lag_bytes(&f->m, &f->m.servers[1])));
+    assert_true(isnan(repl_worst_lag_bytes(&f->m, &f->m.servers[lone])));
+    f->m.servers[n2].status = SRV_DOWN;
+    assert_near(repl_worst_lag_bytes(&f->m, &f->m.servers[n2]), 0xD848); /* same generation */
+    f->m.generation++;
+    assert_true(isnan(repl_worst_lag_bytes(&f->m, &f->m.servers[n2])));
+    f->m.servers[n2].status = SRV_UP;
+    f->m.generation++;
+    f->m.lag_memo = NULL;
+
     /* the primary goes down: its replicas fall back to what they received themselves */
     f->m.servers[n1].status = SRV_DOWN;
     nc = repl_clusters(&f->m, -1, &cs);
