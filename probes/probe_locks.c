@@ -8,7 +8,7 @@
  * pg_blocking_pids() is the expensive part: each call copies the lock's holders and, for every
  * waiter in the same queue, searches the queue ahead of it, so a queue of n mutually conflicting
  * waiters (1 000 UPDATEs of one row, or LOCK TABLE behind LOCK TABLE) costs O(n³) if every
- * waiter is asked: 190 ms at n = 1 000. So only the first RESOLVE_PER_QUEUE waiters of each lock
+ * waiter is asked: 190 ms at n = 1 000. So only the first RESOLVE_PER_QUEUE (16) waiters of each lock
  * (by wait start) are asked; a later waiter of the same lock takes the blockers of the last one
  * asked that wants the same mode (else of the last one asked), marked "inferred". Both the
  * holders and the head of the queue are always among the answers asked for, so the roots are
@@ -23,7 +23,7 @@
 #include "probes/sample.h"
 #include "probes/sec_locks.h"
 
-#define RESOLVE_PER_QUEUE "32"
+#define RESOLVE_PER_QUEUE "16"
 
 /* Lock modes weakest to strongest; array_position gives a rank to sort and aggregate by. */
 /* clang-format off */
@@ -112,8 +112,7 @@
     " coalesce(h.holds_n, 0), coalesce(h.holds_ael, false),"                                       \
     " CASE WHEN h.holds_adv THEN (SELECT left(a.query, 4096)"                                     \
     "  FROM pg_stat_get_activity(b.pid) a WHERE a.state = 'idle') END"                             \
-    " FROM b LEFT JOIN h ON h.pid = b.pid WHERE b.pid NOT IN (SELECT pid FROM q)"                  \
-    " ORDER BY 1"
+    " FROM b LEFT JOIN h ON h.pid = b.pid WHERE b.pid NOT IN (SELECT pid FROM q)"
 /* clang-format on */
 
 /* pg_locks.waitstart is 14+; before it, the time the waiting statement's state changed (its

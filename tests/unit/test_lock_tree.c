@@ -418,7 +418,7 @@ static void test_sql_by_version(void **state)
     assert_null(strstr(q17, "pg_stat_get_activity(NULL)"));
     assert_null(strstr(q12, "pg_stat_activity"));
     assert_non_null(strstr(q12, "LEFT JOIN pg_stat_get_activity(NULL) a ON a.pid = k.pid"));
-    assert_non_null(strstr(q17, "pg_blocking_pids(pid) AS blockers FROM q WHERE pos <= 32"));
+    assert_non_null(strstr(q17, "pg_blocking_pids(pid) AS blockers FROM q WHERE pos <= 16"));
     assert_non_null(strstr(q17, "pg_backend_pid()"));
     assert_null(strstr(q17, "'pgfleet'")); /* by pid, never by a name anyone can set */
     assert_int_equal(probe_table[PROBE_LOCKS]->min_version, 120000);
