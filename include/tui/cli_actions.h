@@ -1,0 +1,25 @@
+/* cli_actions.h — the command-line forms of the actions and of the audit log: `pgfleet cancel`,
+ * `pgfleet terminate` and `pgfleet audit`, with the options main.c parsed for them. */
+#ifndef PGFLEET_CLI_ACTIONS_H
+#define PGFLEET_CLI_ACTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The options of the command line (tui/main.c fills it). */
+struct cli {
+    const char *config;
+    const char *delay;
+    char **only;
+    size_t nonly;
+    bool read_only, no_color, json, idle, yes;
+    const char *since;
+};
+
+/* `pgfleet cancel|terminate SERVER PID` (argc/argv: the words after the command). Returns the
+ * exit status. */
+int run_signal(const struct cli *cli, const char *cmd, int argc, char **argv);
+/* `pgfleet audit`. Returns the exit status. */
+int run_audit(const struct cli *cli);
+
+#endif
