@@ -343,11 +343,18 @@ static void locks_derive(const struct sample *prev, struct sample *cur)
     build_forest(l);
 }
 
+static unsigned locks_every(const struct sample *last)
+{
+    const struct s_locks *l = SAMPLE_LOCKS(last);
+    return l && l->n > LOCKS_HEAVY ? 2 : 1;
+}
+
 const struct probe_class probe_locks = {
     .name = "locks",
     .kind = KIND_POSTGRES,
     .min_version = 120000,
     .every_ticks = 1,
+    .every = locks_every,
     .sql = locks_sql,
     .parse = locks_parse,
     .derive = locks_derive,

@@ -153,7 +153,8 @@ static void send_tick(struct model *m, struct server *s, size_t idx, int64_t now
             continue;
         /* every probe runs on the first two ticks, so its rates exist after two refreshes
          * (the snapshot waits for exactly two) */
-        if (s->tickno % (pc->every_ticks ? pc->every_ticks : 1) != 0 && s->tickno > 1)
+        unsigned every = pc->every ? pc->every(s->cur) : pc->every_ticks;
+        if (s->tickno % (every ? every : 1) != 0 && s->tickno > 1)
             continue;
         if (!pc->sql || (s->caps.version && s->caps.version < pc->min_version))
             continue; /* derived from the sessions section, or too old a server */

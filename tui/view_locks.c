@@ -80,6 +80,8 @@ static char *server_summary(const struct server *s, const struct s_locks *l, enu
         text_printf(&t, "; %zu blocker%s ended meanwhile", gone, gone == 1 ? "" : "s");
     if (inferred)
         text_printf(&t, "; %zu deep in long queues: blockers inferred", inferred);
+    if (l->n > LOCKS_HEAVY)
+        text_add(&t, "; this tree every other refresh (lighter on the server)");
     if (!s->caps.pg_monitor && !s->caps.superuser)
         text_add(&t, "; only this role's sessions are visible (grant pg_monitor)");
     return t.s;

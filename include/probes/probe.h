@@ -73,6 +73,9 @@ struct probe_class {
     bool essential;       /* a failure of this probe makes the server STALE, not just a pane */
     int min_version;      /* below it the probe is skipped, with a reason */
     unsigned every_ticks; /* 1 = each refresh */
+    /* Optional: the cadence, given the last sample (NULL before the first), for a probe whose
+     * cost grows with what it finds; overrides every_ticks. */
+    unsigned (*every)(const struct sample *last);
     /* The SQL text for this server; NULL when the probe cannot run there (reason in *why). A
      * probe without sql (and parse) has no statement of its own: its section is built by its
      * derive step from the sessions section (PROBE_SESSIONS), runs when that ran and inherits

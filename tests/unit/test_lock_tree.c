@@ -528,6 +528,23 @@ static void test_derive_from_sessions(void **state)
     sample_free(s);
 }
 
+/* Under a pile-up the forest is collected every other tick; otherwise every tick. */
+static void test_cadence(void **state)
+{
+    (void)state;
+    unsigned (*every)(const struct sample *) = probe_table[PROBE_LOCKS]->every;
+    assert_non_null(every);
+    assert_int_equal(every(NULL), 1);
+    struct sample *s = fixture_parse(NULL, PROBE_LOCKS, "locks_pg15.rows");
+    assert_int_equal(every(s), 1);
+    struct s_locks *l = s->sec[PROBE_LOCKS];
+    size_t n = l->n;
+    l->n = LOCKS_HEAVY + 1; /* only the count is read */
+    assert_int_equal(every(s), 2);
+    l->n = n;
+    sample_free(s);
+}
+
 static void test_parse_empty_and_bad(void **state)
 {
     (void)state;
@@ -756,6 +773,7 @@ int main(void)
         cmocka_unit_test(test_parse_pg15_scenario),
         cmocka_unit_test(test_parse_pg12),
         cmocka_unit_test(test_derive_from_sessions),
+        cmocka_unit_test(test_cadence),
         cmocka_unit_test(test_parse_odd),
         cmocka_unit_test(test_parse_empty_and_bad),
         cmocka_unit_test(test_json),
