@@ -167,7 +167,9 @@ static int act(struct job *j, const struct signal_kind *k)
     const char *sql = v >= 140000 || !k->sql_old ? k->sql : k->sql_old;
     int n = send_per_target(j, sql, k->guard_query ? 3 : 2, fill_guard, true);
     if (n > 0)
-        job_log(j, "%s: sent the guarded statement for %d session%s", k->verb, n, n == 1 ? "" : "s");
+        /* not "sent": when the guard finds the session changed, no signal goes out */
+        job_log(j, "%s: signalling %d session%s, only if still the one%s shown", k->verb, n, n == 1 ? "" : "s",
+                n == 1 ? "" : "s");
     return n;
 }
 
