@@ -247,6 +247,13 @@ enum job_state signal_step(struct job *j, const struct job_event *ev, const stru
         j->awaiting_confirm = false;
         return do_act(j, k);
     case JEV_CONNECTED: {
+        if (conn_is_pgbouncer_console(j->conn)) {
+            /* it would refuse the look-up as "extended query protocol not supported" */
+            snprintf(j->outcome, sizeof j->outcome,
+                     "this is a pgBouncer console, not a PostgreSQL server: give the server's name or conninfo");
+            set_pending(j, "nothing sent: this is a pgBouncer console");
+            return JOB_FAILED;
+        }
         bool need_lookup = j->confirm_after_lookup;
         for (size_t i = 0; i < j->ntargets; i++)
             need_lookup |= !j->targets[i].backend_start;
