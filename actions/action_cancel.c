@@ -3,6 +3,7 @@
  * sends the signal. Then check, for a little while, whether the query actually stopped. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "actions/action_signal.h"
 #include "probes/probe.h"
@@ -11,8 +12,10 @@ static void absorb(struct job_target *t, const struct rowset *r)
 {
     bool alive = cell_bool(rowset_get(r, 0, 0)), same = cell_bool(rowset_get(r, 0, 1));
     const char *sent = rowset_get(r, 0, 2);
-    /* column 3: is a query running at all (idle sessions have nothing to cancel) */
+    /* columns 3 and 4: is a query running at all, and the session's state when it is not
+     * (an idle session has nothing to cancel; one idle in transaction is named so) */
     bool running = r->ncols > 3 ? cell_bool(rowset_get(r, 0, 3)) : true;
+    const char *state = r->ncols > 4 && rowset_get(r, 0, 4) ? rowset_get(r, 0, 4) : t->state;
     free(t->result);
     t->ok = false;
     if (!alive)
@@ -20,7 +23,9 @@ static void absorb(struct job_target *t, const struct rowset *r)
     else if (!same)
         t->result = xstrdup("running a different query now (nothing sent)");
     else if (!running)
-        t->result = xstrdup("no query running (idle): nothing to cancel, nothing sent");
+        t->result = xasprintf(
+            "no query running (%s): nothing to cancel, nothing sent%s", state ? state : "idle",
+            state && strncmp(state, "idle in transaction", 19) == 0 ? "; terminate would end its transaction" : "");
     else if (cell_bool(sent)) {
         t->result = xstrdup("sent");
         t->ok = true;
@@ -48,10 +53,11 @@ static const struct signal_kind kind = {
     .past = "cancelled",
     .sql = "SELECT a.alive, a.same_query,"
            " CASE WHEN a.same_query AND a.running THEN pg_cancel_backend($1::int) END AS sent,"
-           " a.running"
+           " a.running, a.state"
            " FROM (SELECT count(*) > 0 AS alive,"
            "   coalesce(bool_or(" SQL_EPOCH_US("query_start") " IS NOT DISTINCT FROM $3::int8), false) AS same_query,"
-           "   coalesce(bool_or(state IN ('active', 'fastpath function call')), false) AS running"
+           "   coalesce(bool_or(state IN ('active', 'fastpath function call')), false) AS running,"
+           "   max(state) AS state"
            "   FROM pg_stat_activity WHERE pid = $1::int AND " SQL_EPOCH_US("backend_start") " = $2::int8"
            "   AND pid <> pg_backend_pid()) a",
     .guard_query = true,

@@ -167,7 +167,9 @@ static int act(struct job *j, const struct signal_kind *k)
     const char *sql = v >= 140000 || !k->sql_old ? k->sql : k->sql_old;
     int n = send_per_target(j, sql, k->guard_query ? 3 : 2, fill_guard, true);
     if (n > 0)
-        job_log(j, "%s: sent the guarded statement for %d session%s", k->verb, n, n == 1 ? "" : "s");
+        /* not "sent": when the guard finds the session changed, no signal goes out */
+        job_log(j, "%s: signalling %d session%s, only if still the one%s shown", k->verb, n, n == 1 ? "" : "s",
+                n == 1 ? "" : "s");
     return n;
 }
 
@@ -245,6 +247,13 @@ enum job_state signal_step(struct job *j, const struct job_event *ev, const stru
         j->awaiting_confirm = false;
         return do_act(j, k);
     case JEV_CONNECTED: {
+        if (conn_is_pgbouncer_console(j->conn)) {
+            /* it would refuse the look-up as "extended query protocol not supported" */
+            snprintf(j->outcome, sizeof j->outcome,
+                     "this is a pgBouncer console, not a PostgreSQL server: give the server's name or conninfo");
+            set_pending(j, "nothing sent: this is a pgBouncer console");
+            return JOB_FAILED;
+        }
         bool need_lookup = j->confirm_after_lookup;
         for (size_t i = 0; i < j->ntargets; i++)
             need_lookup |= !j->targets[i].backend_start;

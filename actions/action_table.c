@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "actions/action.h"
 #include "probes/probe.h"
@@ -18,6 +19,19 @@ const struct action_class *action_find(const char *name)
         if (strcmp(action_table[i]->name, name) == 0)
             return action_table[i];
     return NULL;
+}
+
+bool confirm_answer_ok(enum confirm c, const char *answer)
+{
+    while (*answer == ' ' || *answer == '\t')
+        answer++;
+    size_t n = strlen(answer);
+    while (n && strchr(" \t\r\n", answer[n - 1]))
+        n--;
+    if (c == CONFIRM_YN)
+        return (n == 1 && (answer[0] == 'y' || answer[0] == 'Y')) || (n == 3 && strncasecmp(answer, "yes", 3) == 0);
+    /* no action asks for a name yet: only "yes" is a word to type */
+    return c == CONFIRM_TYPE_YES && n == 3 && strncmp(answer, "yes", 3) == 0;
 }
 
 void target_from_activity(struct job_target *d, const struct activity_row *r)

@@ -121,6 +121,22 @@ static void fail(struct model *m, struct server *s, const char *why, int64_t now
     s->ticks = 0;
 }
 
+/* A pgBouncer admin console given as a server (command line or servers:) answers the
+ * connection, then refuses every catalog query: recognised by the version it reports, it is
+ * watched as the pooler it is from then on (serving no server of the fleet, as it was not
+ * listed under poolers:), instead of going DOWN with the console's refusal. */
+static void become_pooler(struct model *m, struct server *s)
+{
+    s->kind = KIND_PGBOUNCER;
+    conn_set_settings(s->conn, NULL, NULL, 0); /* the console takes no settings */
+    conn_use_prepared(s->conn, false);
+    caps_free(&s->caps);
+    sample_free(s->prev);
+    sample_free(s->cur);
+    s->prev = s->cur = NULL;
+    m->generation++;
+}
+
 static void start_connect(struct model *m, struct server *s, int64_t now)
 {
     if (conn_start(s->conn, now + m->cfg->timeout_ms) < 0) {
@@ -302,6 +318,8 @@ static void step_server(struct model *m, size_t i, short revents, int64_t now)
     switch (ev) {
     case CONN_EV_FAILED: fail(m, s, conn_error(s->conn), now); return;
     case CONN_EV_CONNECTED:
+        if (s->kind == KIND_POSTGRES && conn_is_pgbouncer_console(s->conn))
+            become_pooler(m, s);
         if (s->kind == KIND_PGBOUNCER) {
             /* the admin console has no settings to make and no catalog to ask */
             s->phase = PH_READY;

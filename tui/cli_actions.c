@@ -49,7 +49,8 @@ static bool job_done(void *p, int64_t now)
     return !jobs_busy(c->js) || (c->j && c->j->awaiting_confirm);
 }
 
-/* Show what the look-up found (escaped) and ask; true to go on. --yes answers for the user. */
+/* Show what the look-up found (escaped) and ask; true to go on. --yes answers for the user.
+ * What counts as yes is the monitor dialog's rule for the same session (action.h). */
 static bool confirm_cli(const struct cli *cli, const struct job *j)
 {
     struct text d;
@@ -59,12 +60,13 @@ static bool confirm_cli(const struct cli *cli, const struct job *j)
     text_free(&d);
     if (cli->yes)
         return true;
-    bool word = j->cls->confirm(j) != CONFIRM_YN || j->cls == &action_terminate;
-    fprintf(stderr, word ? "Type yes to go on: " : "Go on? [y/N] ");
+    enum confirm c = j->cls->confirm(j);
+    fputs(c == CONFIRM_YN ? "Proceed? [y/N] " : "Type yes and Enter to proceed: ", stderr);
     char line[32] = "";
-    if (!fgets(line, sizeof line, stdin))
-        return false;
-    return word ? strcmp(line, "yes\n") == 0 : (line[0] == 'y' || line[0] == 'Y') && line[1] == '\n';
+    bool got = fgets(line, sizeof line, stdin) != NULL;
+    if (!got)
+        fputc('\n', stderr); /* end of input (Ctrl-D): the next message gets its own line */
+    return got && confirm_answer_ok(c, line);
 }
 
 /* `pgfleet cancel|terminate SERVER PID`: the same guarded job the TUI runs, from the shell. */
@@ -147,14 +149,15 @@ int run_signal(const struct cli *cli, const char *cmd, int argc, char **argv)
             job_confirm(&js, j);
             rc = loop_run(&m, &h);
         } else {
-            /* interrupted or not confirmed: nothing was sent, nothing to record */
+            /* interrupted or not confirmed: nothing was sent, nothing to record; a runtime
+             * outcome (1), not a usage error (2) */
             if (!rc)
                 fprintf(stderr, "pgfleet: not confirmed; nothing sent\n");
             jobs_free(&js);
             free(name);
             free(own_conninfo);
             config_free(&cfg);
-            return rc ? rc : 2;
+            return rc ? rc : 1;
         }
     }
     /* Interrupted while the job ran: abort it so its outcome is on record ("unknown" once the

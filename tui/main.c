@@ -57,9 +57,9 @@ static void usage(FILE *f)
           "  z freeze   c cancel query   k terminate session   Space tag rows   9 jobs\n"
           "  q/F10 quit\n"
           "\n"
-          "Exit status: 0 ok, 1 runtime failure (an action not sent, or its outcome not\n"
-          "recorded), 2 usage or config error (also: an action refused by --read-only or not\n"
-          "confirmed).\n"
+          "Exit status: 0 ok, 1 runtime failure (an action not confirmed or not sent, or its\n"
+          "outcome not recorded), 2 usage or config error (also: an action refused by\n"
+          "--read-only).\n"
           "Files: fleet.yaml (see pgfleet(1) and examples/fleet.yaml);\n"
           "       audit log $XDG_STATE_HOME/pgfleet/audit.jsonl (~/.local/state/pgfleet/…).\n",
           f);

@@ -12,6 +12,10 @@ enum risk { RISK_SAFE, RISK_DISRUPTIVE, RISK_DANGEROUS };
 
 /* How the user confirms: a y/n key, or typing a word ("yes", or the target's name). */
 enum confirm { CONFIRM_YN, CONFIRM_TYPE_YES, CONFIRM_TYPE_NAME };
+/* Whether an answer confirms at that strength, the rule of the monitor's dialog: y (or yes),
+ * either case, for CONFIRM_YN; exactly "yes" for CONFIRM_TYPE_YES. Surrounding blanks and the
+ * line's newline do not count (the shell reads a line; the dialog takes y as a key). */
+bool confirm_answer_ok(enum confirm c, const char *answer);
 
 struct action_class {
     const char *name;  /* "cancel": subcommand and audit name */

@@ -79,6 +79,10 @@ const char *conn_error(const struct conn *c);
 void conn_close(struct conn *c, const char *reason);
 
 int conn_server_version(const struct conn *c);
+/* True when the connection is to pgBouncer's admin console (dbname=pgbouncer), not to a
+ * PostgreSQL server: the console reports pgBouncer's own version as server_version
+ * ("1.18.0/bouncer") and takes only its SHOW and admin commands, in the simple protocol. */
+bool conn_is_pgbouncer_console(const struct conn *c);
 
 /* Check a conninfo string/URI with libpq's parser; returns -1 and sets *err (malloc'd). */
 int conn_check_conninfo(const char *conninfo, char **err);

@@ -684,6 +684,30 @@ static void top_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
     }
 }
 
+/* Sections for features this version does not have yet: read and checked like the rest (a
+ * typo is still an error), but nothing uses them, and a silence would read as "it works". */
+static const char *const not_yet[] = {"restore_test", "failover", "escalation"};
+
+/* One note per such section that says something (not empty), at its key. */
+static void note_not_yet(struct loader *ld, yaml_node_t *root, struct text *warn)
+{
+    yaml_node_pair_t *pairs = root->data.mapping.pairs.start;
+    size_t n = (size_t)(root->data.mapping.pairs.top - pairs);
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *k = node_at(ld, pairs[i].key), *v = node_at(ld, pairs[i].value);
+        if (!k || !v || k->type != YAML_SCALAR_NODE || is_null(v))
+            continue;
+        if ((v->type == YAML_SEQUENCE_NODE && v->data.sequence.items.top == v->data.sequence.items.start) ||
+            (v->type == YAML_MAPPING_NODE && v->data.mapping.pairs.top == v->data.mapping.pairs.start))
+            continue;
+        for (size_t f = 0; f < ARRAY_LEN(not_yet); f++)
+            if (strcmp((const char *)k->data.scalar.value, not_yet[f]) == 0)
+                text_printf(
+                    warn, "%s:%zu:%zu: note: %s is not used by this version of pgfleet (it is read and checked only)\n",
+                    ld->path, k->start_mark.line + 1, k->start_mark.column + 1, not_yet[f]);
+    }
+}
+
 /* Poolers may be listed before the servers they serve, so this runs after the walk. */
 static void check_serves(struct loader *ld)
 {
@@ -878,8 +902,10 @@ int config_load(struct config *cfg, const char *path, struct text *err, struct t
     if (root && !ld.nerr && !is_null(root)) {
         if (root->type != YAML_MAPPING_NODE)
             errf(&ld, root, "the top level must be a map (refresh:, servers:, ...), not %s", kind(root));
-        else
+        else {
             walk_map(&ld, root, NULL, top_keys, ARRAY_LEN(top_keys), top_pair, NULL);
+            note_not_yet(&ld, root, warn);
+        }
         check_serves(&ld);
     }
     yaml_document_delete(&doc);

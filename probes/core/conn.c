@@ -357,6 +357,12 @@ int64_t conn_deadline(const struct conn *c)
     return c->deadline;
 }
 int conn_server_version(const struct conn *c) { return c->version; }
+
+bool conn_is_pgbouncer_console(const struct conn *c)
+{
+    const char *v = c->pg && c->st >= CONN_READY ? PQparameterStatus(c->pg, "server_version") : NULL;
+    return v && strstr(v, "/bouncer") != NULL;
+}
 const char *conn_error(const struct conn *c) { return c->err[0] ? c->err : "not connected"; }
 
 int conn_pollfd(const struct conn *c, short *events)

@@ -127,7 +127,7 @@ expect "9: the Jobs pane" 3 line_re 3 '^JOB +ACTION +SERVER +STATE'
 expect "the job is done with outcome 'pid N: sent…'" 5 eval 'screen | grep -E "^ *[0-9]+ +cancel +primary +done " | grep -qF "pid $c1_pid: sent"'
 keys Home Enter
 expect "Enter opens the job's log" 3 line_re 3 '^ Job [0-9]+: Cancel query on primary: done'
-check "the log shows the guarded statement sent" has "cancel: sent the guarded statement for 1 session"
+check "the log shows the guarded signal going out" has "cancel: signalling 1 session, only if still the one shown"
 check "the log ends with the result" has "pid $c1_pid: sent; the query ended"
 keys Escape
 expect "Esc closes the log" 3 line_re 3 '^JOB +ACTION'

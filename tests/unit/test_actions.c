@@ -907,6 +907,20 @@ static void test_confirm_strength(void **state)
     assert_int_equal(action_terminate.confirm(j), CONFIRM_TYPE_YES); /* a superuser's session */
     assert_int_equal(action_cancel.confirm(j), CONFIRM_YN);          /* cancel of one: y/n */
     job_discard(&f->js, j);
+
+    /* what an answer must be (the shell reads a line, the dialog takes y as a key) */
+    static const char *const yn_yes[] = {"y\n", "Y\n", "yes\n", "YES", " y \n", "Yes"};
+    static const char *const yn_no[] = {"", "\n", "n\n", "no\n", "yy\n", "yes please\n", "x"};
+    for (size_t i = 0; i < ARRAY_LEN(yn_yes); i++)
+        assert_true(confirm_answer_ok(CONFIRM_YN, yn_yes[i]));
+    for (size_t i = 0; i < ARRAY_LEN(yn_no); i++)
+        assert_false(confirm_answer_ok(CONFIRM_YN, yn_no[i]));
+    assert_true(confirm_answer_ok(CONFIRM_TYPE_YES, "yes\n"));
+    assert_true(confirm_answer_ok(CONFIRM_TYPE_YES, "yes"));
+    static const char *const word_no[] = {"y\n", "Y\n", "YES\n", "yes!\n", "", "\n", "n\n"};
+    for (size_t i = 0; i < ARRAY_LEN(word_no); i++)
+        assert_false(confirm_answer_ok(CONFIRM_TYPE_YES, word_no[i]));
+    assert_false(confirm_answer_ok(CONFIRM_TYPE_NAME, "yes\n"));
 }
 
 static void test_describe_escaped(void **state)
@@ -1040,6 +1054,28 @@ static void test_cancel_results(void **state)
     assert_non_null(strstr(j->targets[0].result, "permission denied"));
     assert_non_null(strstr(j->targets[0].result, "permission denied to cancel query"));
     job_discard(&f->js, j);
+
+    /* nothing running: the state says why, and idle in transaction is called that */
+    static const struct {
+        const char *state, *want;
+    } idle[] = {
+        {"idle", "no query running (idle): nothing to cancel, nothing sent"},
+        {"idle in transaction",
+         "no query running (idle in transaction): nothing to cancel, nothing sent; terminate would end its transaction"},
+        {"idle in transaction (aborted)",
+         "no query running (idle in transaction (aborted)): nothing to cancel, "
+         "nothing sent; terminate would end its transaction"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(idle); i++) {
+        j = acting_job(f, &action_cancel, 1);
+        static const char *const names[] = {"alive", "same_query", "sent", "running", "state"};
+        rs[0] = rowset_new(5, names);
+        const char *v[] = {"t", "t", NULL, "f", idle[i].state};
+        rowset_add_row(rs[0], v);
+        assert_int_equal(feed(j, rs, 1), JOB_FAILED);
+        assert_string_equal(j->targets[0].result, idle[i].want);
+        job_discard(&f->js, j);
+    }
 
     /* two targets, one gone: the other is sent and verified; "cancelled 1 of 2" */
     j = acting_job(f, &action_cancel, 2);

@@ -55,23 +55,33 @@ static void expect_errors(const char *name, const char *const *lines, size_t n)
     } while (0)
 /* clang-format on */
 
-/* Loads a fixture that must succeed without warnings. */
-static void load_ok(const char *name, struct config *cfg)
+/* Loads a fixture that must succeed with exactly these notes, each given as "LINE:COL: note: …"
+ * (the file name is prefixed here, as the loader does). */
+static void load_noted(const char *name, struct config *cfg, const char *const *notes, size_t n)
 {
     char *path = fixture_path("config", name);
-    struct text err, warn;
+    struct text err, warn, want;
     text_init(&err);
     text_init(&warn);
+    text_init(&want);
+    for (size_t i = 0; i < n; i++)
+        text_printf(&want, "%s:%s\n", path, notes[i]);
     config_init(cfg);
     int rc = config_load(cfg, path, &err, &warn);
     assert_string_equal(str(&err), "");
     assert_int_equal(rc, 0);
-    assert_string_equal(str(&warn), "");
+    assert_string_equal(str(&warn), str(&want));
     assert_string_equal(cfg->path, path);
     text_free(&err);
     text_free(&warn);
+    text_free(&want);
     free(path);
 }
+
+/* Loads a fixture that must succeed without warnings or notes. */
+static void load_ok(const char *name, struct config *cfg) { load_noted(name, cfg, NULL, 0); }
+
+#define NOT_USED " is not used by this version of pgfleet (it is read and checked only)"
 
 /* A temporary file with the given content and mode; returns its malloc'd path. */
 static char *write_temp(const char *content, mode_t mode)
@@ -120,7 +130,13 @@ static void test_good_block(void **state)
 {
     (void)state;
     struct config cfg;
-    load_ok("good_block.yaml", &cfg);
+    /* the sections of features not there yet are checked, and each gets a note at its key */
+    static const char *const notes[] = {
+        "28:1: note: restore_test" NOT_USED,
+        "35:1: note: failover" NOT_USED,
+        "38:1: note: escalation" NOT_USED,
+    };
+    load_noted("good_block.yaml", &cfg, notes, ARRAY_LEN(notes));
     assert_int_equal(cfg.refresh_ms, 500);
     assert_int_equal(cfg.timeout_ms, 10000);
     assert_int_equal(cfg.th.slow_query_ms, 3000);
@@ -176,7 +192,12 @@ static void test_good_flow(void **state)
 {
     (void)state;
     struct config cfg;
-    load_ok("good_flow.yaml", &cfg);
+    static const char *const notes[] = {
+        "11:1: note: restore_test" NOT_USED,
+        "12:1: note: failover" NOT_USED,
+        "13:1: note: escalation" NOT_USED,
+    };
+    load_noted("good_flow.yaml", &cfg, notes, ARRAY_LEN(notes));
     assert_int_equal(cfg.refresh_ms, 2000); /* bare number = seconds */
     assert_int_equal(cfg.timeout_ms, 5000); /* not given: default */
     assert_int_equal(cfg.th.slow_query_ms, 5000);
@@ -600,6 +621,58 @@ static void test_password_warning(void **state)
     check_warning(none, 0644, false);
 }
 
+/* An empty section of a feature not there yet says nothing, so it gets no note; the example
+ * config gets one for each such section, and nothing else. */
+static void test_not_yet_notes(void **state)
+{
+    (void)state;
+    char *path = write_temp("servers: []\nrestore_test: {}\nfailover:\nescalation: []\n", 0600);
+    struct config cfg;
+    struct text err, warn;
+    config_init(&cfg);
+    text_init(&err);
+    text_init(&warn);
+    assert_int_equal(config_load(&cfg, path, &err, &warn), 0);
+    assert_string_equal(str(&warn), "");
+    config_free(&cfg);
+    unlink(path);
+    free(path);
+
+    /* a mistake inside one is still an error, and the note still comes (once) */
+    path = write_temp("escalation: [a]\nfailover: { max_lag_bytes: lots }\n", 0600);
+    text_free(&warn);
+    text_init(&warn);
+    config_init(&cfg);
+    assert_int_equal(config_load(&cfg, path, &err, &warn), -1);
+    assert_non_null(strstr(str(&err), ":2:28: bad size"));
+    char *want = xasprintf("%s:1:1: note: escalation" NOT_USED "\n%s:2:1: note: failover" NOT_USED "\n", path, path);
+    assert_string_equal(str(&warn), want);
+    free(want);
+    config_free(&cfg);
+    unlink(path);
+    free(path);
+
+    path = fixture_path("config", "../../../examples/fleet.yaml");
+    text_free(&err);
+    text_free(&warn);
+    text_init(&err);
+    text_init(&warn);
+    config_init(&cfg);
+    assert_int_equal(config_load(&cfg, path, &err, &warn), 0);
+    const char *w = str(&warn);
+    assert_non_null(strstr(w, ": note: restore_test" NOT_USED "\n"));
+    assert_non_null(strstr(w, ": note: failover" NOT_USED "\n"));
+    assert_non_null(strstr(w, ": note: escalation" NOT_USED "\n"));
+    size_t lines = 0;
+    for (const char *p = w; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 3);
+    config_free(&cfg);
+    free(path);
+    text_free(&err);
+    text_free(&warn);
+}
+
 /* ---- command line servers ----------------------------------------------------------------- */
 
 static void test_add_server_arg(void **state)
@@ -768,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_alias_bomb),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_password_warning),
+        cmocka_unit_test(test_not_yet_notes),
         cmocka_unit_test(test_add_server_arg),
         cmocka_unit_test(test_config_find),
     };
