@@ -257,17 +257,6 @@ int cli_parse(struct cli_line *cl, int argc, char **argv, struct text *err)
         cl->cmd_name = cl->args[0];
         first = 1;
     }
-    for (int i = 0; i < O_COUNT; i++) {
-        char lb[40];
-        if ((seen >> i) & 1 && !((opts[i].cmds >> cl->cmd) & 1)) {
-            struct text with;
-            text_init(&with);
-            cmds_of(opts[i].cmds, &with);
-            fail(err, &failed, "%s does not apply to %s: it goes with %s (see pgfleet --help)",
-                 label((enum opt_id)i, lb, sizeof lb), cmd_names[cl->cmd], with.s);
-            text_free(&with);
-        }
-    }
     /* The words that name servers (the monitor, snapshot): a command word elsewhere is misplaced,
      * a near miss of one is a typo, and a word must be a conninfo or a host name. After "--" a
      * word is a server even if it looks like a command (a host called "audit"). */
@@ -294,6 +283,18 @@ int cli_parse(struct cli_line *cl, int argc, char **argv, struct text *err)
         char *e = esc(cl->args[first], 1);
         fail(err, &failed, "audit takes no arguments (\"%s\"); see pgfleet --help", e);
         free(e);
+    }
+    /* then the options against the command (a misspelt command is reported as such, first) */
+    for (int i = 0; i < O_COUNT; i++) {
+        char lb[40];
+        if ((seen >> i) & 1 && !((opts[i].cmds >> cl->cmd) & 1)) {
+            struct text with;
+            text_init(&with);
+            cmds_of(opts[i].cmds, &with);
+            fail(err, &failed, "%s does not apply to %s: it goes with %s (see pgfleet --help)",
+                 label((enum opt_id)i, lb, sizeof lb), cmd_names[cl->cmd], with.s);
+            text_free(&with);
+        }
     }
     /* the commands read only the words after the command */
     memmove(cl->args, cl->args + first, (size_t)(cl->nargs - first) * sizeof *cl->args);

@@ -163,6 +163,9 @@ static void test_unknown_words(void **state)
     parse_fails(ARGV("snapshot", "x\033[2Jy"),
                 "pgfleet: \"x\\033[2Jy\" is not a command, a conninfo (\"host=db1 "
                 "dbname=app\", postgresql://db1/app) or a host name; see pgfleet --help");
+    /* the misspelt command, not the options it would not take */
+    parse_fails(ARGV("-c", "f.yaml", "snapshto", "--json"),
+                "pgfleet: unknown command \"snapshto\" (did you mean \"snapshot\"?)");
     parse_fails(ARGV("audit", "x"), "pgfleet: audit takes no arguments (\"x\"); see pgfleet --help");
 }
 
