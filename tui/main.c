@@ -83,12 +83,14 @@ static int load_fleet(const struct cli_line *cl, struct config *cfg, bool *fallb
 {
     char *path = config_find(cl->o.config);
     if (path && !cl->o.config && cl->nargs > 0) {
-        /* Servers named on the command line win over a config found in the environment. */
+        /* Servers named on the command line win over a config found in the environment (with
+         * --server or --tag, the error below says it). */
         const char *env = getenv("PGFLEET_CONFIG");
-        text_printf(
-            warn,
-            "pgfleet: not reading the config %s%s: servers are named on the command line (give -c to read it too)\n",
-            path, env && *env ? " ($PGFLEET_CONFIG)" : "");
+        if (!cl->o.nonly && !cl->ntags)
+            text_printf(
+                warn,
+                "pgfleet: not reading the config %s%s: servers are named on the command line (give -c to read it too)\n",
+                path, env && *env ? " ($PGFLEET_CONFIG)" : "");
         free(path);
         path = NULL;
     }

@@ -129,6 +129,8 @@ PGFLEET_CONFIG=$fleet run envcfg snapshot --json -d 300ms "$REPLICA_CONNINFO"
 check "a config from \$PGFLEET_CONFIG and a server named: the server alone" \
     eval '[ "$rc" = 0 ] && [ "$(jq -r ".servers | length" "$tmp/envcfg.out")" = 1 ]'
 check "… and one line says the config was not read" [ "$(cat "$tmp/envcfg.err")" = "pgfleet: not reading the config $fleet (\$PGFLEET_CONFIG): servers are named on the command line (give -c to read it too)" ]
+PGFLEET_CONFIG=$fleet refused envsel 'pgfleet: --server primary: --server and --tag choose from a config, which is not read when servers are named on the command line (give -c FILE)' \
+    snapshot --server primary "$REPLICA_CONNINFO"
 run both snapshot --json -d 300ms -c "$fleet" "$REPLICA_CONNINFO"
 check "-c FILE and a server named: both, nothing said" \
     eval '[ "$rc" = 0 ] && [ "$(jq -r ".servers | length" "$tmp/both.out")" = 4 ] && [ ! -s "$tmp/both.err" ]'
