@@ -10,7 +10,13 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # The libraries pkg-config cannot find: a build without them stops with their names and the fix.
 PKG_MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),,$(p))))
-VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1)
+# The version (-V): `git describe` of the newest release tag without its "v" (0.1.0, or
+# 0.1.0-3-gabc1234-dirty past it); before the first tag, BASE_VERSION and the commit
+# (0.1.0+gabc1234); outside a git checkout, BASE_VERSION alone.
+BASE_VERSION := 0.1.0
+GIT_COMMIT := $(if $(wildcard .git),$(shell git describe --always --abbrev=7 --dirty 2>/dev/null))
+GIT_TAG := $(if $(GIT_COMMIT),$(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null))
+VERSION := $(if $(GIT_TAG),$(patsubst v%,%,$(GIT_TAG)),$(BASE_VERSION)$(if $(GIT_COMMIT),+g$(GIT_COMMIT)))
 
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Werror
 CFLAGS  ?= -O2 -g
@@ -36,7 +42,7 @@ UNIT_OBJ := $(B)/tests/unit/testutil.o
 CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka)
 HELPERS  := $(B)/tests/delayproxy $(B)/tests/faultproxy $(B)/tests/resolvleak
 
-.PHONY: all check unit unit-build sanitize demo bench soak install clean layers format-check deps helpers libs-present
+.PHONY: FORCE all check unit unit-build sanitize demo bench soak install clean layers format-check deps helpers libs-present
 all: $(B)/pgfleet
 
 $(B)/%.o: %.c | libs-present
@@ -54,6 +60,13 @@ endif
 $(B)/libpgfleet.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# main.o prints the version: it is rebuilt when the version changes (a commit, a dirty tree).
+$(B)/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+$(B)/tui/main.o: $(B)/version.stamp
+FORCE:
 
 $(B)/pgfleet: $(B)/tui/main.o $(B)/libpgfleet.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

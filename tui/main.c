@@ -1,6 +1,5 @@
 /* main.c — the command line: options, the config (file, arguments or libpq's defaults), and
  * dispatch to the TUI or a subcommand. Exit status: 0 ok, 1 runtime failure, 2 usage/config. */
-#include <getopt.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,28 +9,40 @@
 #include "core/config.h"
 #include "core/conn.h"
 #include "core/util.h"
+#include "probes/model.h"
 #include "probes/sched.h"
+#include "tui/cli.h"
 #include "tui/cli_actions.h"
+#include "tui/fleet_select.h"
 #include "tui/snapshot.h"
 #include "tui/tui.h"
 
 static void usage(FILE *f)
 {
-    fputs("Usage: pgfleet [OPTIONS] [CONNINFO...]          full-screen monitor\n"
-          "       pgfleet snapshot [--json] [OPTIONS] [CONNINFO...]\n"
+    fputs("Usage: pgfleet [OPTIONS] [SERVER...]            full-screen monitor\n"
+          "       pgfleet snapshot [--json] [OPTIONS] [SERVER...]\n"
           "       pgfleet cancel SERVER PID [--yes]   show the session, ask, cancel its query\n"
           "       pgfleet terminate SERVER PID [--yes] show the session, ask, terminate it\n"
           "       pgfleet audit [--since DURATION]     print the audit log\n"
           "\n"
-          "Watches a fleet of PostgreSQL servers: the servers of a config file, the conninfo\n"
-          "strings or URIs given (\"host=db1 dbname=app\", postgresql://db2/app), or the one\n"
-          "server libpq's defaults point at (PGHOST, PGPORT, PGSERVICE, ~/.pgpass), as psql would.\n"
+          "Watches a fleet of PostgreSQL servers: the servers of a config file, or the SERVERs\n"
+          "given: conninfo strings or URIs (\"host=db1 dbname=app\", postgresql://db2/app) or host\n"
+          "names (db1, 10.0.0.5, /run/postgresql); with neither, the one server libpq's defaults\n"
+          "point at (PGHOST, PGPORT, PGSERVICE, ~/.pgpass), as psql would. Servers given ignore a\n"
+          "config found in the environment (not one given with -c). A config listing no server is\n"
+          "an error. Options may come before or after the command. A word close to a command name\n"
+          "(snapshto) is taken for a misspelt command: write host=NAME, or -- before it, for a host.\n"
           "\n"
           "Options:\n"
           "  -c, --config FILE   fleet config (YAML); default $PGFLEET_CONFIG, then\n"
           "                      $XDG_CONFIG_HOME/pgfleet/fleet.yaml when it exists\n"
-          "  -d, --delay TIME    refresh interval (2s, 500ms, 1m; bare number = seconds)\n"
-          "      --server NAME   only this server of the config (repeatable)\n"
+          "  -d, --delay TIME    refresh interval (2s, 500ms, 1m; bare number = seconds;\n"
+          "                      100ms to 1h, as + and - in the monitor)\n"
+          "      --timeout TIME  per-server deadline for connecting and each refresh (default\n"
+          "                      5s; 100ms to 1h); overrides the config's timeout\n"
+          "      --server NAME   only this server or pooler of the config (repeatable)\n"
+          "      --tag TAG       only the servers of the config tagged TAG (repeatable); the\n"
+          "                      poolers serving a chosen server come along\n"
           "      --read-only     disable every action\n"
           "      --no-color      monochrome screen (also when NO_COLOR is set)\n"
           "      --idle          include idle sessions in the activity list\n"
@@ -65,163 +76,180 @@ static void usage(FILE *f)
           f);
 }
 
-/* Keep only the servers named with --server; unknown names are a usage error. */
-static int filter_servers(struct config *cfg, const struct cli *cli)
+/* The fleet's servers come from the config, from the words on the command line (conninfos and
+ * host names), or, with neither, from libpq's defaults. Returns 0, or 2 with err filled. */
+static int load_fleet(const struct cli_line *cl, struct config *cfg, bool *fallback, struct text *err,
+                      struct text *warn)
 {
-    if (!cli->nonly)
-        return 0;
-    for (size_t k = 0; k < cli->nonly; k++) {
-        bool found = false;
-        for (size_t i = 0; i < cfg->nservers; i++)
-            found |= strcmp(cfg->servers[i].name, cli->only[k]) == 0;
-        if (!found) {
-            fprintf(stderr, "pgfleet: --server %s: no such server in the config\n", cli->only[k]);
-            return -1;
+    char *path = config_find(cl->o.config);
+    if (path && !cl->o.config && cl->nargs > 0) {
+        /* Servers named on the command line win over a config found in the environment (with
+         * --server or --tag, the error below says it). */
+        const char *env = getenv("PGFLEET_CONFIG");
+        if (!cl->o.nonly && !cl->ntags)
+            text_printf(
+                warn,
+                "pgfleet: not reading the config %s%s: servers are named on the command line (give -c to read it too)\n",
+                path, env && *env ? " ($PGFLEET_CONFIG)" : "");
+        free(path);
+        path = NULL;
+    }
+    int rc = 0;
+    if (path && config_load(cfg, path, err, warn) < 0)
+        rc = 2;
+    if (rc == 0 && path && cfg->nservers == 0 && cfg->npoolers == 0 && cl->nargs == 0) {
+        text_printf(err, "pgfleet: no servers to watch: the config %s lists none\n", path);
+        rc = 2;
+    }
+    for (int i = 0; rc == 0 && i < cl->nargs; i++) {
+        const char *near;
+        bool conninfo = cli_word_kind(cl->args[i], &near) == WORD_CONNINFO;
+        char *c = conninfo ? cl->args[i] : cli_host_conninfo(cl->args[i]);
+        struct text e;
+        text_init(&e);
+        if (config_add_server_arg(cfg, c, &e) < 0) {
+            text_printf(err, "pgfleet: %s", e.s);
+            rc = 2;
         }
+        text_free(&e);
+        if (!conninfo)
+            free(c);
     }
-    size_t o = 0;
-    for (size_t i = 0; i < cfg->nservers; i++) {
-        bool keep = false;
-        for (size_t k = 0; k < cli->nonly; k++)
-            keep |= strcmp(cfg->servers[i].name, cli->only[k]) == 0;
-        if (keep) {
-            struct server_conf tmp = cfg->servers[o];
-            cfg->servers[o++] = cfg->servers[i];
-            cfg->servers[i] = tmp;
-        }
+    /* the config holds its own copies: passwords given on the command line leave ps now */
+    for (int i = 0; i < cl->nargs; i++)
+        conn_scrub_password(cl->args[i]);
+    *fallback = rc == 0 && cfg->nservers == 0 && cfg->npoolers == 0;
+    if (*fallback && config_add_server_arg(cfg, "", err) < 0)
+        rc = 2;
+    if (rc == 0 && (cl->o.nonly || cl->ntags) && !path) {
+        char *e = esc(cl->o.nonly ? cl->o.only[0] : cl->tags[0], 1);
+        if (cl->nargs)
+            text_printf(
+                err,
+                "pgfleet: %s %s: --server and --tag choose from a config, which is not read when servers are named on the command line (give -c FILE)\n",
+                cl->o.nonly ? "--server" : "--tag", e);
+        else
+            text_printf(err, "pgfleet: %s %s: no config was found (give -c FILE or set PGFLEET_CONFIG)\n",
+                        cl->o.nonly ? "--server" : "--tag", e);
+        free(e);
+        rc = 2;
     }
-    /* the dropped ones stay allocated past nservers? no: free them now */
-    struct config drop;
-    config_init(&drop);
-    drop.servers = cfg->servers + o;
-    drop.nservers = cfg->nservers - o;
-    for (size_t i = 0; i < drop.nservers; i++) {
-        free(drop.servers[i].name);
-        free(drop.servers[i].conninfo);
-        for (size_t t = 0; t < drop.servers[i].ntags; t++)
-            free(drop.servers[i].tags[t]);
-        free(drop.servers[i].tags);
-    }
-    drop.servers = NULL;
-    drop.nservers = 0;
-    config_free(&drop);
-    cfg->nservers = o;
-    return 0;
+    if (rc == 0 && fleet_select(cfg, cl->o.only, cl->o.nonly, cl->tags, cl->ntags, err) < 0)
+        rc = 2;
+    if (rc == 0 && cl->o.delay &&
+        cli_duration("delay", cl->o.delay, REFRESH_MIN_MS, REFRESH_MAX_MS, &cfg->refresh_ms, err) < 0)
+        rc = 2;
+    if (rc == 0 && cl->timeout &&
+        cli_duration("timeout", cl->timeout, TIMEOUT_MIN_MS, TIMEOUT_MAX_MS, &cfg->timeout_ms, err) < 0)
+        rc = 2;
+    free(path);
+    return rc;
 }
 
-int main(int argc, char **argv)
+/* With no server named, the one of libpq's defaults was watched: when it was not up, say what
+ * was tried and how to name servers (the monitor's screen is gone by now, the snapshot's
+ * reader may not look at the reason). */
+static void fallback_hint(const struct model *m)
 {
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"delay", required_argument, NULL, 'd'},
-        {"server", required_argument, NULL, 1},
-        {"read-only", no_argument, NULL, 2},
-        {"no-color", no_argument, NULL, 3},
-        {"json", no_argument, NULL, 4},
-        {"idle", no_argument, NULL, 5},
-        {"help", no_argument, NULL, 'h'},
-        {"yes", no_argument, NULL, 6},
-        {"since", required_argument, NULL, 7},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
-    /* A terminal whose locale is not UTF-8 gets every non-ASCII character escaped (its bytes
-     * could read as C1 controls there); files and pipes get UTF-8. */
-    setlocale(LC_CTYPE, "");
-    if (!esc_locale_is_utf8() && (isatty(STDOUT_FILENO) || isatty(STDERR_FILENO)))
-        esc_set_ascii_only(true);
-    struct cli cli = {0};
-    const char *cmd = NULL;
-    static const char *const commands[] = {"snapshot", "cancel", "terminate", "audit"};
-    for (size_t i = 0; argc > 1 && i < ARRAY_LEN(commands); i++)
-        if (strcmp(argv[1], commands[i]) == 0) {
-            cmd = argv[1];
-            argv++, argc--;
-            break;
-        }
-    int ch;
-    while ((ch = getopt_long(argc, argv, "c:d:hV", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'c': cli.config = optarg; break;
-        case 'd': cli.delay = optarg; break;
-        case 1:
-            cli.only = xreallocarray(cli.only, cli.nonly + 1, sizeof *cli.only);
-            cli.only[cli.nonly++] = optarg;
-            break;
-        case 2: cli.read_only = true; break;
-        case 3: cli.no_color = true; break;
-        case 4: cli.json = true; break;
-        case 5: cli.idle = true; break;
-        case 6: cli.yes = true; break;
-        case 7: cli.since = optarg; break;
-        case 'h': usage(stdout); return 0;
-        case 'V': printf("pgfleet %s\n", PGFLEET_VERSION); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (cli.json && (!cmd || strcmp(cmd, "snapshot") != 0)) {
-        fputs("pgfleet: --json goes with the snapshot command\n", stderr);
-        return 2;
-    }
-    if (cmd && (strcmp(cmd, "cancel") == 0 || strcmp(cmd, "terminate") == 0))
-        return run_signal(&cli, cmd, argc - optind, argv + optind);
-    if (cmd && strcmp(cmd, "audit") == 0)
-        return run_audit(&cli);
+    const struct server *s = &m->servers[0];
+    if (s->status == SRV_UP)
+        return;
+    char *name = esc(s->conf->name, 1), *why = esc(s->reason[0] ? s->reason : "not connected", 1);
+    fprintf(
+        stderr,
+        "pgfleet: no servers were named, so pgfleet watched libpq's default server %s: %s, %s\n"
+        "pgfleet: name the servers to watch: pgfleet HOST..., pgfleet -c FILE (or $PGFLEET_CONFIG), or set PGHOST\n",
+        name, srv_status_name(s->status), why);
+    free(name);
+    free(why);
+}
 
+/* The monitor and snapshot: load the fleet, watch it. */
+static int watch(const struct cli_line *cl)
+{
     struct config cfg;
     struct text err, warn;
     config_init(&cfg);
     text_init(&err);
     text_init(&warn);
-    int rc = 0;
-    /* Servers named on the command line win over a config found in the environment. */
-    char *path = optind < argc && !cli.config ? NULL : config_find(cli.config);
-    if (path && config_load(&cfg, path, &err, &warn) < 0)
-        rc = 2;
-    for (int i = optind; rc == 0 && i < argc; i++)
-        if (config_add_server_arg(&cfg, argv[i], &err) < 0)
-            rc = 2;
-    /* the config holds its own copies: passwords given on the command line leave ps now */
-    for (int i = optind; i < argc; i++)
-        conn_scrub_password(argv[i]);
-    if (rc == 0 && cfg.nservers == 0 && config_add_server_arg(&cfg, "", &err) < 0)
-        rc = 2;
-    if (rc == 0 && cli.delay) {
-        int64_t ms;
-        if (parse_duration_ms(cli.delay, &ms) < 0 || ms < 100 || ms > 3600000) {
-            text_printf(&err, "pgfleet: bad delay \"%s\" (use e.g. 2s, 500ms; from 100ms to 1h)\n", cli.delay);
-            rc = 2;
-        } else {
-            cfg.refresh_ms = ms;
-        }
-    }
-    if (rc == 0 && filter_servers(&cfg, &cli) < 0)
-        rc = 2;
+    bool fallback = false;
+    int rc = load_fleet(cl, &cfg, &fallback, &err, &warn);
     fputs_safe(warn.s, stderr);
     if (rc) {
         fputs_safe(err.s, stderr);
     } else {
         struct model m;
         sched_init(&m, &cfg);
-        m.opts.idle = cli.idle;
-        if (cmd) {
-            rc = snapshot_run(&m, stdout, cli.json);
+        m.opts.idle = cl->o.idle;
+        if (cl->cmd == CLI_SNAPSHOT) {
+            rc = snapshot_run(&m, stdout, cl->o.json);
         } else if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
             fputs("pgfleet: the monitor needs a terminal; use `pgfleet snapshot` in scripts\n", stderr);
             rc = 2;
         } else {
             struct tui_opts o = {
-                .color = !cli.no_color && !(getenv("NO_COLOR") && *getenv("NO_COLOR")),
-                .read_only = cli.read_only || cfg.read_only,
+                .color = !cl->o.no_color && !(getenv("NO_COLOR") && *getenv("NO_COLOR")),
+                .read_only = cl->o.read_only || cfg.read_only,
             };
             rc = tui_run(&m, &o);
         }
+        if (fallback && rc != 2)
+            fallback_hint(&m);
         sched_free(&m);
     }
-    free(path);
-    free(cli.only);
     text_free(&err);
     text_free(&warn);
     config_free(&cfg);
+    return rc;
+}
+
+/* cancel and terminate look SERVER up in the config: with none, say so rather than "no such
+ * server". Returns 2 when that is the case. */
+static int need_config(const struct cli_line *cl)
+{
+    if (cl->nargs != 2 || strchr(cl->args[0], '=') || strstr(cl->args[0], "://"))
+        return 0;
+    char *path = config_find(cl->o.config);
+    free(path);
+    if (path)
+        return 0;
+    char *e = esc(cl->args[0], 1);
+    fprintf(stderr,
+            "pgfleet: %s: no config was found to look server \"%s\" up in (give -c FILE or set PGFLEET_CONFIG, or "
+            "name the server by conninfo: \"host=%s dbname=…\")\n",
+            cl->cmd_name, e, e);
+    free(e);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    /* A terminal whose locale is not UTF-8 gets every non-ASCII character escaped (its bytes
+     * could read as C1 controls there); files and pipes get UTF-8. */
+    setlocale(LC_CTYPE, "");
+    if (!esc_locale_is_utf8() && (isatty(STDOUT_FILENO) || isatty(STDERR_FILENO)))
+        esc_set_ascii_only(true);
+    struct cli_line cl;
+    struct text err;
+    text_init(&err);
+    int rc = 0;
+    if (cli_parse(&cl, argc, argv, &err) < 0) {
+        fputs(err.s, stderr); /* every word quoted in it is escaped */
+        rc = 2;
+    } else if (cl.help) {
+        usage(stdout);
+    } else if (cl.version) {
+        printf("pgfleet %s\n", PGFLEET_VERSION);
+    } else if (cl.cmd == CLI_CANCEL || cl.cmd == CLI_TERMINATE) {
+        rc = need_config(&cl);
+        if (rc == 0)
+            rc = run_signal(&cl.o, cl.cmd_name, cl.nargs, cl.args);
+    } else if (cl.cmd == CLI_AUDIT) {
+        rc = run_audit(&cl.o);
+    } else {
+        rc = watch(&cl);
+    }
+    text_free(&err);
+    cli_line_free(&cl);
     return rc;
 }

@@ -17,6 +17,7 @@
 #include "actions/job.h"
 #include "probes/health.h"
 #include "probes/sched.h"
+#include "tui/cli.h"
 #include "tui/loop.h"
 #include "tui/screen.h"
 
@@ -390,20 +391,16 @@ static void on_signal(void *p, int sig)
     t->need_layout = true;
 }
 
-static const int64_t refresh_steps[] = {500, 1000, 2000, 5000, 10000, 30000, 60000};
-
+/* +/-: one step in -d's range (tui/cli.c), saying so at either end. */
 static void change_refresh(struct tui *t, int dir)
 {
-    size_t n = ARRAY_LEN(refresh_steps), i = 0;
-    while (i < n - 1 && refresh_steps[i] < t->m->refresh_ms)
-        i++;
-    if (dir > 0 && refresh_steps[i] <= t->m->refresh_ms && i < n - 1)
-        i++;
-    else if (dir < 0 && i > 0)
-        i--;
-    t->m->refresh_ms = refresh_steps[i];
+    int64_t was = t->m->refresh_ms;
+    t->m->refresh_ms = refresh_step(was, dir);
     char b[32];
-    tui_message(t, "refresh every %s", fmt_age(b, sizeof b, (double)t->m->refresh_ms / 1000));
+    tui_message(t, "refresh every %s%s", fmt_age(b, sizeof b, (double)t->m->refresh_ms / 1000),
+                t->m->refresh_ms != was ? ""
+                    : dir > 0           ? " (the slowest)"
+                                        : " (the fastest)");
 }
 
 static bool filter_key(struct tui *t, int key)

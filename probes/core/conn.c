@@ -213,7 +213,14 @@ static void set_error(struct conn *c, const char *what, const char *detail)
         what = classify(detail);
     if (!what)
         what = "error";
-    if (*d && strcasecmp(d, what) != 0)
+    /* A socket is not in the row ("local:5432"): name the one tried, as psql does. */
+    const char *sock = tail ? strstr(line, "on socket \"") : NULL;
+    int socklen = sock ? (int)strcspn(sock + 11, "\"") : 0;
+    if (sock && strcmp(what, "error") != 0)
+        snprintf(c->err, sizeof c->err, "%s: %.*s", what, socklen, sock + 11);
+    else if (sock)
+        snprintf(c->err, sizeof c->err, "%s: %s: %.*s", what, d, socklen, sock + 11);
+    else if (*d && strcasecmp(d, what) != 0)
         snprintf(c->err, sizeof c->err, "%s: %s", what, d);
     else
         snprintf(c->err, sizeof c->err, "%s", what);
