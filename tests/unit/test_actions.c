@@ -924,6 +924,33 @@ static void test_confirm_strength(void **state)
     job_discard(&f->js, j);
 }
 
+/* The cancel dialog says which targets run no query: a cancel does nothing to them. */
+static void test_cancel_describe_idle(void **state)
+{
+    struct fx *f = *state;
+    struct job *j = job_new(&f->js, &action_cancel, "primary", "");
+    struct job_target a = plain_target(10), b = plain_target(11), c = plain_target(12);
+    b.state = "idle in transaction";
+    c.state = "idle";
+    job_add_target(j, &a);
+    job_add_target(j, &b);
+    job_add_target(j, &c);
+    struct text d;
+    text_init(&d);
+    action_cancel.describe(j, &d);
+    assert_non_null(strstr(d.s,
+                           "\npid 11 is idle in transaction: no query is running, so cancel does nothing to it\n"
+                           "(terminate ends the session and rolls its transaction back)\n"));
+    assert_non_null(strstr(d.s, "\npid 12 is idle: no query is running, so cancel does nothing to it\n"));
+    assert_null(strstr(d.s, "pid 10 is"));
+    text_free(&d);
+    text_init(&d);
+    action_terminate.describe(j, &d); /* a terminate does end them: no such note */
+    assert_null(strstr(d.s, "does nothing"));
+    text_free(&d);
+    job_discard(&f->js, j);
+}
+
 static void test_describe_escaped(void **state)
 {
     struct fx *f = *state;
@@ -1327,6 +1354,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_signal_precheck, setup, teardown),
         cmocka_unit_test_setup_teardown(test_confirm_strength, setup, teardown),
         cmocka_unit_test_setup_teardown(test_describe_escaped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_describe_idle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_results, setup, teardown),
         cmocka_unit_test_setup_teardown(test_terminate_results, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signal_abort_and_failure, setup, teardown),
