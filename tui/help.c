@@ -44,7 +44,7 @@ void help_draw(struct tui *t, WINDOW *w)
     tv_add(&l, A_NORMAL, 0, "  CONNS is client connections / usable slots: max_connections");
     tv_add(&l, A_NORMAL, 0, "  - superuser_reserved_connections - reserved_connections (16+), as in Connections.");
     tv_add(&l, A_NORMAL, 0, "");
-    tv_add(&l, A_DIM, 0, "Up/Down scroll, Esc or q closes.");
+    tv_add(&l, A_DIM, 0, "Up/Down or j/k scroll, Esc or q closes.");
     show(t, w, &l, "Help");
 }
 
@@ -97,6 +97,6 @@ void detail_draw(struct tui *t, WINDOW *w)
     /* the query's own line breaks kept, each line escaped and wrapped */
     tv_wrap(&l, A_NORMAL, 2, r->query, wd - 2);
     tv_add(&l, A_NORMAL, 0, "");
-    tv_add(&l, A_DIM, 0, "Up/Down scroll, Esc or q closes.");
+    tv_add(&l, A_DIM, 0, "Up/Down or j/k scroll, Esc or q closes.");
     show(t, w, &l, title);
 }

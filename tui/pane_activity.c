@@ -165,6 +165,10 @@ static struct key_result act_key(struct tui *t, enum command cmd)
         return open ? KEY_MODAL(MODAL_DETAIL) : KEY_DONE(true);
     }
     case CMD_TAG: {
+        if (t->o.read_only) { /* tags only say what an action applies to */
+            tui_message(t, "read-only: actions are disabled");
+            return KEY_DONE(true);
+        }
         struct act_ref *refs;
         size_t n = current_view(t, &refs);
         const struct act_ref *a = selected(t, refs, n);
@@ -175,7 +179,7 @@ static struct key_result act_key(struct tui *t, enum command cmd)
         } else if (a) {
             bool on = tag_toggle(t, &id);
             tui_message(t, "%zu session%s tagged%s", t->ntags, t->ntags == 1 ? "" : "s",
-                        on ? ": c cancels, k terminates them all" : "");
+                        on ? ": c cancels, K terminates them all" : "");
         }
         if (a) {
             table_move(&P.ts, CMD_DOWN, n, 1);
@@ -228,6 +232,8 @@ const struct pane_class pane_activity = {
     .draw = act_draw,
     .key = act_key,
     .reset = act_reset,
-    .footer = "Enter details  c cancel  k terminate  Space tag  / filter  <> sort  i idle  S scope",
+    .footer = "Enter details  / filter  <> sort  i idle  S scope",
+    .footer_actions = "c cancel  K terminate  Space tag",
+    .filters = true,
     .ts = &P.ts,
 };

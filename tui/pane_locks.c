@@ -240,11 +240,21 @@ static struct key_result locks_key(struct tui *t, enum command cmd)
     return r;
 }
 
+/* The filter or scope changed: the first session again. */
+static void locks_reset(void)
+{
+    P.ts.sel = P.ts.top = 0;
+    P.has_sel = P.ts.lost = false;
+}
+
 const struct pane_class pane_locks = {
     .name = "locks",
     .title = "Locks",
     .draw = locks_draw,
     .key = locks_key,
-    .footer = "k terminate the selected (root: one key)  c cancel  Enter details  S scope",
+    .reset = locks_reset,
+    .footer = "Enter details  / filter  S scope",
+    .footer_actions = "K terminate the selected (root: one key)  c cancel",
+    .filters = true,
     .ts = &P.ts,
 };

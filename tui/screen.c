@@ -290,9 +290,13 @@ static void draw_footer(struct tui *t)
         footer_keys(w, &x, t->cols, "q", "Quit ");
         footer_keys(w, &x, t->cols, "Tab", "Pane ");
         footer_keys(w, &x, t->cols, "z", t->m->paused ? "Unfreeze " : "Freeze ");
+        const struct pane_class *p = t->panes[t->pane];
         if (t->o.read_only)
             footer_keys(w, &x, t->cols, "RO", "read-only: actions off ");
-        put_clipped(w, 0, x + 1, t->cols - x - 1, t->panes[t->pane]->footer, A_DIM);
+        char hints[256];
+        snprintf(hints, sizeof hints, "%s%s%s", p->footer_actions && !t->o.read_only ? p->footer_actions : "",
+                 p->footer_actions && !t->o.read_only ? "  " : "", p->footer ? p->footer : "");
+        put_clipped(w, 0, x + 1, t->cols - x - 1, hints, A_DIM);
     }
     wnoutrefresh(w);
 }
