@@ -19,10 +19,10 @@
 #include "tui/doc.h"
 
 const struct colspec fleet_cols[FC_N] = {
-    [FC_SERVER] = {.title = "SERVER", .width = 18, .prio = 100},
+    [FC_SERVER] = {.title = "SERVER", .width = 18, .prio = 100, .keep = true},
     [FC_ROLE] = {.title = "ROLE", .width = 9, .prio = 90},
     [FC_VERSION] = {.title = "VERSION", .width = 11, .prio = 40},
-    [FC_STATUS] = {.title = "STATUS", .width = 10, .prio = 100},
+    [FC_STATUS] = {.title = "STATUS", .width = 10, .prio = 100, .keep = true},
     [FC_CONNS] = {.title = "CONNS", .width = 9, .prio = 80, .right = true, .numeric = true},
     [FC_ACTIVE] = {.title = "ACTIVE", .width = 6, .prio = 70, .right = true, .numeric = true},
     [FC_WAITING] = {.title = "BLOCKED", .width = 7, .prio = 85, .right = true, .numeric = true},

@@ -19,6 +19,8 @@ struct colspec {
     bool right; /* numbers are right-aligned */
     bool flex;
     bool numeric; /* sorts as a number */
+    bool keep;    /* never dropped: when the kept columns do not fit, the table says the
+                   * terminal is too small instead */
 };
 
 enum fleet_col {
