@@ -115,12 +115,18 @@ static void act_draw(struct tui *t, WINDOW *w)
     }
     if (n == 0) {
         int wd = getmaxx(w);
-        bool pooler = t->scope >= 0 && (size_t)t->scope < t->m->n && t->m->servers[t->scope].kind == KIND_PGBOUNCER;
-        const char *msg = pooler ? "a pooler has no sessions of its own: see its pools in Connections (5)"
-            : t->filter[0]       ? "no session matches the filter (Esc clears it)"
-            : t->m->opts.idle    ? "no sessions"
-                                 : "no active sessions (i shows idle ones)";
-        put_clipped(w, h > 3 ? 2 : 1, 2, wd - 2, msg, theme(TH_DIM));
+        const struct server *s = t->scope >= 0 && (size_t)t->scope < t->m->n ? &t->m->servers[t->scope] : NULL;
+        char *down = s && s->status == SRV_DOWN ? esc(s->reason[0] ? s->reason : "no answer", 1) : NULL;
+        char *why = down ? xasprintf("server is DOWN: %s", down) : NULL;
+        const char *msg = why                  ? why
+            : s && s->kind == KIND_PGBOUNCER   ? "a pooler has no sessions of its own: see its pools in Connections (5)"
+            : s && s->status == SRV_CONNECTING ? "connecting: no answer yet"
+            : t->filter[0]                     ? "no session matches the filter (Esc clears it)"
+            : t->m->opts.idle                  ? "no sessions"
+                                               : "no active sessions (i shows idle ones)";
+        put_clipped(w, h > 3 ? 2 : 1, 2, wd - 2, msg, why ? theme(TH_CRIT) : theme(TH_DIM));
+        free(why);
+        free(down);
     }
     free(cells);
     free(sev);
