@@ -77,6 +77,19 @@ static void describe(const struct job *j, struct text *out)
 {
     signal_describe(j, out, "Cancel the running query of",
                     "\n(the session stays connected; its transaction is rolled back):\n\n");
+    /* a session with no query running (idle, idle in transaction) is not touched by a cancel:
+     * say so before the user counts on it to release a lock */
+    for (size_t i = 0; i < j->ntargets; i++) {
+        const struct job_target *t = &j->targets[i];
+        if (!t->state || strcmp(t->state, "active") == 0 || strcmp(t->state, "fastpath function call") == 0)
+            continue;
+        char *st = esc(t->state, 1);
+        text_printf(out,
+                    "\npid %d is %s: no query is running, so cancel does nothing to it\n"
+                    "(terminate ends the session and rolls its transaction back)\n",
+                    t->pid, st);
+        free(st);
+    }
 }
 
 static enum confirm confirm(const struct job *j)

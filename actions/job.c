@@ -83,12 +83,7 @@ const char *job_state_name(enum job_state s)
 struct job *job_new(struct jobs *js, const struct action_class *cls, const char *server, const char *conninfo)
 {
     struct job *j = xcalloc(1, sizeof *j);
-    j->id = js->next_id++;
-    j->owner = js;
-    char host[64] = "";
-    gethostname(host, sizeof host - 1);
-    host[strcspn(host, ".")] = '\0';
-    snprintf(j->audit_id, sizeof j->audit_id, "%.20s-%ld-%lld-%u", host, (long)getpid(), (long long)time(NULL), j->id);
+    j->owner = js; /* numbered when started: backing out of its dialog leaves no gap */
     j->cls = cls;
     j->server = xstrdup(server);
     j->conninfo = xstrdup(conninfo ? conninfo : "");
@@ -228,6 +223,11 @@ static void dispatch(struct jobs *js, struct job *j, const struct job_event *ev)
 
 void job_start(struct jobs *js, struct job *j)
 {
+    j->id = js->next_id++;
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    host[strcspn(host, ".")] = '\0';
+    snprintf(j->audit_id, sizeof j->audit_id, "%.20s-%ld-%lld-%u", host, (long)getpid(), (long long)time(NULL), j->id);
     j->state = JOB_RUNNING;
     j->started_ms = now_ms();
     j->started_wall = time(NULL);

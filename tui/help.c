@@ -1,5 +1,6 @@
 /* help.c — the modal views: the help screen, generated from the key table, and the detail of
- * one session (every field and the whole query, escaped, wrapped to the window). */
+ * one session (every field, who blocks it and whom it blocks by pid, and the whole query,
+ * escaped, wrapped to the window). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 
 #include "probes/sec_progress.h"
 #include "tui/screen.h"
+#include "tui/view_locks.h"
 
 /* A modal: its title bar, then its lines from the scroll offset. */
 static void show(struct tui *t, WINDOW *w, struct tview *l, const char *title)
@@ -44,7 +46,7 @@ void help_draw(struct tui *t, WINDOW *w)
     tv_add(&l, A_NORMAL, 0, "  CONNS is client connections / usable slots: max_connections");
     tv_add(&l, A_NORMAL, 0, "  - superuser_reserved_connections - reserved_connections (16+), as in Connections.");
     tv_add(&l, A_NORMAL, 0, "");
-    tv_add(&l, A_DIM, 0, "Up/Down scroll, Esc or q closes.");
+    tv_add(&l, A_DIM, 0, "Up/Down or j/k scroll, Esc or q closes.");
     show(t, w, &l, "Help");
 }
 
@@ -70,9 +72,16 @@ void detail_draw(struct tui *t, WINDOW *w)
         show(t, w, &l, title);
         return;
     }
-    char pid[16], blk[16];
+    char pid[16];
     snprintf(pid, sizeof pid, "%d", r->pid);
-    snprintf(blk, sizeof blk, "%d", r->blocked_by);
+    /* who it waits for and who waits for it, by pid, from the locks sample of the same tick
+     * (the activity row only counts its blockers) */
+    size_t item;
+    const struct lock_row *lr = session_lock(t->m, &t->detail, &item);
+    const struct s_locks *lk = lr ? SAMPLE_LOCKS(t->m->servers[t->detail.server].cur) : NULL;
+    char *blockers = lk ? locks_blockers_text(lk, item) : NULL, *waiters = lk ? locks_waiters_text(lk, item) : NULL;
+    if (!lk && r->blocked_by > 0 && r->wait_event_type && strcmp(r->wait_event_type, "Lock") == 0)
+        blockers = xasprintf("%d session%s (see Locks, 3)", r->blocked_by, r->blocked_by == 1 ? "" : "s");
     field(&l, "pid", pid);
     field(&l, "database", r->datname);
     field(&l, "user", r->usename);
@@ -82,7 +91,10 @@ void detail_draw(struct tui *t, WINDOW *w)
     field(&l, "state", r->state);
     field(&l, "wait event", r->wait_event_type ? r->wait_event_type : "");
     field(&l, "  detail", r->wait_event);
-    field(&l, "blocked by", r->wait_event_type && strcmp(r->wait_event_type, "Lock") == 0 ? blk : "");
+    field(&l, "blocked by", blockers ? blockers : "");
+    field(&l, "blocks", waiters ? waiters : "");
+    free(blockers);
+    free(waiters);
     age_field(&l, "transaction age", r->xact_age);
     age_field(&l, "query age", r->query_age);
     age_field(&l, "state age", r->state_age);
@@ -97,6 +109,6 @@ void detail_draw(struct tui *t, WINDOW *w)
     /* the query's own line breaks kept, each line escaped and wrapped */
     tv_wrap(&l, A_NORMAL, 2, r->query, wd - 2);
     tv_add(&l, A_NORMAL, 0, "");
-    tv_add(&l, A_DIM, 0, "Up/Down scroll, Esc or q closes.");
+    tv_add(&l, A_DIM, 0, "Up/Down or j/k scroll, Esc or q closes.");
     show(t, w, &l, title);
 }

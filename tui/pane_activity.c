@@ -115,12 +115,18 @@ static void act_draw(struct tui *t, WINDOW *w)
     }
     if (n == 0) {
         int wd = getmaxx(w);
-        bool pooler = t->scope >= 0 && (size_t)t->scope < t->m->n && t->m->servers[t->scope].kind == KIND_PGBOUNCER;
-        const char *msg = pooler ? "a pooler has no sessions of its own: see its pools in Connections (5)"
-            : t->filter[0]       ? "no session matches the filter (Esc clears it)"
-            : t->m->opts.idle    ? "no sessions"
-                                 : "no active sessions (i shows idle ones)";
-        put_clipped(w, h > 3 ? 2 : 1, 2, wd - 2, msg, theme(TH_DIM));
+        const struct server *s = t->scope >= 0 && (size_t)t->scope < t->m->n ? &t->m->servers[t->scope] : NULL;
+        char *down = s && s->status == SRV_DOWN ? esc(s->reason[0] ? s->reason : "no answer", 1) : NULL;
+        char *why = down ? xasprintf("server is DOWN: %s", down) : NULL;
+        const char *msg = why                  ? why
+            : s && s->kind == KIND_PGBOUNCER   ? "a pooler has no sessions of its own: see its pools in Connections (5)"
+            : s && s->status == SRV_CONNECTING ? "connecting: no answer yet"
+            : t->filter[0]                     ? "no session matches the filter (Esc clears it)"
+            : t->m->opts.idle                  ? "no sessions"
+                                               : "no active sessions (i shows idle ones)";
+        put_clipped(w, h > 3 ? 2 : 1, 2, wd - 2, msg, why ? theme(TH_CRIT) : theme(TH_DIM));
+        free(why);
+        free(down);
     }
     free(cells);
     free(sev);
@@ -165,6 +171,10 @@ static struct key_result act_key(struct tui *t, enum command cmd)
         return open ? KEY_MODAL(MODAL_DETAIL) : KEY_DONE(true);
     }
     case CMD_TAG: {
+        if (t->o.read_only) { /* tags only say what an action applies to */
+            tui_message(t, "read-only: actions are disabled");
+            return KEY_DONE(true);
+        }
         struct act_ref *refs;
         size_t n = current_view(t, &refs);
         const struct act_ref *a = selected(t, refs, n);
@@ -175,7 +185,7 @@ static struct key_result act_key(struct tui *t, enum command cmd)
         } else if (a) {
             bool on = tag_toggle(t, &id);
             tui_message(t, "%zu session%s tagged%s", t->ntags, t->ntags == 1 ? "" : "s",
-                        on ? ": c cancels, k terminates them all" : "");
+                        on ? ": c cancels, K terminates them all" : "");
         }
         if (a) {
             table_move(&P.ts, CMD_DOWN, n, 1);
@@ -228,6 +238,8 @@ const struct pane_class pane_activity = {
     .draw = act_draw,
     .key = act_key,
     .reset = act_reset,
-    .footer = "Enter details  c cancel  k terminate  Space tag  / filter  <> sort  i idle  S scope",
+    .footer = "Enter details  / filter  <> sort  i idle  S scope",
+    .footer_actions = "c cancel  K terminate  Space tag",
+    .filters = true,
     .ts = &P.ts,
 };

@@ -1,46 +1,81 @@
 /* pane_fleet.c — pane 1: one row per server, worst first, with the figures that tell at a
- * glance which server to look at. Enter scopes the Activity pane to the selected server. */
+ * glance which server to look at; / keeps the servers with a cell or a tag that holds it.
+ * Enter scopes the other panes to the selected server; under a scope its row is marked and a
+ * line under the table says so (S next server, Esc all servers). */
 #include <stdlib.h>
 
 #include "tui/screen.h"
 
 /* The pane's state: the table's place, and the selected server by its index in the model, so
- * the selection follows the server when the worst-first order changes. */
+ * the selection follows the server when the worst-first order changes; the scope it last drew
+ * (a new scope moves the selection onto its server). */
 static struct fleet_pane {
     struct table_state ts;
     bool has_sel;
     size_t server;
-} P = {.ts = {.sort_col = -1}};
+    long scope_seen;
+} P = {.ts = {.sort_col = -1}, .scope_seen = -1};
 
 /* The row of the selected server (ts.sel), or adopt the server under the cursor. */
-static void sync(const struct model *m, const size_t *order)
+static void sync(const size_t *order, size_t n)
 {
-    for (size_t i = 0; P.has_sel && i < m->n; i++)
+    for (size_t i = 0; P.has_sel && i < n; i++)
         if (order[i] == P.server) {
             P.ts.sel = (int)i;
             return;
         }
-    if (P.ts.sel >= (int)m->n)
-        P.ts.sel = (int)m->n - 1;
+    if (P.ts.sel >= (int)n)
+        P.ts.sel = (int)n - 1;
     if (P.ts.sel < 0)
         P.ts.sel = 0;
-    P.has_sel = m->n > 0;
-    P.server = m->n ? order[P.ts.sel] : 0;
+    P.has_sel = n > 0;
+    P.server = n ? order[P.ts.sel] : 0;
+}
+
+static size_t view(struct tui *t, size_t *order)
+{
+    size_t n = fleet_view(t->m, t->filter, order);
+    if (t->scope != P.scope_seen) {
+        P.scope_seen = t->scope;
+        if (t->scope >= 0 && (size_t)t->scope < t->m->n) {
+            P.server = (size_t)t->scope;
+            P.has_sel = true;
+        }
+    }
+    sync(order, n);
+    return n;
 }
 
 static void fleet_draw(struct tui *t, WINDOW *w)
 {
     struct model *m = t->m;
-    size_t *order = calloc(m->n + 1, sizeof *order);
-    cell_t *cells = calloc(m->n * FC_N + 1, sizeof *cells);
-    enum sev *sev = calloc(m->n * FC_N + 1, sizeof *sev);
-    if (!order || !cells || !sev)
-        fatal("out of memory");
-    fleet_order(m, order);
-    sync(m, order);
-    for (size_t i = 0; i < m->n; i++)
-        fleet_cells(m, &m->servers[order[i]], &cells[i * FC_N], &sev[i * FC_N]);
-    table_draw(w, fleet_cols, FC_N, cells, sev, m->n, &P.ts, false);
+    size_t *order = xcalloc(m->n + 1, sizeof *order);
+    cell_t *cells = xcalloc(m->n * FC_N + 1, sizeof *cells);
+    enum sev *sev = xcalloc(m->n * FC_N + 1, sizeof *sev);
+    size_t n = view(t, order);
+    for (size_t i = 0; i < n; i++) {
+        cell_t *c = &cells[i * FC_N];
+        fleet_cells(m, &m->servers[order[i]], c, &sev[i * FC_N]);
+        if ((long)order[i] == t->scope) { /* the scoped server, marked */
+            char tmp[CELL_MAX];
+            snprintf(tmp, sizeof tmp, "> %s", c[FC_SERVER]);
+            snprintf(c[FC_SERVER], CELL_MAX, "%s", tmp);
+        }
+    }
+    int h = getmaxy(w), wd = getmaxx(w);
+    bool scoped = t->scope >= 0 && (size_t)t->scope < m->n;
+    WINDOW *tw = scoped && h > 2 ? derwin(w, h - 1, wd, 0, 0) : NULL;
+    table_draw(tw ? tw : w, fleet_cols, FC_N, cells, sev, n, &P.ts, false);
+    if (tw) {
+        delwin(tw);
+        char *e = esc(m->servers[t->scope].conf->name, 1);
+        char *note = xasprintf("scope: %s (>): the other panes show only it; S next server, Esc all servers", e);
+        put_clipped(w, h - 1, 1, wd - 2, note, theme(TH_WARN));
+        free(note);
+        free(e);
+    }
+    if (n == 0 && t->filter[0])
+        put_clipped(w, h > 3 ? 2 : 1, 2, wd - 2, "no server matches the filter (Esc clears it)", theme(TH_DIM));
     free(order);
     free(cells);
     free(sev);
@@ -53,13 +88,13 @@ static struct key_result fleet_key(struct tui *t, enum command cmd)
     if (cmd != CMD_ENTER && !move)
         return KEY_DONE(false);
     size_t *order = xcalloc(t->m->n + 1, sizeof *order);
-    fleet_order(t->m, order);
-    sync(t->m, order);
+    size_t n = view(t, order);
     struct key_result r = KEY_DONE(true);
     if (move) {
-        table_move(&P.ts, cmd, t->m->n, t->rows > 6 ? t->rows - 5 : 1);
-        P.server = t->m->n ? order[P.ts.sel] : 0;
-    } else if (P.has_sel) { /* the sessions of the selected server */
+        table_move(&P.ts, cmd, n, t->rows > 6 ? t->rows - 5 : 1);
+        P.has_sel = n > 0;
+        P.server = n ? order[P.ts.sel] : 0;
+    } else if (P.has_sel && n) { /* the sessions of the selected server */
         r = (struct key_result){.act = KEY_SHOW_PANE, .pane = &pane_activity, .scope = (long)P.server};
     }
     free(order);
@@ -71,6 +106,7 @@ const struct pane_class pane_fleet = {
     .title = "Fleet",
     .draw = fleet_draw,
     .key = fleet_key,
-    .footer = "Enter sessions of server",
+    .footer = "Enter sessions of server  / filter",
+    .filters = true,
     .ts = &P.ts,
 };

@@ -1,5 +1,6 @@
 /* pane_jobs.c — pane 9: every action, running or done (newest first), with its state, server,
- * targets, duration and outcome; Enter opens a job's full live log, x aborts a running job. */
+ * targets, duration and outcome, filtered and scoped like the other lists; Enter opens a job's
+ * full live log, x aborts a running job. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,36 @@ static void sync(struct job *const *list, size_t n)
     P.job = n ? list[P.ts.sel]->id : 0;
 }
 
+/* A job is listed under the scope when it ran on the scoped server, and under the filter when
+ * its number, action, server, state or outcome holds it, or one of its targets' pid, user,
+ * database, application or query does (or a tag of its server). */
+static bool listed(const struct tui *t, const struct job *j)
+{
+    if (j->state == JOB_PENDING)
+        return false;
+    if (t->scope >= 0 && (size_t)t->scope < t->m->n && strcmp(j->server, t->m->servers[t->scope].conf->name) != 0)
+        return false;
+    const char *f = t->filter;
+    if (!f[0])
+        return true;
+    char id[16];
+    snprintf(id, sizeof id, "%u", j->id);
+    if (contains_ci(id, f) || contains_ci(j->cls->name, f) || contains_ci(j->server, f) ||
+        contains_ci(job_state_name(j->state), f) || contains_ci(j->outcome, f))
+        return true;
+    for (size_t i = 0; i < t->m->n; i++)
+        if (strcmp(t->m->servers[i].conf->name, j->server) == 0 && server_matches(&t->m->servers[i], f))
+            return true;
+    for (size_t i = 0; i < j->ntargets; i++) {
+        const struct job_target *g = &j->targets[i];
+        snprintf(id, sizeof id, "%d", g->pid);
+        if (contains_ci(id, f) || contains_ci(g->user, f) || contains_ci(g->database, f) ||
+            contains_ci(g->application, f) || contains_ci(g->query, f))
+            return true;
+    }
+    return false;
+}
+
 /* The jobs newest first, the order the pane shows them in. */
 static size_t jobs_in_order(struct tui *t, struct job ***out)
 {
@@ -50,7 +81,7 @@ static size_t jobs_in_order(struct tui *t, struct job ***out)
     struct job *j;
     if (js)
         TAILQ_FOREACH_REVERSE(j, &js->list, job_list, entry)
-    if (j->state != JOB_PENDING)
+    if (listed(t, j))
         (*out)[n++] = j;
     return n;
 }
@@ -82,8 +113,10 @@ static void draw(struct tui *t, WINDOW *w)
     table_draw(w, cols, JC_N, cells, sev, n, &P.ts, false);
     if (n == 0)
         put_clipped(w, 2, 2, getmaxx(w) - 4,
-                    t->o.read_only ? "read-only: actions are disabled"
-                                   : "no actions yet (c cancel, k terminate in Activity)",
+                    t->o.read_only      ? "read-only: actions are disabled"
+                        : t->filter[0]  ? "no job matches the filter (Esc clears it)"
+                        : t->scope >= 0 ? "no actions on this server yet (Esc: all servers)"
+                                        : "no actions yet (c cancel, K terminate in Activity)",
                     theme(TH_DIM));
     if (t->m->jobs && t->m->jobs->audit_error[0]) {
         char *e = esc(t->m->jobs->audit_error, 1);
@@ -171,6 +204,7 @@ const struct pane_class pane_jobs = {
     .title = "Jobs",
     .draw = draw,
     .key = key,
-    .footer = "Enter log  x abort",
+    .footer = "Enter log  x abort  / filter  S scope",
+    .filters = true,
     .ts = &P.ts,
 };

@@ -1,8 +1,8 @@
-/* pane_locks.c — pane 3, Locks: the lock forest of every server (or of the scoped one), whose
- * lines view_locks.c builds, drawn as a table; the selection names a session, not a line, and
- * stays on it across refreshes while the forest's order changes. c cancels and k terminates the
- * selected session (a root: what it blocks goes on); Enter opens the Activity pane's detail
- * view of it. */
+/* pane_locks.c — pane 3, Locks: the lock forest of every server (or of the scoped one; the filter
+ * keeps whole trees), whose lines view_locks.c builds, drawn as a table; the selection names a
+ * session, not a line, and stays on it across refreshes while the forest's order changes. c
+ * cancels and K terminates the selected session (a root: what it blocks goes on); Enter opens
+ * the Activity pane's detail view of it. */
 #include <stdlib.h>
 
 #include "actions/action.h"
@@ -113,7 +113,7 @@ static void title_row(WINDOW *w, const int *x, const int *wd)
 static void locks_draw(struct tui *t, WINDOW *w)
 {
     struct lview lv;
-    locks_view_build(t->m, t->scope, &lv);
+    locks_view_build(t->m, t->scope, t->filter, &lv);
     sync(t, &lv, true);
     int h, width;
     getmaxyx(w, h, width);
@@ -223,7 +223,7 @@ static struct key_result locks_key(struct tui *t, enum command cmd)
     if (!move && cmd != CMD_CANCEL && cmd != CMD_TERMINATE && cmd != CMD_ENTER)
         return KEY_DONE(false);
     struct lview lv;
-    locks_view_build(t->m, t->scope, &lv);
+    locks_view_build(t->m, t->scope, t->filter, &lv);
     struct key_result r = KEY_DONE(true);
     if (move) {
         /* from the selected session's line now (or the place of one that ended) */
@@ -240,11 +240,21 @@ static struct key_result locks_key(struct tui *t, enum command cmd)
     return r;
 }
 
+/* The filter or scope changed: the first session again. */
+static void locks_reset(void)
+{
+    P.ts.sel = P.ts.top = 0;
+    P.has_sel = P.ts.lost = false;
+}
+
 const struct pane_class pane_locks = {
     .name = "locks",
     .title = "Locks",
     .draw = locks_draw,
     .key = locks_key,
-    .footer = "k terminate the selected (root: one key)  c cancel  Enter details  S scope",
+    .reset = locks_reset,
+    .footer = "Enter details  / filter  S scope",
+    .footer_actions = "K terminate the selected (root: one key)  c cancel",
+    .filters = true,
     .ts = &P.ts,
 };

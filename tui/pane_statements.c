@@ -221,5 +221,6 @@ const struct pane_class pane_statements = {
     .key = stmt_key,
     .reset = stmt_reset,
     .footer = "Enter statement  / filter  <> sort  s reverse  S scope  LOAD=% of a core",
+    .filters = true,
     .ts = &P.ts,
 };

@@ -215,47 +215,51 @@ static void tab_label(const struct tui *t, int i, int level, char *b, size_t len
         snprintf(b, len, "%c", pane_keys[i]);
 }
 
+/* The notes after the tabs: the scope (with how to leave it) and the filter, which says so
+ * when the pane shown does not filter; shorter forms when the full ones do not fit. */
+static void tab_notes(const struct tui *t, bool full, char *b, size_t len)
+{
+    b[0] = '\0';
+    size_t o = 0;
+    if (t->scope >= 0 && (size_t)t->scope < t->m->n) {
+        char *e = esc(t->m->servers[t->scope].conf->name, 1);
+        o += (size_t)snprintf(b, len, "  scope: %s%s", e, full ? " (Esc: all)" : "");
+        free(e);
+    }
+    if (t->filter[0] && !t->editing_filter && o < len)
+        snprintf(b + o, len - o, "  filter: %s%s", t->filter,
+                 t->panes[t->pane]->filters ? ""
+                     : full                 ? " (not in this pane)"
+                                            : " (not here)");
+}
+
 static void draw_tabs(struct tui *t)
 {
     WINDOW *w = t->tabs;
     werase(w);
-    /* the scope and filter notes need room too */
-    int extra = 0;
-    if (t->scope >= 0 && (size_t)t->scope < t->m->n)
-        extra += 10 + (int)strlen(t->m->servers[t->scope].conf->name);
-    if (t->filter[0] && !t->editing_filter)
-        extra += 10 + (int)strlen(t->filter);
+    /* the scope and filter notes need room too: the tabs get shorter first, then the notes */
+    char notes[400];
     int level = 0;
-    for (; level < 2; level++) {
-        int full = extra;
+    for (;; level++) {
+        tab_notes(t, level < 3, notes, sizeof notes);
+        int width = str_cols(notes);
         for (int i = 0; i < t->npanes; i++) {
             char b[64];
-            tab_label(t, i, level, b, sizeof b);
-            full += (int)strlen(b) + 1;
+            tab_label(t, i, level < 2 ? level : 2, b, sizeof b);
+            width += (int)strlen(b) + 1;
         }
-        if (full <= t->cols)
+        if (width <= t->cols || level == 3)
             break;
     }
     int x = 0;
     for (int i = 0; i < t->npanes; i++) {
         char b[64];
-        tab_label(t, i, level, b, sizeof b);
+        tab_label(t, i, level < 2 ? level : 2, b, sizeof b);
         put_clipped(w, 0, x, t->cols - x, b, i == t->pane ? theme(TH_TAB_ACTIVE) : theme(TH_TAB));
         x += (int)strlen(b) + 1;
     }
-    if (t->scope >= 0 && (size_t)t->scope < t->m->n) {
-        char *e = esc(t->m->servers[t->scope].conf->name, 1);
-        char b[160];
-        snprintf(b, sizeof b, "  scope: %s", e);
-        free(e);
-        put_clipped(w, 0, x, t->cols - x, b, theme(TH_WARN));
-        x += (int)strlen(b);
-    }
-    if (t->filter[0] && !t->editing_filter) {
-        char b[200];
-        snprintf(b, sizeof b, "  filter: %s", t->filter);
-        put_clipped(w, 0, x, t->cols - x, b, theme(TH_WARN));
-    }
+    if (notes[0])
+        put_clipped(w, 0, x, t->cols - x, notes, theme(TH_WARN));
     wnoutrefresh(w);
 }
 
@@ -291,9 +295,13 @@ static void draw_footer(struct tui *t)
         footer_keys(w, &x, t->cols, "q", "Quit ");
         footer_keys(w, &x, t->cols, "Tab", "Pane ");
         footer_keys(w, &x, t->cols, "z", t->m->paused ? "Unfreeze " : "Freeze ");
+        const struct pane_class *p = t->panes[t->pane];
         if (t->o.read_only)
             footer_keys(w, &x, t->cols, "RO", "read-only: actions off ");
-        put_clipped(w, 0, x + 1, t->cols - x - 1, t->panes[t->pane]->footer, A_DIM);
+        char hints[256];
+        snprintf(hints, sizeof hints, "%s%s%s", p->footer_actions && !t->o.read_only ? p->footer_actions : "",
+                 p->footer_actions && !t->o.read_only ? "  " : "", p->footer ? p->footer : "");
+        put_clipped(w, 0, x + 1, t->cols - x - 1, hints, A_DIM);
     }
     wnoutrefresh(w);
 }
@@ -422,6 +430,17 @@ static bool filter_key(struct tui *t, int key)
     return true;
 }
 
+/* / in a pane that lists nothing to filter: say which panes filter. */
+static void no_filter_here(struct tui *t)
+{
+    char which[160] = "";
+    for (int i = 0; i < t->npanes; i++)
+        if (t->panes[i]->filters)
+            snprintf(which + strlen(which), sizeof which - strlen(which), "%s%s", which[0] ? ", " : "",
+                     t->panes[i]->title);
+    tui_message(t, "this pane has no filter: / filters %s", which);
+}
+
 /* Returns false to quit. */
 static bool handle(struct tui *t, int key)
 {
@@ -489,8 +508,22 @@ static bool handle(struct tui *t, int key)
             ts->sel = 0;
         break;
     }
-    case CMD_FILTER: t->editing_filter = true; break;
-    case CMD_ESC: t->filter[0] = '\0'; break;
+    case CMD_FILTER:
+        if (t->panes[t->pane]->filters)
+            t->editing_filter = true;
+        else
+            no_filter_here(t);
+        break;
+    case CMD_ESC: /* back out one level: the filter, then the scope */
+        if (t->filter[0]) {
+            t->filter[0] = '\0';
+            reset_panes(t);
+        } else if (t->scope >= 0) {
+            t->scope = -1;
+            tui_message(t, "scope: all servers again");
+            reset_panes(t);
+        }
+        break;
     case CMD_IDLE:
         t->m->opts.idle = !t->m->opts.idle;
         tui_message(t, "%s idle sessions (from the next refresh)", t->m->opts.idle ? "showing" : "hiding");

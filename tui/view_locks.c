@@ -87,7 +87,54 @@ static char *server_summary(const struct server *s, const struct s_locks *l, enu
     return t.s;
 }
 
-void locks_view_build(const struct model *m, long scope, struct lview *lv)
+/* A session's line matches the filter: any of its cells, its whole query, user, database or
+ * application. */
+static bool node_matches(const struct model *m, const struct s_locks *l, size_t item, const char *filter)
+{
+    const struct lock_row *r = lock_item_row(l, item);
+    if (r &&
+        (contains_ci(r->query, filter) || contains_ci(r->usename, filter) || contains_ci(r->datname, filter) ||
+         contains_ci(r->application_name, filter)))
+        return true;
+    struct node_cells nc;
+    locks_cells(m, l, item, false, &nc);
+    for (int c = 0; c < LC_N; c++)
+        if (contains_ci(nc.c[c], filter))
+            return true;
+    return false;
+}
+
+/* The trees of a server's forest that the filter keeps (a whole tree, from its root, when any
+ * of its sessions matches: the chain is what explains a wait), pushed after its summary. */
+static size_t push_trees(const struct model *m, size_t si, const struct s_locks *l, const char *filter,
+                         struct lview *lv)
+{
+    const struct lock_forest *f = &l->forest;
+    bool all = !filter || !*filter || server_matches(&m->servers[si], filter);
+    size_t kept = 0;
+    for (size_t i = 0; i < f->nitems;) {
+        size_t end = i + 1;
+        while (end < f->nitems && f->items[end].depth > 0)
+            end++;
+        bool keep = all;
+        for (size_t k = i; k < end && !keep; k++)
+            keep = node_matches(m, l, k, filter);
+        if (keep) {
+            if (!kept) {
+                enum sev sev = SEV_WARN;
+                char *summary = server_summary(&m->servers[si], l, &sev);
+                push(lv, L_SERVER, si, 0, summary, sev);
+            }
+            for (size_t k = i; k < end; k++)
+                push(lv, L_NODE, si, k, NULL, SEV_NONE);
+            kept++;
+        }
+        i = end;
+    }
+    return kept;
+}
+
+void locks_view_build(const struct model *m, long scope, const char *filter, struct lview *lv)
 {
     memset(lv, 0, sizeof *lv);
     size_t *order = xcalloc(m->n + 1, sizeof *order);
@@ -95,7 +142,7 @@ void locks_view_build(const struct model *m, long scope, struct lview *lv)
     struct text calm, nodata;
     text_init(&calm);
     text_init(&nodata);
-    size_t ncalm = 0;
+    size_t ncalm = 0, hidden = 0;
     for (size_t k = 0; k < m->n; k++) {
         size_t si = order[k];
         const struct server *s = &m->servers[si];
@@ -113,15 +160,13 @@ void locks_view_build(const struct model *m, long scope, struct lview *lv)
         } else if (l->forest.nitems == 0) {
             text_printf(&calm, "%s%s", calm.len ? ", " : "", name);
             ncalm++;
-        } else {
-            enum sev sev = SEV_WARN;
-            char *summary = server_summary(s, l, &sev);
-            push(lv, L_SERVER, si, 0, summary, sev);
-            for (size_t i = 0; i < l->forest.nitems; i++)
-                push(lv, L_NODE, si, i, NULL, SEV_NONE);
+        } else if (!push_trees(m, si, l, filter, lv)) {
+            hidden++;
         }
         free(name);
     }
+    if (hidden && lv->nnodes == 0)
+        push(lv, L_NOTE, 0, 0, xstrdup("no lock wait matches the filter (Esc clears it)"), SEV_WARN);
     if (ncalm)
         push(lv, L_NOTE, 0, 0, xasprintf("no lock waits: %s", calm.s), SEV_DIM);
     if (nodata.len)
@@ -301,6 +346,53 @@ static void also_text(const struct lock_row *r, int parent_pid, char *dst, size_
         snprintf(dst + o, len - o, " +%zu", more);
 }
 
+/* "4242, 4250, 4251 +3": at most 6 pids, then how many more, into t. */
+static void pid_list(struct text *t, int pid, size_t *shown, size_t *more)
+{
+    if (*shown == 6) {
+        (*more)++;
+        return;
+    }
+    text_printf(t, "%s%d%s", *shown ? ", " : "", pid, pid == 0 ? " (a prepared transaction)" : "");
+    (*shown)++;
+}
+
+char *locks_blockers_text(const struct s_locks *l, size_t item)
+{
+    const struct lock_row *r = lock_item_row(l, item);
+    struct text t;
+    text_init(&t);
+    size_t shown = 0, more = 0;
+    for (size_t b = 0; r && b < r->nblockers; b++)
+        if (r->blockers[b] != r->pid)
+            pid_list(&t, r->blockers[b], &shown, &more);
+    if (more)
+        text_printf(&t, " +%zu", more);
+    return t.s;
+}
+
+char *locks_waiters_text(const struct s_locks *l, size_t item)
+{
+    const struct lt_item *it = &l->forest.items[item];
+    struct text t;
+    text_init(&t);
+    size_t shown = 0, more = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct lock_row *w = &l->rows[i];
+        for (size_t b = 0; w->pid != it->pid && b < w->nblockers; b++)
+            if (w->blockers[b] == it->pid) {
+                pid_list(&t, w->pid, &shown, &more);
+                break;
+            }
+    }
+    if (more)
+        text_printf(&t, " +%zu", more);
+    size_t all = it->parent == LT_NONE ? it->blocked : it->subtree;
+    if (shown && all > shown + more)
+        text_printf(&t, " (%zu sessions in all, waiting behind them)", all);
+    return t.s;
+}
+
 /* ------------------------------------------------------------------------- the columns */
 
 const struct colspec lock_cols[LC_N] = {
@@ -426,7 +518,7 @@ static void text_node(const struct model *m, const struct s_locks *l, size_t ite
 void locks_text(const struct model *m, FILE *out)
 {
     struct lview lv;
-    locks_view_build(m, -1, &lv);
+    locks_view_build(m, -1, NULL, &lv);
     fprintf(out, "LOCKS\n");
     for (size_t i = 0; i < lv.n; i++) {
         const struct lline *ln = &lv.v[i];

@@ -190,8 +190,8 @@ static bool matches(const struct model *m, const struct stmt_ref *ref, const str
         return true;
     char label[CELL_MAX + 64];
     stmt_query_label(r, label, sizeof label);
-    return contains_ci(m->servers[ref->server].conf->name, f) || contains_ci(r->datname, f) ||
-        contains_ci(r->rolname, f) || contains_ci(r->query, f) || contains_ci(label, f);
+    return server_matches(&m->servers[ref->server], f) || contains_ci(r->datname, f) || contains_ci(r->rolname, f) ||
+        contains_ci(r->query, f) || contains_ci(label, f);
 }
 
 static bool shows(const struct model *m, const struct server *s)

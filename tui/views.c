@@ -19,10 +19,10 @@
 #include "tui/doc.h"
 
 const struct colspec fleet_cols[FC_N] = {
-    [FC_SERVER] = {.title = "SERVER", .width = 18, .prio = 100},
+    [FC_SERVER] = {.title = "SERVER", .width = 18, .prio = 100, .keep = true},
     [FC_ROLE] = {.title = "ROLE", .width = 9, .prio = 90},
     [FC_VERSION] = {.title = "VERSION", .width = 11, .prio = 40},
-    [FC_STATUS] = {.title = "STATUS", .width = 10, .prio = 100},
+    [FC_STATUS] = {.title = "STATUS", .width = 10, .prio = 100, .keep = true},
     [FC_CONNS] = {.title = "CONNS", .width = 9, .prio = 80, .right = true, .numeric = true},
     [FC_ACTIVE] = {.title = "ACTIVE", .width = 6, .prio = 70, .right = true, .numeric = true},
     [FC_WAITING] = {.title = "BLOCKED", .width = 7, .prio = 85, .right = true, .numeric = true},
@@ -33,6 +33,7 @@ const struct colspec fleet_cols[FC_N] = {
     [FC_HIT] = {.title = "HIT%", .width = 6, .prio = 55, .right = true, .numeric = true},
     [FC_WAL] = {.title = "WAL/s", .width = 7, .prio = 35, .right = true, .numeric = true},
     [FC_PROGRESS] = {.title = "PROG", .width = 4, .prio = 20, .right = true, .numeric = true},
+    [FC_TAGS] = {.title = "TAGS", .width = 14, .prio = 45},
     [FC_REASON] = {.title = "NOTE", .width = 10, .prio = 95, .flex = true},
 };
 
@@ -57,6 +58,16 @@ bool contains_ci(const char *hay, const char *needle)
     if (!hay)
         return false;
     return strcasestr(hay, needle) != NULL;
+}
+
+bool server_matches(const struct server *s, const char *filter)
+{
+    if (contains_ci(s->conf->name, filter))
+        return true;
+    for (size_t i = 0; i < s->conf->ntags; i++)
+        if (contains_ci(s->conf->tags[i], filter))
+            return true;
+    return false;
 }
 
 /* Runs of white space collapsed (queries are often indented SQL), then escaped (doc.h). */
@@ -117,6 +128,12 @@ void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum 
         sev[i] = SEV_NONE;
     }
     cell_text(c[FC_SERVER], s->conf->name);
+    struct text tags;
+    text_init(&tags);
+    for (size_t i = 0; i < s->conf->ntags; i++)
+        text_printf(&tags, "%s%s", i ? "," : "", s->conf->tags[i]);
+    cell_text(c[FC_TAGS], tags.s);
+    text_free(&tags);
     snprintf(c[FC_STATUS], CELL_MAX, "%s", srv_status_name(s->status));
     sev[FC_STATUS] = h.v[HF_STATUS].level;
     if (s->status == SRV_DOWN || s->status == SRV_STALE) {
@@ -184,6 +201,26 @@ void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum 
         free(raw);
         sev[FC_REASON] = SEV_WARN;
     }
+}
+
+size_t fleet_view(const struct model *m, const char *filter, size_t *order)
+{
+    fleet_order(m, order);
+    if (!filter || !*filter)
+        return m->n;
+    size_t n = 0;
+    cell_t c[FC_N];
+    enum sev sev[FC_N];
+    for (size_t i = 0; i < m->n; i++) {
+        const struct server *s = &m->servers[order[i]];
+        bool hit = server_matches(s, filter);
+        fleet_cells(m, s, c, sev);
+        for (int k = 0; k < FC_N && !hit; k++)
+            hit = contains_ci(c[k], filter);
+        if (hit)
+            order[n++] = order[i];
+    }
+    return n;
 }
 
 const struct activity_row *act_row(const struct model *m, const struct act_ref *r)
@@ -323,7 +360,8 @@ size_t act_view(const struct model *m, const struct act_query *q, struct act_ref
                 enum sev sev[AC_N];
                 bool hit = false;
                 act_cells(m, &ref, cells, sev);
-                hit = contains_ci(row->query, q->filter); /* the whole text, not the cell */
+                /* the whole text, not the cell; and the server's name or tags */
+                hit = contains_ci(row->query, q->filter) || server_matches(srv, q->filter);
                 for (int c = 0; c < AC_N && !hit; c++)
                     hit = contains_ci(cells[c], q->filter);
                 if (!hit)

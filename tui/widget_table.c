@@ -46,6 +46,17 @@ void table_move(struct table_state *st, enum command cmd, size_t nrows, int page
         st->sel = 0;
 }
 
+/* Where the laid-out row ends (one column of space after each): more than the width when the
+ * columns table_fit could not drop do not fit. */
+static int row_end(const int *x, const int *wd, int ncols)
+{
+    int end = 0;
+    for (int c = 0; c < ncols; c++)
+        if (x[c] >= 0 && x[c] + wd[c] + 1 > end)
+            end = x[c] + wd[c] + 1;
+    return end;
+}
+
 void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *cells, const enum sev *sev,
                 size_t nrows, struct table_state *st, bool show_sort)
 {
@@ -71,7 +82,27 @@ void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *
             flex |= 1u << c;
         }
     }
-    table_fit(cols, ncols, width, flex, true, 0, x, wd);
+    /* columns that are never dropped (keep): when the flex column does not fit beside them it
+     * goes; when they alone do not fit, the table says so rather than show rows without them */
+    unsigned keep = 0;
+    for (int c = 0; c < ncols; c++)
+        keep |= cols[c].keep ? 1u << c : 0;
+    int nat[32];
+    memcpy(nat, wd, (size_t)ncols * sizeof *nat);
+    table_fit(cols, ncols, width, flex | keep, true, 0, x, wd);
+    if (keep && row_end(x, wd, ncols) > width) {
+        memcpy(wd, nat, (size_t)ncols * sizeof *nat);
+        table_fit(cols, ncols, width, keep, true, 0, x, wd);
+    }
+    if (keep && row_end(x, wd, ncols) > width) {
+        werase(w);
+        put_clipped(w, 0, 0, width, width >= 18 ? "terminal too small" : "too small", A_BOLD);
+        char need[48];
+        snprintf(need, sizeof need, "(%d columns needed)", row_end(x, wd, ncols));
+        if (h > 1)
+            put_clipped(w, 1, 0, width, need, A_NORMAL);
+        return;
+    }
     bool utf8 = utf8_locale();
     /* title row */
     wattrset(w, theme(TH_TITLE));

@@ -88,7 +88,8 @@ struct jobs {
 void jobs_init(struct jobs *js, const char *audit_path, int64_t timeout_ms);
 void jobs_free(struct jobs *js);
 
-/* A new pending job (not started); targets are added with job_add_target (copied). */
+/* A new pending job (not started, id 0: it gets its number from job_start, so a job the user
+ * backs out of uses none); targets are added with job_add_target (copied). */
 struct job *job_new(struct jobs *js, const struct action_class *cls, const char *server, const char *conninfo);
 void job_add_target(struct job *j, const struct job_target *t);
 void job_start(struct jobs *js, struct job *j);

@@ -125,7 +125,9 @@ struct pane_class {
     struct key_result (*key)(struct tui *t, enum command cmd);
     /* Optional: the rows it lists changed under the user's hands (filter, scope): start over. */
     void (*reset)(void);
-    const char *footer; /* the pane's own key hints */
+    const char *footer;         /* the pane's own key hints */
+    const char *footer_actions; /* its action keys' hints, left out under --read-only */
+    bool filters;               /* / filters what it lists (else the tab bar says it does not) */
     /* Per-pane view state (selection, scroll, sort), owned by the pane file. */
     struct table_state *ts;
 };

@@ -28,8 +28,10 @@ struct lview {
     size_t n, cap, nnodes;
 };
 
-/* The lines for the servers in scope (-1: all), worst server first. */
-void locks_view_build(const struct model *m, long scope, struct lview *lv);
+/* The lines for the servers in scope (-1: all), worst server first; with a filter (NULL or ""
+ * for none), only the trees with a session that matches it (or all of a server whose name or a
+ * tag matches), whole from their root; a note says when the filter hid every one. */
+void locks_view_build(const struct model *m, long scope, const char *filter, struct lview *lv);
 void locks_view_free(struct lview *lv);
 /* A server's lock sample, or NULL (not PostgreSQL, down, or no sample yet). */
 const struct s_locks *locks_of(const struct server *s);
@@ -40,6 +42,13 @@ size_t locks_node_line(const struct lview *lv, int n);
 bool locks_node_ref(const struct model *m, const struct lline *ln, struct session_ref *out);
 /* The ordinal among node lines of session r, or -1. */
 int locks_find(const struct model *m, const struct lview *lv, const struct session_ref *r);
+
+/* For the session detail: the pids item waits for, "4242, 4250" (pg_blocking_pids order; a
+ * prepared transaction named so), and the pids waiting for it directly, with how many it blocks
+ * in all when more wait behind them: "4250, 4251 (4 sessions in all, waiting behind them)".
+ * "" when none; the caller frees. */
+char *locks_blockers_text(const struct s_locks *l, size_t item);
+char *locks_waiters_text(const struct s_locks *l, size_t item);
 
 /* The columns of a session's line. */
 enum lock_col { LC_TREE, LC_FLAG, LC_STATE, LC_LOCK, LC_ON, LC_AGE, LC_BLOCKS, LC_QUERY, LC_N };

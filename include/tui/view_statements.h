@@ -35,7 +35,7 @@ struct stmt_ref {
     size_t server, row;
 };
 struct stmt_query {
-    const char *filter; /* case-insensitive substring of server, database, user or query */
+    const char *filter; /* case-insensitive substring of server (or a tag), database, user or query */
     long scope;         /* server index, or -1 for every server */
     int sort_col;       /* enum stmt_col */
     bool desc;

@@ -19,6 +19,8 @@ struct colspec {
     bool right; /* numbers are right-aligned */
     bool flex;
     bool numeric; /* sorts as a number */
+    bool keep;    /* never dropped: when the kept columns do not fit, the table says the
+                   * terminal is too small instead */
 };
 
 enum fleet_col {
@@ -36,6 +38,7 @@ enum fleet_col {
     FC_HIT,
     FC_WAL,
     FC_PROGRESS,
+    FC_TAGS,
     FC_REASON,
     FC_N
 };
@@ -61,13 +64,16 @@ typedef char cell_t[CELL_MAX];
 
 /* Fleet: the servers' order is fleet_order (probes/model.h). */
 void fleet_cells(const struct model *m, const struct server *s, cell_t *cells, enum sev *sev);
+/* The servers the Fleet lists, worst first, into order (m->n + 1 entries): with a filter (NULL
+ * or "" for all), those with a cell or a tag that holds it. Returns how many. */
+size_t fleet_view(const struct model *m, const char *filter, size_t *order);
 
 /* Activity: the visible rows of all servers (or one), filtered and sorted. */
 struct act_ref {
     size_t server, row;
 };
 struct act_query {
-    const char *filter; /* case-insensitive substring over every cell; NULL or "" for all */
+    const char *filter; /* case-insensitive substring of any cell or a tag of its server; NULL or "" for all */
     long scope;         /* server index, or -1 for every server */
     int sort_col;       /* enum act_col */
     bool desc;
@@ -79,5 +85,8 @@ void act_cells(const struct model *m, const struct act_ref *r, cell_t *cells, en
 
 /* Case-insensitive substring test (filters). */
 bool contains_ci(const char *hay, const char *needle);
+/* The filter matches the server's name or one of its tags (a row of a server matches when its
+ * own cells do or its server does). */
+bool server_matches(const struct server *s, const char *filter);
 
 #endif

@@ -4,10 +4,13 @@
 #     done with its outcome, Enter opens its log, its intent and outcome records;
 # (2) the guard: a frozen screen shows an old query of a session that has started another one
 #     since; c y sends nothing and the job says "running a different query now (nothing sent)";
-# (3) terminate of two tagged rows (Space): the dialog wants "yes" typed; "no" does nothing,
-#     "yes" ends both backends;
+# (3) terminate of two tagged rows (Space, then K): the dialog wants "yes" typed; "no" does
+#     nothing, "yes" ends both backends;
 # (4) a login that may not signal superusers' sessions: c explains why, no dialog;
-# (5) --read-only: c and k say read-only and open nothing; the footer and header say read-only.
+# (5) --read-only: c, K and Space say read-only and open nothing; the footer and header say
+#     read-only and offer no action keys.
+# Backing out of dialogs uses up no job number: the first job started is job 1, in the Jobs pane
+# and in the audit id.
 # The audit log lives in a private XDG_STATE_HOME.
 for v in LAB TESTLIB LAB_TOOLS PGFLEET; do
     [ -n "${!v:-}" ] || { echo "$0: $v is not set (tests/run-all sets it; see tests/run-all)" >&2; exit 2; }
@@ -125,6 +128,7 @@ check "… 'canceling statement due to user request'" grep -q "canceling stateme
 keys 9
 expect "9: the Jobs pane" 3 line_re 3 '^JOB +ACTION +SERVER +STATE'
 expect "the job is done with outcome 'pid N: sent…'" 5 eval 'screen | grep -E "^ *[0-9]+ +cancel +primary +done " | grep -qF "pid $c1_pid: sent"'
+check "after backing out twice, the first job started is job 1 (no number used up)" eval 'screen | grep -qE "^ +1 +cancel +primary +done "'
 keys Home Enter
 expect "Enter opens the job's log" 3 line_re 3 '^ Job [0-9]+: Cancel query on primary: done'
 check "the log shows the guarded signal going out" has "cancel: signalling 1 session, only if still the one shown"
@@ -134,6 +138,7 @@ expect "Esc closes the log" 3 line_re 3 '^JOB +ACTION'
 check "one action on record, cancel, result sent…" eval '[ "$(audit_lines)" = 1 ] && [ "$(last_outcome .action)" = cancel ] &&
     [[ $(last_outcome ".targets[0].result") == sent* ]] && [ "$(last_outcome ".targets[0].pid")" = "$c1_pid" ]'
 check "… its intent record came first" [ "$(head -n1 "$audit" | jq -r .record)" = intent ]
+check "… its audit id ends with job number 1" eval '[[ $(last_outcome .id) == *-1 ]]'
 keys 2
 wait_until 3 list_shown
 clear_filter
@@ -184,8 +189,8 @@ expect "Space tags the first row: '1 session tagged'" 3 has "1 session tagged"
 keys Space
 expect "Space on the next row: '2 sessions tagged'" 3 has "2 sessions tagged"
 expect "both rows carry the tag mark" 3 eval 'tagged "$t1_pid" && tagged "$t2_pid"'
-keys k
-expect "k: the terminate dialog for the two" 3 eval 'line_starts 3 " Terminate session" && has "TERMINATE 2 sessions on primary"'
+keys K
+expect "K: the terminate dialog for the two" 3 eval 'line_starts 3 " Terminate session" && has "TERMINATE 2 sessions on primary"'
 check "the dialog lists both pids" eval 'has "pid $t1_pid " && has "pid $t2_pid "'
 check "it asks for yes to be typed" has "Type yes and Enter to proceed"
 keys y
@@ -227,8 +232,8 @@ expect "lab_monitor sees the session" 5 row_has "$m_pid" "pg_sleep(120)"
 keys c
 expect "c: says why it cannot (a superuser's session)" 3 has "only a superuser may signal it"
 check "… and opens no dialog" no_dialog
-keys k
-expect "k: the same" 3 has "only a superuser may signal it"
+keys K
+expect "K: the same" 3 has "only a superuser may signal it"
 check "… no dialog" no_dialog
 check "the session still runs" is_state "$m" active
 quit_pgfleet 2
@@ -243,9 +248,14 @@ expect "the session is listed" 5 row_has "$m_pid" "pg_sleep(120)"
 keys c
 expect "c: 'read-only: cancel is disabled'" 3 has "read-only: cancel is disabled"
 check "… and opens no dialog" no_dialog
-keys k
-expect "k: 'read-only: terminate is disabled'" 3 has "read-only: terminate is disabled"
+keys K
+expect "K: 'read-only: terminate is disabled'" 3 has "read-only: terminate is disabled"
 check "… no dialog" no_dialog
+keys Space
+expect "Space: 'read-only: actions are disabled' (tags are for actions)" 3 has "read-only: actions are disabled"
+check "… and tags nothing" eval '! tagged "$m_pid"'
+expect "the footer (once the message is gone) offers the pane's other keys" 5 line_has 40 "Enter details"
+check "… and no action keys" eval 'line_lacks 40 "c cancel" && line_lacks 40 "K terminate" && line_lacks 40 "Space tag"'
 keys 9
 expect "pane 9 says actions are disabled" 3 has "read-only: actions are disabled"
 check "the session still runs, untouched" eval 'is_state "$m" active && [ ! -s "$tmp/$m.err" ]'

@@ -100,8 +100,8 @@ expect "the pane says the selected session ended" 5 has "session $w1 on primary 
 keys c
 expect "c refuses: the session has ended" 3 has "session $w1 on primary has ended: nothing done"
 check "… and opens no dialog" no_dialog
-keys k
-check "k refuses too: no dialog" holds 1 no_dialog
+keys K
+check "K refuses too: no dialog" holds 1 no_dialog
 keys Enter
 check "Enter opens no detail of a neighbour" holds 1 eval 'lacks "Session $w2 on" && lacks "Session $h2 on" && lacks "Session $h1 on"'
 check "nothing was cancelled: W2 still waits" waiting W2

@@ -1,6 +1,6 @@
 # locks_terminate.sh — the 3 AM move, as a person does it: a session idle in transaction holds
 # a row lock and another waits on it; in the Locks pane (3) the blocker is the root, selected
-# first; k opens the dialog (it says how many sessions it blocks), typing yes terminates it; the waiter
+# first; K opens the dialog (it says how many sessions it blocks), typing yes terminates it; the waiter
 # goes on, the tree is gone on the next refresh, and the audit log has the line; q quits with
 # status 0 and nothing on stderr.
 . "$TESTLIB"
@@ -45,8 +45,8 @@ hpid=$(q "SELECT pid FROM pg_stat_activity WHERE application_name = '$app-holder
 launch_tui tui 120 40 "$tmp/tui" -- -c "$LAB/fleet.yaml" --server primary
 keys 3
 check "Locks pane: the holder is the root, flagged idle in transaction" wait_until 10 bash -c "tmux -L $sock capture-pane -p -t $pane | grep -E '^$hpid ' | grep -q 'IDLE IN TRANSACTION'"
-keys k
-check "k opens the terminate dialog for the root" wait_until 5 has "Terminate session"
+keys K
+check "K opens the terminate dialog for the root" wait_until 5 has "Terminate session"
 check "the dialog names the root and how many it blocks" wait_until 3 bash -c "tmux -L $sock capture-pane -p -t $pane | grep -q 'pid $hpid' && tmux -L $sock capture-pane -p -t $pane | grep -q 'blocks 1 session'"
 # the lab's sessions are a superuser's: terminating one wants "yes" typed, a lone y does nothing
 keys y

@@ -250,7 +250,7 @@ static void test_job_lifecycle(void **state)
     app[0] = 'X'; /* the job holds its own copy */
     assert_string_equal(j->targets[0].application, "billing");
     assert_int_equal(j->state, JOB_PENDING);
-    assert_int_equal(j->id, 1);
+    assert_int_equal(j->id, 0); /* numbered only when started */
     assert_int_equal(f->js.n, 1);
     assert_true(f->js.generation != gen0);
     assert_true(jobs_busy(&f->js));
@@ -259,6 +259,7 @@ static void test_job_lifecycle(void **state)
     int64_t t0 = now_ms();
     job_start(&f->js, j);
     assert_int_equal(j->state, JOB_RUNNING);
+    assert_int_equal(j->id, 1);
     assert_int_equal(nseen, 1);
     assert_int_equal(seen[0], JEV_START);
     assert_true(j->started_ms >= t0);
@@ -315,9 +316,10 @@ static void test_jobs_one_line_each(void **state)
     struct fx *f = *state;
     nseen = 0;
     struct job *a = fake_job(f, &fake, 1), *b = fake_job(f, &fake, 2), *c = fake_job(f, &fake, 3);
-    assert_true(a->id != b->id && b->id != c->id && a->id != c->id);
     job_start(&f->js, a);
     job_start(&f->js, b);
+    assert_int_equal(a->id, 1);
+    assert_int_equal(b->id, 2);
     /* c stays pending: not stepped, not audited */
     int64_t later = (a->timer_ms > b->timer_ms ? a->timer_ms : b->timer_ms) + 1;
     assert_true(jobs_step(&f->js, NULL, NULL, 0, later));
@@ -330,6 +332,19 @@ static void test_jobs_one_line_each(void **state)
     assert_false(jobs_busy(&f->js));
     assert_int_equal(f->js.n, 2);
     assert_int_equal(count_lines(f->audit), 2);
+    /* c was backed out of: the next job started takes the next number, no gap */
+    struct job *d = fake_job(f, &fake, 4);
+    job_start(&f->js, d);
+    assert_int_equal(d->id, 3);
+    assert_true(jobs_step(&f->js, NULL, NULL, 0, d->timer_ms + 1));
+    char **lines;
+    size_t n = read_lines(f->audit, &lines);
+    assert_int_equal(n, 3);
+    json_t *o = parse_line(lines[2]);
+    const char *id = jstr(o, "id");
+    assert_string_equal(id + strlen(id) - 2, "-3"); /* the audit id ends with the job's number */
+    json_decref(o);
+    free_lines(lines, n);
 }
 
 static void test_job_abort(void **state)
@@ -923,6 +938,33 @@ static void test_confirm_strength(void **state)
     assert_false(confirm_answer_ok(CONFIRM_TYPE_NAME, "yes\n"));
 }
 
+/* The cancel dialog says which targets run no query: a cancel does nothing to them. */
+static void test_cancel_describe_idle(void **state)
+{
+    struct fx *f = *state;
+    struct job *j = job_new(&f->js, &action_cancel, "primary", "");
+    struct job_target a = plain_target(10), b = plain_target(11), c = plain_target(12);
+    b.state = "idle in transaction";
+    c.state = "idle";
+    job_add_target(j, &a);
+    job_add_target(j, &b);
+    job_add_target(j, &c);
+    struct text d;
+    text_init(&d);
+    action_cancel.describe(j, &d);
+    assert_non_null(strstr(d.s,
+                           "\npid 11 is idle in transaction: no query is running, so cancel does nothing to it\n"
+                           "(terminate ends the session and rolls its transaction back)\n"));
+    assert_non_null(strstr(d.s, "\npid 12 is idle: no query is running, so cancel does nothing to it\n"));
+    assert_null(strstr(d.s, "pid 10 is"));
+    text_free(&d);
+    text_init(&d);
+    action_terminate.describe(j, &d); /* a terminate does end them: no such note */
+    assert_null(strstr(d.s, "does nothing"));
+    text_free(&d);
+    job_discard(&f->js, j);
+}
+
 static void test_describe_escaped(void **state)
 {
     struct fx *f = *state;
@@ -1295,11 +1337,13 @@ static void test_audit_print_pairs(void **state)
     struct job *j = job_new(&f->js, &action_cancel, "primary", "");
     struct job_target t = plain_target(4711);
     job_add_target(j, &t);
+    snprintf(j->audit_id, sizeof j->audit_id, "test-1"); /* job_start would number them */
     char err[256];
     assert_int_equal(audit_append(f->audit, j, "intent", err, sizeof err), 0);
     struct job *k = job_new(&f->js, &action_terminate, "replica", "");
     struct job_target u = plain_target(99);
     job_add_target(k, &u);
+    snprintf(k->audit_id, sizeof k->audit_id, "test-2");
     assert_int_equal(audit_append(f->audit, k, "intent", err, sizeof err), 0);
     free(j->targets[0].result);
     j->targets[0].result = xstrdup("sent; the query ended");
@@ -1346,6 +1390,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_signal_precheck, setup, teardown),
         cmocka_unit_test_setup_teardown(test_confirm_strength, setup, teardown),
         cmocka_unit_test_setup_teardown(test_describe_escaped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_describe_idle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_results, setup, teardown),
         cmocka_unit_test_setup_teardown(test_terminate_results, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signal_abort_and_failure, setup, teardown),

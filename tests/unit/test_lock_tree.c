@@ -26,6 +26,7 @@
 #include "testutil.h"
 #include "tui/screen.h"
 #include "tui/sections.h"
+#include "tui/view_locks.h"
 
 /* ---- helpers ---- */
 
@@ -582,6 +583,75 @@ static void fake_model(struct fake *fk, const char *fixture)
     fk->m.n = 1;
 }
 
+/* The pids of a node line, in the lines' order (the filter keeps whole trees). */
+static void view_pids(struct fake *fk, const char *filter, char *out, size_t len)
+{
+    const struct s_locks *l = SAMPLE_LOCKS(fk->srv.cur);
+    struct lview lv;
+    locks_view_build(&fk->m, -1, filter, &lv);
+    out[0] = '\0';
+    for (size_t i = 0; i < lv.n; i++) {
+        size_t o = strlen(out);
+        if (lv.v[i].kind == L_NODE)
+            snprintf(out + o, len - o, "%s%d", o ? " " : "", l->forest.items[lv.v[i].item].pid);
+        else if (lv.v[i].kind == L_NOTE)
+            snprintf(out + o, len - o, "%s[%s]", o ? " " : "", lv.v[i].note);
+    }
+    locks_view_free(&lv);
+}
+
+/* The Locks filter keeps the trees with a session that matches, whole from their root; the
+ * session detail names blockers and waiters by pid. */
+static void test_filter_and_pid_lists(void **state)
+{
+    (void)state;
+    struct fake fk;
+    char got[400];
+    fake_model(&fk, "locks_odd.rows");
+    view_pids(&fk, NULL, got, sizeof got);
+    assert_string_equal(got, "402 403 404 406 405 407 0 400 777 401");
+    view_pids(&fk, "advisory", got, sizeof got); /* 405's wait, 406's hold: the tree of 406 */
+    assert_string_equal(got, "406 405 407");
+    view_pids(&fk, "UPDATE b", got, sizeof got); /* 403's query: its cycle's tree */
+    assert_string_equal(got, "402 403 404");
+    view_pids(&fk, "ORDERS", got, sizeof got); /* the relation 400 waits on, any case */
+    assert_string_equal(got, "0 400");
+    view_pids(&fk, "zzz", got, sizeof got);
+    assert_string_equal(got, "[no lock wait matches the filter (Esc clears it)]");
+    view_pids(&fk, "one", got, sizeof got); /* the server's name: everything */
+    assert_string_equal(got, "402 403 404 406 405 407 0 400 777 401");
+    const struct s_locks *l = SAMPLE_LOCKS(fk.srv.cur);
+    char *b = locks_blockers_text(l, lock_forest_find(&l->forest, 400));
+    assert_string_equal(b, "0 (a prepared transaction)");
+    free(b);
+    b = locks_waiters_text(l, lock_forest_find(&l->forest, 406));
+    assert_string_equal(b, "405, 407");
+    free(b);
+    sample_free(fk.srv.cur);
+
+    fake_model(&fk, "locks_pg15.rows");
+    l = SAMPLE_LOCKS(fk.srv.cur);
+    const struct lock_forest *f = &l->forest;
+    struct {
+        int pid;
+        const char *blockers, *waiters;
+    } want[] = {
+        {9979, "", "10005, 10022 (4 sessions in all, waiting behind them)"},
+        {10005, "9979", "10022 (3 sessions in all, waiting behind them)"},
+        {10022, "10005, 9979", "10099, 10102"},
+        {10099, "10022", ""},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(want); i++) {
+        size_t item = lock_forest_find(f, want[i].pid);
+        char *bl = locks_blockers_text(l, item), *wa = locks_waiters_text(l, item);
+        assert_string_equal(bl, want[i].blockers);
+        assert_string_equal(wa, want[i].waiters);
+        free(bl);
+        free(wa);
+    }
+    sample_free(fk.srv.cur);
+}
+
 static void test_json(void **state)
 {
     (void)state;
@@ -778,6 +848,7 @@ int main(void)
         cmocka_unit_test(test_parse_empty_and_bad),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_text),
+        cmocka_unit_test(test_filter_and_pid_lists),
         cmocka_unit_test(test_deep_chain_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

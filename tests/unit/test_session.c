@@ -105,7 +105,7 @@ static void test_locks_view(void **state)
 {
     struct world *w = *state;
     struct lview lv;
-    locks_view_build(&w->m, -1, &lv);
+    locks_view_build(&w->m, -1, NULL, &lv);
     assert_int_equal(lv.nnodes, 3);
     struct session_ref r, id;
     assert_true(session_ref_make(&r, 1, 801, "1700000200000000"));

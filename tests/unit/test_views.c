@@ -239,6 +239,46 @@ static void test_act_filter(void **state)
     EXPECT_NONE(m, &q, "filter gamma");
 }
 
+/* Tags: a Fleet column, and / matches them in the Fleet, Activity (and the other lists, through
+ * server_matches); the Fleet filter keeps the servers with a cell that holds the text. */
+static void test_fleet_tags_filter(void **state)
+{
+    struct world *w = *state;
+    struct model *m = &w->m;
+    struct server_conf *a = &w->cfg.servers[ALPHA];
+    a->tags = xcalloc(2, sizeof *a->tags);
+    a->tags[0] = xstrdup("orders");
+    a->tags[1] = xstrdup("eu-\033west");
+    a->ntags = 2;
+    cell_t c[FC_N];
+    enum sev sev[FC_N];
+    fleet_cells(m, &m->servers[ALPHA], c, sev);
+    assert_string_equal(c[FC_TAGS], "orders,eu-\\033west"); /* config text is escaped too */
+    fleet_cells(m, &m->servers[BETA], c, sev);
+    assert_string_equal(c[FC_TAGS], "");
+    assert_true(server_matches(&m->servers[ALPHA], "EU-"));
+    assert_false(server_matches(&m->servers[BETA], "eu-"));
+    assert_true(server_matches(&m->servers[BETA], "bet")); /* the name */
+
+    size_t order[NSERVERS + 1];
+    assert_int_equal(fleet_view(m, NULL, order), NSERVERS);
+    assert_int_equal(fleet_view(m, "", order), NSERVERS);
+    assert_int_equal(fleet_view(m, "eu-", order), 1);
+    assert_int_equal(order[0], ALPHA);
+    assert_int_equal(fleet_view(m, "down", order), 1); /* the STATUS cell */
+    assert_int_equal(order[0], GAMMA);
+    assert_int_equal(fleet_view(m, "connection refused", order), 1); /* the NOTE */
+    assert_int_equal(order[0], GAMMA);
+    assert_int_equal(fleet_view(m, "zzz", order), 0);
+    assert_int_equal(fleet_view(m, "primary", order), 3); /* the ROLE: gamma's last known role too */
+
+    struct act_query q = query(AC_PID, false);
+    q.filter = "orders"; /* alpha's tag: every session of alpha now, as well as the queries */
+    EXPECT_PIDS(m, &q, "filter by a tag", 55, 200, 300, 400);
+    q.filter = "eu-";
+    EXPECT_PIDS(m, &q, "filter by another tag", 55, 200, 300, 400);
+}
+
 static void test_act_scope_idle_down(void **state)
 {
     struct world *w = *state;
@@ -627,6 +667,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_act_sort_each_column, setup, teardown),
         cmocka_unit_test_setup_teardown(test_act_sort_missing_ties_by_pid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_act_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fleet_tags_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_act_scope_idle_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_act_cells_escaping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_act_cells_content, setup, teardown),
