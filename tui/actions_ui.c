@@ -154,7 +154,7 @@ bool ui_confirm_key(struct tui *t, int key)
     }
     size_t len = strlen(t->answer);
     if (key == '\n' || key == '\r' || key == KEY_ENTER) {
-        if (strcmp(t->answer, "yes") == 0) {
+        if (confirm_answer_ok(c, t->answer)) { /* the rule the shell's prompt uses too */
             close_dialog(t, true);
             return false;
         }
