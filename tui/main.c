@@ -190,6 +190,7 @@ static int watch(const struct cli_line *cl)
             struct tui_opts o = {
                 .color = !cl->o.no_color && !(getenv("NO_COLOR") && *getenv("NO_COLOR")),
                 .read_only = cl->o.read_only || cfg.read_only,
+                .fallback = fallback,
             };
             rc = tui_run(&m, &o);
         }

@@ -64,16 +64,24 @@ static void fleet_draw(struct tui *t, WINDOW *w)
     }
     int h = getmaxy(w), wd = getmaxx(w);
     bool scoped = t->scope >= 0 && (size_t)t->scope < m->n;
-    WINDOW *tw = scoped && h > 2 ? derwin(w, h - 1, wd, 0, 0) : NULL;
+    /* no server named and libpq's default one not up: say how to name servers, on screen */
+    bool hint = !scoped && t->o.fallback && m->n == 1 && m->servers[0].status != SRV_UP;
+    WINDOW *tw = (scoped || hint) && h > 2 ? derwin(w, h - 1, wd, 0, 0) : NULL;
     table_draw(tw ? tw : w, fleet_cols, FC_N, cells, sev, n, &P.ts, false);
-    if (tw) {
-        delwin(tw);
+    if (tw && scoped) {
         char *e = esc(m->servers[t->scope].conf->name, 1);
         char *note = xasprintf("scope: %s (>): the other panes show only it; S next server, Esc all servers", e);
         put_clipped(w, h - 1, 1, wd - 2, note, theme(TH_WARN));
         free(note);
         free(e);
+    } else if (tw) {
+        put_clipped(w, h - 1, 1, wd - 2,
+                    "no servers were named, so this is libpq's default server: name them with pgfleet HOST..., "
+                    "pgfleet -c FILE, or PGHOST",
+                    theme(TH_WARN));
     }
+    if (tw)
+        delwin(tw);
     if (n == 0 && t->filter[0])
         put_clipped(w, h > 3 ? 2 : 1, 2, wd - 2, "no server matches the filter (Esc clears it)", theme(TH_DIM));
     free(order);

@@ -9,6 +9,7 @@
 struct tui_opts {
     bool color;
     bool read_only;
+    bool fallback; /* no server was named: the one server is libpq's default */
 };
 
 /* Run the interactive monitor until the user quits. Returns the exit status. */

@@ -1,7 +1,7 @@
 # refresh_keys.sh — the command line's part of the monitor: + and - step through the range -d
 # accepts (100ms to 1h) and say so at either end, the header showing the interval; with no
-# server named, the default server's DOWN row names the socket tried and, once quit, stderr says
-# how to name servers.
+# server named, the default server's DOWN row names the socket tried, a line under it says how to
+# name servers, and, once quit, stderr says so too.
 for v in LAB TESTLIB LAB_TOOLS PGFLEET; do
     [ -n "${!v:-}" ] || { echo "$0: $v is not set (tests/run-all sets it; see tests/run-all)" >&2; exit 2; }
 done
@@ -45,10 +45,12 @@ quit_tui "$tmp/slow" "-d 30m"
 
 # ---- no server named, nothing at libpq's default socket
 mkdir "$tmp/nosock"
-launch_tui def 160 30 "$tmp/def" XDG_CONFIG_HOME="$tmp/xdg" XDG_STATE_HOME="$tmp/state" PGHOST="$tmp/nosock" \
+launch_tui def 180 30 "$tmp/def" XDG_CONFIG_HOME="$tmp/xdg" XDG_STATE_HOME="$tmp/state" PGHOST="$tmp/nosock" \
     PGFLEET_CONFIG= --
 expect "the default server's row is DOWN naming the socket tried" 10 \
     has_re "^local:5432 .*DOWN .*no server socket: $tmp/nosock/\.s\.PGSQL\.5432"
+expect "and the pane says how to name servers" 5 \
+    has "no servers were named, so this is libpq's default server: name them with pgfleet HOST..., pgfleet -c FILE, or PGHOST"
 keys q
 if wait_until 10 tui_exited "$tmp/def"; then
     check "q exits with status 0" [ "$(cat "$tmp/def.rc")" = 0 ]
