@@ -3,8 +3,9 @@
 # with track_counts off): no block hit or read and no tuple in any database, their total or the
 # shared catalogs' row, no hit % anywhere (nothing was read), TPS 0, own_reads_counted false.
 # As a pg_monitor role made here (dropped at the end): our reads are counted and said to be, but
-# the connection's warm-up keeps them out of the databases (only the shared catalogs' row has
-# them), no Fleet hit %; GRANT SET ON PARAMETER track_counts (15+) leaves them out there too.
+# the connection's warm-up keeps the databases' share to a few blocks per refresh (the catalogs
+# a probe scans every time, pg_publication once it has a page), the rest is in the shared
+# catalogs' row; GRANT SET ON PARAMETER track_counts (15+) leaves them all out.
 # Through pgBouncer (transaction pooling) a user's reads on the same server connections still
 # count: nothing of ours sticks to them. Pane 6 in tmux says whose reads are counted.
 . "$TESTLIB"
@@ -52,6 +53,9 @@ why() {
 QUIET='((.blks_hit_per_s + .blks_read_per_s) < 1 and (.tup_returned_per_s + .tup_fetched_per_s) < 1)'
 DBS_QUIET="(.cache.databases | length) > 0 and all(.cache.databases[]; $QUIET) and (.cache.all_databases | $QUIET)"
 SHARED_QUIET=".cache.shared_objects | $QUIET"
+# A few blocks and tuples of ours per refresh, no more (a cold connection read thousands).
+FEW='((.blks_hit_per_s + .blks_read_per_s) < 10 and (.tup_returned_per_s + .tup_fetched_per_s) < 100)'
+DBS_FEW="(.cache.databases | length) > 0 and all(.cache.databases[]; $FEW) and (.cache.all_databases | $FEW)"
 NO_RATIO='.cache.hit_pct == null and all(.cache.databases[]; .hit_pct == null) and .cache.all_databases.hit_pct == null'
 # quiet_snap DELAY CONNINFO EXPR: snapshots until one shows EXPR (autovacuum may read a little
 # now and then: a quiet interval must come, not every interval be quiet).
@@ -81,9 +85,8 @@ check "the monitor role reached the replica" wait_until 30 role_on_replica
 for target in primary replica; do
     port_var=${target^^}_PORT
     conninfo="host=127.0.0.1 port=${!port_var} dbname=labdb user=$role"
-    expect_quiet "$target as a pg_monitor role: the warm connection reads nothing of the databases" \
-        1s "$conninfo" "$DBS_QUIET"
-    check "$target as a pg_monitor role: no hit % of ours (Fleet, databases, total)" jq_true "$NO_RATIO"
+    expect_quiet "$target as a pg_monitor role: the warm connection reads a few blocks of the databases at most" \
+        1s "$conninfo" "$DBS_FEW"
     check "$target as a pg_monitor role: our reads are said to be counted" jq_true '.cache.own_reads_counted == true'
     check "$target as a pg_monitor role: they are in the shared catalogs' row ($(jq -r '.servers[0].cache.shared_objects.blks_hit_per_s' "$tmp/s.json") hits/s)" \
         jq_true '.cache.shared_objects.blks_hit_per_s > 0 and .cache.shared_objects.name == "(shared)"'
