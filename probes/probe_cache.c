@@ -9,8 +9,8 @@
 #include "core/util.h"
 #include "probes/sec_io.h"
 
-/* One row per database, the shared-objects row (datid 0) included for the totals. The same
- * columns exist from 12 to 17. track_io_timing says whether the time columns mean anything. */
+/* One row per database, and the shared-objects row (datid 0). The same columns exist from 12
+ * to 17. track_io_timing says whether the time columns mean anything. */
 static const char SQL[] =
     "SELECT extract(epoch FROM now()) AS epoch,"
     " current_setting('track_io_timing')::bool AS track_io_timing,"
@@ -41,6 +41,7 @@ static void db_free(void *p)
         db_stat_clear(&s->rows[i]);
     free(s->rows);
     db_stat_clear(&s->total);
+    db_stat_clear(&s->shared);
     free(s);
 }
 
@@ -129,6 +130,8 @@ static int db_parse(const struct rowset *rs, struct sample *out, char *err, size
     s->dt = NAN;
     s->total.datname = xstrdup("(all)");
     nan_rates(&s->total);
+    s->shared.datname = xstrdup("(shared)");
+    nan_rates(&s->shared);
     for (int r = 0; r < rs->nrows; r++) {
         struct db_stat d;
         memset(&d, 0, sizeof d);
@@ -137,9 +140,17 @@ static int db_parse(const struct rowset *rs, struct sample *out, char *err, size
             s->track_io_timing = cell_bool(rowset_get(rs, 0, c[C_TRACK]));
         }
         parse_row(rs, r, c, &d);
+        /* The shared catalogs (pg_database, pg_authid, …) are read by every connection's
+         * start-up and by monitoring, ours included when it may not turn counting off: a row
+         * of their own, not in the databases' total (nor in the Fleet's hit ratio). */
+        if (d.datid == 0) {
+            add_to_total(&s->shared, &d);
+            db_stat_clear(&d);
+            continue;
+        }
         add_to_total(&s->total, &d);
-        if (d.is_template || !d.datname || d.datid == 0)
-            db_stat_clear(&d); /* in the totals only */
+        if (d.is_template || !d.datname)
+            db_stat_clear(&d); /* in the total only */
         else
             s->rows[s->n++] = d;
     }
@@ -202,6 +213,7 @@ static void db_derive(const struct sample *prev, struct sample *cur)
                 break;
             }
     derive_row(&p->total, &c->total, c->dt);
+    derive_row(&p->shared, &c->shared, c->dt);
 }
 
 double io_rate(double prev, double cur, double dt)

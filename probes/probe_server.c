@@ -25,7 +25,7 @@ static const char SQL[] = "SELECT extract(epoch FROM now()) AS epoch,"
                           " (SELECT max(age(datfrozenxid)) AS xid_age FROM pg_database) x,"
                           " (SELECT sum(xact_commit + xact_rollback) AS xacts, sum(blks_hit) AS blks_hit,"
                           "   sum(blks_read) AS blks_read, max(stats_reset)::text AS stats_reset"
-                          "  FROM pg_stat_database) d";
+                          "  FROM pg_stat_database WHERE datid <> 0) d"; /* the databases' (probe_cache.c) */
 
 static const char *server_sql(const struct server_caps *caps, const struct probe_opts *o, const char **why)
 {
@@ -133,7 +133,14 @@ const struct probe_class probe_server = {
 
 /* The flush probe: the last statement of a tick asks the backend to flush its statistics at
  * once (15+; before that the stats collector is sent them every 500 ms anyway), so the next
- * tick's counters hold exactly this tick's probe transactions, which TPS then leaves out. */
+ * tick's counters hold exactly this tick's probe transactions, which TPS then leaves out.
+ * It runs with counting on (.counted) while the other probes may run with track_counts off
+ * (probe_local_settings): a backend flushes only when it has something pending, and on 15 one
+ * that counted no table has nothing, so its transactions would wait and land all at once, a
+ * false burst of TPS. Scanning pg_seclabel, which only SELinux labels fill and so has no block
+ * to read, gives it one scan to report and adds nothing to the databases' block or tuple
+ * counters. Its parsing and planning read catalogs once per connection, in the warm-up batch
+ * (sched.c), before the first sample. */
 static const char *flush_sql(const struct server_caps *caps, const struct probe_opts *o, const char **why)
 {
     (void)o;
@@ -141,7 +148,7 @@ static const char *flush_sql(const struct server_caps *caps, const struct probe_
         *why = "not needed before PostgreSQL 15";
         return NULL;
     }
-    return "SELECT pg_stat_force_next_flush()";
+    return "SELECT pg_stat_force_next_flush(), (SELECT count(*) FROM pg_catalog.pg_seclabel) AS seclabels";
 }
 
 static int flush_parse(const struct rowset *rs, struct sample *out, char *err, size_t errlen)
@@ -155,6 +162,7 @@ const struct probe_class probe_flush = {
     .kind = KIND_POSTGRES,
     .min_version = 150000,
     .every_ticks = 1,
+    .counted = true,
     .sql = flush_sql,
     .parse = flush_parse,
 };

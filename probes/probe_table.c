@@ -53,17 +53,46 @@ int probe_settings(const char **names, char values[][32], int max, long statemen
     return 3;
 }
 
-const char *probe_caps_sql(void)
+/* Our own reads. Every refresh reads catalogs and statistics views, and a new connection first
+ * fills its caches from the catalogs (thousands of blocks): counted, these would be most of what
+ * an idle server's Cache & IO pane shows (hits, tuples, a 100 % hit ratio) and grow with the
+ * refresh rate. With track_counts off a backend counts no table or index access, so neither
+ * pg_stat_database's blks_hit/blks_read/tup_* nor the tables' statistics see ours. It is a
+ * superuser's setting (or, 15+, granted with SET ON PARAMETER), known once connected, so it goes
+ * transaction-locally in front of each statement (never a session SET, which a transaction
+ * pooler would hand to an application), and only to a role that may make it: others get their
+ * reads counted and the pane says so. What it does not stop: pg_stat_io (16+) still counts our
+ * buffer hits, and our transactions (xact_commit) still count, which TPS leaves out by their
+ * number, once they are reported. On 15 a backend that counted nothing else has nothing to
+ * report, so its transactions would wait and land all at once later: the flush probe therefore
+ * runs with counting on and scans one empty catalog (see probe_server.c). */
+int probe_local_settings(const char **names, const char **values, int max)
 {
-    return "SELECT current_setting('server_version_num')::int AS version,"
-           " r.rolsuper AS superuser,"
-           " pg_has_role(current_user, 'pg_monitor', 'MEMBER') AS pg_monitor,"
-           " pg_has_role(current_user, 'pg_signal_backend', 'MEMBER') AS signal_backend,"
-           " EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS has_pgss,"
-           " (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements') AS pgss_version,"
-           " to_regclass('pg_catalog.pg_stat_io') IS NOT NULL AS has_stat_io,"
-           " current_user AS current_user"
-           " FROM pg_roles r WHERE r.rolname = current_user";
+    if (max < 1)
+        return 0;
+    names[0] = "track_counts";
+    values[0] = "off";
+    return 1;
+}
+
+/* has_parameter_privilege exists from 15 on; a superuser may set anything anyway. */
+/* clang-format off */
+#define CAPS_SQL(SET_TRACK_COUNTS)                                                            \
+    "SELECT current_setting('server_version_num')::int AS version,"                          \
+    " r.rolsuper AS superuser,"                                                               \
+    " pg_has_role(current_user, 'pg_monitor', 'MEMBER') AS pg_monitor,"                       \
+    " pg_has_role(current_user, 'pg_signal_backend', 'MEMBER') AS signal_backend,"            \
+    " EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS has_pgss,"  \
+    " (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements') AS pgss_version," \
+    " to_regclass('pg_catalog.pg_stat_io') IS NOT NULL AS has_stat_io,"                       \
+    " r.rolsuper OR " SET_TRACK_COUNTS " AS set_track_counts,"                               \
+    " current_user AS current_user"                                                           \
+    " FROM pg_roles r WHERE r.rolname = current_user"
+/* clang-format on */
+
+const char *probe_caps_sql(int version)
+{
+    return version >= 150000 ? CAPS_SQL("has_parameter_privilege('track_counts', 'SET')") : CAPS_SQL("false");
 }
 
 static bool truthy(const char *v) { return v && (v[0] == 't' || v[0] == '1'); }
@@ -90,6 +119,7 @@ int probe_parse_caps(const struct rowset *rs, struct server_caps *caps, char *er
     if (v && strchr(v, '.'))
         caps->pgss_version = atoi(v) * 100 + atoi(strchr(v, '.') + 1);
     caps->has_stat_io = truthy(rowset_get(rs, 0, rowset_col(rs, "has_stat_io")));
+    caps->set_track_counts = truthy(rowset_get(rs, 0, rowset_col(rs, "set_track_counts")));
     v = rowset_get(rs, 0, rowset_col(rs, "current_user"));
     caps->current_user = xstrdup(v ? v : "");
     return 0;

@@ -1,9 +1,14 @@
 /* sched.c — the fleet engine. Each server is a small state machine over its probe connection:
  *
- *   DISCONNECTED --start--> CONNECTING --connected--> SETUP --caps--> READY <-- TICK
- *        ^                      |  (lookup, then        |              |--due-->-----^
- *        |                      |   each address)       |              |             |
- *        +---- backoff <--------+-------- failure ------+--------------+-------------+
+ *   DISCONNECTED --start--> CONNECTING --connected--> SETUP --caps--> WARMUP --> READY <-- TICK
+ *        ^                      |  (lookup, then        |                |         |--due-->--^
+ *        |                      |   each address)       |                |         |          |
+ *        +---- backoff <--------+-------- failure ------+----------------+---------+----------+
+ *
+ * The warm-up batch is a tick whose results are dropped: a new connection parses and plans
+ * every probe statement once and fills its caches from the catalogs (thousands of blocks read),
+ * and that must be reported before the first sample, not inside the first interval. The first
+ * sample of a connection is therefore taken warm.
  *
  * A tick sends every due probe in one round trip (conn.c's pipeline mode). A tick that is still
  * unanswered when the next one is due marks the server STALE; its deadline (the config's timeout)
@@ -19,7 +24,7 @@
 #include "core/conn.h"
 #include "core/util.h"
 
-enum phase { PH_DISCONNECTED, PH_CONNECTING, PH_SETUP, PH_READY, PH_TICK };
+enum phase { PH_DISCONNECTED, PH_CONNECTING, PH_SETUP, PH_WARMUP, PH_READY, PH_TICK };
 
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
@@ -66,6 +71,9 @@ void sched_init(struct model *m, const struct config *cfg)
             for (int k = 0; k < ns; k++)
                 values[k] = buf[k];
             conn_set_settings(s->conn, names, values, ns);
+            /* made only when the role may (due_batch): its rights are learnt after connecting */
+            const char *lnames[2], *lvalues[2];
+            conn_set_local_settings(s->conn, lnames, lvalues, probe_local_settings(lnames, lvalues, 2));
         }
         s->status = SRV_CONNECTING;
         s->status_since_ms = now;
@@ -148,7 +156,7 @@ static void start_connect(struct model *m, struct server *s, int64_t now)
 
 static void send_setup(struct model *m, struct server *s, int64_t now)
 {
-    const char *sql[1] = {probe_caps_sql()};
+    const char *sql[1] = {probe_caps_sql(conn_server_version(s->conn))};
     s->setup_stmts = 1;
     if (conn_send(s->conn, CONN_PIPELINE, sql, 1, NULL, NULL, now + m->cfg->timeout_ms) < 0) {
         fail(m, s, conn_error(s->conn), now);
@@ -157,11 +165,11 @@ static void send_setup(struct model *m, struct server *s, int64_t now)
     s->phase = PH_SETUP;
 }
 
-static void send_tick(struct model *m, struct server *s, size_t idx, int64_t now)
+/* The due probes' statements into sql (s->inflight says whose), and whether each runs with
+ * the local settings (track_counts off: the role may set it and the probe is not .counted). */
+static int due_batch(struct model *m, struct server *s, const char **sql, bool *local)
 {
-    const char *sql[PROBE_MAX];
     struct server *f = s;
-    (void)idx;
     f->ninflight = 0;
     for (int p = 0; p < PROBE_MAX; p++) {
         const struct probe_class *pc = probe_table[p];
@@ -179,15 +187,47 @@ static void send_tick(struct model *m, struct server *s, size_t idx, int64_t now
         if (!q)
             continue;
         f->inflight[f->ninflight] = p;
+        local[f->ninflight] = s->caps.set_track_counts && !pc->counted;
         sql[f->ninflight++] = q;
     }
+    return f->ninflight;
+}
+
+static int send_batch(struct model *m, struct server *s, const char **sql, const bool *local, int n, int64_t now)
+{
+    if (s->kind == KIND_PGBOUNCER)
+        return conn_send(s->conn, CONN_SIMPLE, sql, n, NULL, NULL, now + m->cfg->timeout_ms);
+    return conn_send_local(s->conn, sql, n, local, now + m->cfg->timeout_ms);
+}
+
+/* After the caps: every probe once, results dropped (see the top of this file). */
+static void send_warmup(struct model *m, struct server *s, int64_t now)
+{
+    const char *sql[PROBE_MAX];
+    bool local[PROBE_MAX];
+    s->tickno = 0;
+    int n = due_batch(m, s, sql, local);
+    if (n > 0 && send_batch(m, s, sql, local, n, now) < 0) {
+        fail(m, s, conn_error(s->conn), now);
+        return;
+    }
+    s->phase = n > 0 ? PH_WARMUP : PH_READY;
+    s->next_tick_ms = now;
+}
+
+static void send_tick(struct model *m, struct server *s, size_t idx, int64_t now)
+{
+    const char *sql[PROBE_MAX];
+    bool local[PROBE_MAX];
+    struct server *f = s;
+    (void)idx;
+    due_batch(m, s, sql, local);
     s->tickno++;
     s->sent_ms = now;
     s->next_tick_ms += m->refresh_ms;
     if (s->next_tick_ms <= now)
         s->next_tick_ms = now + m->refresh_ms; /* fell behind: keep the cadence from now */
-    enum conn_mode mode = s->kind == KIND_PGBOUNCER ? CONN_SIMPLE : CONN_PIPELINE;
-    if (f->ninflight == 0) { /* nothing due: an empty tick; being connected is the news */
+    if (f->ninflight == 0) {                   /* nothing due: an empty tick; being connected is the news */
         s->phase = PH_READY;
         s->ticks++;
         s->last_ok_ms = now;
@@ -195,7 +235,7 @@ static void send_tick(struct model *m, struct server *s, size_t idx, int64_t now
             set_status(m, s, SRV_UP, NULL);
         return;
     }
-    if (conn_send(s->conn, mode, sql, f->ninflight, NULL, NULL, now + m->cfg->timeout_ms) < 0) {
+    if (send_batch(m, s, sql, local, f->ninflight, now) < 0) {
         fail(m, s, conn_error(s->conn), now);
         return;
     }
@@ -277,10 +317,15 @@ static void on_done(struct model *m, struct server *s, size_t idx, int64_t now)
             snprintf(err, sizeof err, "setup failed: %s", n >= 1 && rs[0]->error ? rs[0]->error : "no result");
             fail(m, s, err, now);
         } else {
-            s->phase = PH_READY;
-            s->next_tick_ms = now;
-            s->tickno = 0;
+            send_warmup(m, s, now);
         }
+    } else if (s->phase == PH_WARMUP) {
+        /* From 15 on its flush probe reported the setup's and its own transactions before the
+         * first sample; before 15 the collector gets them within 500 ms: the first interval's. */
+        s->setup_stmts = s->caps.version >= 150000 ? 0 : s->setup_stmts + s->ninflight;
+        s->phase = PH_READY;
+        s->next_tick_ms = now;
+        s->tickno = 0;
     } else if (s->phase == PH_TICK) {
         absorb_tick(m, s, idx, rs, n);
         s->phase = PH_READY;

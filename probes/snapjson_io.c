@@ -1,5 +1,6 @@
 /* snapjson_io.c — the JSON snapshot's Cache & IO figures of a PostgreSQL server: the per-database
- * cache and tuple rates (added to its "cache" object as databases[] and all_databases), and
+ * cache and tuple rates (added to its "cache" object as databases[], all_databases, the shared
+ * catalogs' shared_objects and own_reads_counted), and
  * "io": checkpointer, bgwriter, WAL, pg_stat_io, database sizes and, for a server on this
  * machine, its disk; each part null with its probe's reason under io.errors when missing. */
 #include "probes/snapjson.h"
@@ -161,9 +162,12 @@ void snapjson_io(const struct model *m, const struct server *s, json_t *o)
             json_array_append_new(a, db_json(&db->rows[i], z));
         jset(cache, "databases", a);
         jset(cache, "all_databases", db_json(&db->total, NULL));
+        jset(cache, "shared_objects", db_json(&db->shared, NULL));
     } else {
         jset(cache, "databases", json_null());
     }
+    /* our probes' reads are in these figures when the role may not turn counting off */
+    jset(cache, "own_reads_counted", s->caps.version ? json_boolean(!s->caps.set_track_counts) : json_null());
 
     json_t *io = json_object();
     jset(io, "track_io_timing", db ? json_boolean(db->track_io_timing) : json_null());

@@ -45,6 +45,8 @@ void help_draw(struct tui *t, WINDOW *w)
     tv_add(&l, A_NORMAL, 0, "  n/a until two samples exist or after a restart or statistics reset.");
     tv_add(&l, A_NORMAL, 0, "  CONNS is client connections / usable slots: max_connections");
     tv_add(&l, A_NORMAL, 0, "  - superuser_reserved_connections - reserved_connections (16+), as in Connections.");
+    tv_add(&l, A_NORMAL, 0, "  Cache & IO leaves pgfleet's own reads out when the role may set track_counts");
+    tv_add(&l, A_NORMAL, 0, "  (superuser, or GRANT SET ON PARAMETER track_counts, 15+); else it says they count.");
     tv_add(&l, A_NORMAL, 0, "");
     tv_add(&l, A_DIM, 0, "Up/Down or j/k scroll, Esc or q closes.");
     show(t, w, &l, "Help");

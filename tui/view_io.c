@@ -164,6 +164,48 @@ static int cmp_db(const void *a, const void *b)
     return strcmp(x->datname ? x->datname : "", y->datname ? y->datname : "");
 }
 
+/* A role name as it must be written in SQL: double-quoted unless plain lower case. */
+static const char *sql_ident(char *out, size_t n, const char *name)
+{
+    name = name ? name : "";
+    bool plain = *name && !(*name >= '0' && *name <= '9');
+    for (const char *p = name; *p; p++)
+        plain = plain && ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_');
+    if (plain) {
+        snprintf(out, n, "%s", name);
+        return out;
+    }
+    size_t o = 0;
+    out[o++] = '"';
+    for (const char *p = name; *p && o + 3 < n; p++) {
+        if (*p == '"')
+            out[o++] = '"';
+        out[o++] = *p;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return out;
+}
+
+/* Our probes run with track_counts off when the role may set it (probe_table.c); otherwise
+ * their reads are in the figures above (after the warm-up, mostly the shared catalogs'): say so,
+ * and how to leave them out. */
+static void own_reads_part(struct iodoc *d, const struct server *s)
+{
+    if (!s->caps.version || s->caps.set_track_counts)
+        return;
+    struct line *l = text_line(d, "own reads");
+    seg(l, SEV_WARN, "pgfleet's own reads are counted here:");
+    if (s->caps.version < 150000) {
+        seg(l, SEV_DIM, "only a superuser may set track_counts before PostgreSQL 15");
+        return;
+    }
+    char ident[SEG_LEN], who[SEG_LEN];
+    esc_into(who, sizeof who, sql_ident(ident, sizeof ident, s->caps.current_user), 1);
+    seg(l, SEV_DIM, "GRANT SET ON PARAMETER track_counts TO %.48s", who);
+    seg(l, SEV_DIM, "leaves them out");
+}
+
 static void databases_part(struct iodoc *d, const struct server *s, double th)
 {
     const struct s_databases *db = SAMPLE_DATABASES(s->cur);
@@ -181,8 +223,10 @@ static void databases_part(struct iodoc *d, const struct server *s, double th)
     for (size_t i = 0; i < db->n; i++)
         db_line(d, rows[i], z, th);
     if (db->n > 1)
-        db_line(d, &db->total, NULL, th); /* every database, templates and shared catalogs too */
+        db_line(d, &db->total, NULL, th); /* every database, templates too */
+    db_line(d, &db->shared, NULL, th);    /* the shared catalogs: start-ups and monitoring */
     free(rows);
+    own_reads_part(d, s);
 }
 
 static void checkpoint_part(struct iodoc *d, const struct s_bgwriter *b)

@@ -45,6 +45,11 @@ void conn_free(struct conn *c);
  * (pgBouncer), set transaction-locally in front of each statement instead. Names and values
  * are pgfleet's own (identifiers, numbers), never user text. Before conn_start. */
 void conn_set_settings(struct conn *c, const char *const *names, const char *const *values, int n);
+/* Settings made transaction-locally in front of the statements that conn_send_local marks: for a
+ * setting only some roles may make (track_counts), which cannot be a startup option because the
+ * role's rights are learnt after connecting and an option it may not set fails the connection.
+ * Names and values are pgfleet's own. */
+void conn_set_local_settings(struct conn *c, const char *const *names, const char *const *values, int n);
 
 /* Begin connecting; the deadline (absolute, now_ms() clock) covers the whole connect. The host
  * names are looked up first without blocking (getaddrinfo_a), again before every connect (DNS
@@ -65,6 +70,9 @@ int64_t conn_deadline(const struct conn *c);
  * give statement i's text parameters. Deadline is absolute. Returns -1 on failure. */
 int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n, const int *nparams,
               const char *const *const *params, int64_t deadline_ms);
+/* A PIPELINE batch of parameterless statements, the local settings in front of statement i when
+ * local[i] (local may be NULL: none). */
+int conn_send_local(struct conn *c, const char *const *sql, int n, const bool *local, int64_t deadline_ms);
 /* Prepare each parameterless statement once per connection and run it by name afterwards
  * (probe connections: the same texts every tick, planned once instead of every refresh). */
 void conn_use_prepared(struct conn *c, bool on);

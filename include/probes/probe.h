@@ -26,6 +26,9 @@ struct server_caps {
     bool has_pgss;       /* pg_stat_statements installed in the connected database */
     int pgss_version;    /* its extension version as major*100+minor (1.10 -> 110); 0 unknown */
     bool has_stat_io;    /* pg_stat_io exists (16+) */
+    /* may set track_counts (superuser, or GRANT SET ON PARAMETER on 15+): our probes then run
+     * with it off, so that their own reads stay out of the statistics they report */
+    bool set_track_counts;
     char *current_user;
 };
 
@@ -76,6 +79,9 @@ struct probe_class {
     /* Optional: the cadence, given the last sample (NULL before the first), for a probe whose
      * cost grows with what it finds; overrides every_ticks. */
     unsigned (*every)(const struct sample *last);
+    /* runs with our statistics counted even when the others run with track_counts off (the flush
+     * probe: see probe_local_settings) */
+    bool counted;
     /* The SQL text for this server; NULL when the probe cannot run there (reason in *why). A
      * probe without sql (and parse) has no statement of its own: its section is built by its
      * derive step from the sessions section (PROBE_SESSIONS), runs when that ran and inherits
@@ -97,8 +103,12 @@ extern const struct probe_class *const probe_table[PROBE_MAX];
 /* The settings of every probe session (sent with the connection: conn_set_settings); returns
  * how many of max were filled. */
 int probe_settings(const char **names, char values[][32], int max, long statement_timeout_ms);
-/* The setup statement sent once after connecting: capability detection. */
-const char *probe_caps_sql(void);
+/* The settings made transaction-locally in front of each probe statement (conn_set_local_settings)
+ * when the role may (caps.set_track_counts); returns how many of max were filled. */
+int probe_local_settings(const char **names, const char **values, int max);
+/* The setup statement sent once after connecting (version: the connection's, 0 unknown):
+ * capability detection. */
+const char *probe_caps_sql(int version);
 int probe_parse_caps(const struct rowset *rs, struct server_caps *caps, char *err, size_t errlen);
 void caps_free(struct server_caps *caps);
 

@@ -35,8 +35,9 @@ struct s_databases {
     bool track_io_timing;
     struct db_stat *rows; /* user databases: no templates, no shared-objects row */
     size_t n;
-    struct db_stat total; /* every row summed (templates and shared objects too) */
-    double dt;            /* measured interval, NAN on the first sample */
+    struct db_stat total;  /* every database summed (templates too) */
+    struct db_stat shared; /* the shared-objects row (datid 0): reads of the shared catalogs */
+    double dt;             /* measured interval, NAN on the first sample */
 };
 
 /* Host disk statistics of the device holding the data directory (servers on this machine). */

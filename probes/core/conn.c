@@ -24,6 +24,9 @@ struct conn {
     char *options;   /* "-c name=value ..." (the conninfo's own options first) */
     char *local_set; /* "SELECT set_config(name, value, true), ..." */
     bool options_refused;
+    /* Settings made transaction-locally in front of the statements a batch marks
+     * (conn_set_local_settings, conn_send_local): the same form as local_set. */
+    char *marked_set;
     /* Where to connect: the conninfo's hosts looked up again before every connect, one attempt
      * per address, each with a share of the deadline. */
     struct addr_lookup *lookup;
@@ -118,6 +121,7 @@ void conn_free(struct conn *c)
     free(c->app_name);
     free(c->options);
     free(c->local_set);
+    free(c->marked_set);
     addr_lookup_free(c->lookup);
     conn_targets_free(c->targets, c->ntargets);
     forget_prepared(c);
@@ -125,6 +129,19 @@ void conn_free(struct conn *c)
 }
 
 void conn_use_prepared(struct conn *c, bool on) { c->use_prepare = on; }
+
+/* "SELECT set_config(name, value, true), ..." for n settings: transaction-local, so nothing
+ * outlives the statement's transaction. Tagged like our prepared statements, so the Statements
+ * pane leaves it out. Names and values are ours (identifiers and numbers), never user text. */
+static char *set_config_sql(const char *const *names, const char *const *values, int n)
+{
+    struct text l;
+    text_init(&l);
+    text_add(&l, "/* pgfleet */ SELECT ");
+    for (int i = 0; i < n; i++)
+        text_printf(&l, "%sset_config('%s', '%s', true)", i ? ", " : "", names[i], values[i]);
+    return l.s;
+}
 
 void conn_set_settings(struct conn *c, const char *const *names, const char *const *values, int n)
 {
@@ -134,9 +151,8 @@ void conn_set_settings(struct conn *c, const char *const *names, const char *con
     c->options_refused = false;
     if (n <= 0)
         return;
-    struct text o, l;
+    struct text o;
     text_init(&o);
-    text_init(&l);
     /* the conninfo's own options come first: ours are added, not a replacement */
     PQconninfoOption *co = PQconninfoParse(c->conninfo, NULL);
     const char *theirs = opt(co, "options");
@@ -145,14 +161,16 @@ void conn_set_settings(struct conn *c, const char *const *names, const char *con
     if (theirs && *theirs)
         text_printf(&o, "%s ", theirs);
     PQconninfoFree(co);
-    text_add(&l, "SELECT ");
-    for (int i = 0; i < n; i++) {
-        /* names and values are ours (identifiers and numbers), never user text */
+    for (int i = 0; i < n; i++)
         text_printf(&o, "%s-c %s=%s", i ? " " : "", names[i], values[i]);
-        text_printf(&l, "%sset_config('%s', '%s', true)", i ? ", " : "", names[i], values[i]);
-    }
     c->options = o.s;
-    c->local_set = l.s;
+    c->local_set = set_config_sql(names, values, n);
+}
+
+void conn_set_local_settings(struct conn *c, const char *const *names, const char *const *values, int n)
+{
+    free(c->marked_set);
+    c->marked_set = n > 0 ? set_config_sql(names, values, n) : NULL;
 }
 
 /* First line of a libpq message, without the trailing newline. */
@@ -647,8 +665,9 @@ broken : {
 }
 }
 
-int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n, const int *nparams,
-              const char *const *const *params, int64_t deadline_ms)
+/* Send a batch; statement i gets the marked settings in front when local && local[i]. */
+static int send_batch(struct conn *c, enum conn_mode mode, const char *const *sql, int n, const int *nparams,
+                      const char *const *const *params, const bool *local, int64_t deadline_ms)
 {
     if (c->st != CONN_READY || n <= 0)
         return -1;
@@ -671,9 +690,13 @@ int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n
         for (int i = 0; ok && i < n; i++) {
             int np = nparams ? nparams[i] : 0;
             c->prep_index[i] = -1;
+            /* in the same implicit transaction as the statement: gone at its end */
             if (c->options_refused && c->local_set) {
-                /* in the same implicit transaction as the statement: gone at its end */
                 ok = PQsendQueryParams(c->pg, c->local_set, 0, NULL, NULL, NULL, NULL, 0);
+                c->skip[i]++;
+            }
+            if (ok && local && local[i] && c->marked_set) {
+                ok = PQsendQueryParams(c->pg, c->marked_set, 0, NULL, NULL, NULL, NULL, 0);
                 c->skip[i]++;
             }
             if (ok && c->use_prepare && !c->no_prepare && np == 0) {
@@ -714,6 +737,17 @@ int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n
     c->deadline = deadline_ms;
     c->started = now_ms();
     return 0;
+}
+
+int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n, const int *nparams,
+              const char *const *const *params, int64_t deadline_ms)
+{
+    return send_batch(c, mode, sql, n, nparams, params, NULL, deadline_ms);
+}
+
+int conn_send_local(struct conn *c, const char *const *sql, int n, const bool *local, int64_t deadline_ms)
+{
+    return send_batch(c, CONN_PIPELINE, sql, n, NULL, NULL, local, deadline_ms);
 }
 
 struct rowset **conn_take_results(struct conn *c, int *n)

@@ -60,9 +60,12 @@ static void test_db_parse_skips_templates_and_shared(void **state)
         assert_true(isnan(d->rows[i].hit_pct)); /* first sample: no interval */
         assert_true(isnan(d->rows[i].reads_s));
     }
-    /* the totals count every row: shared objects and templates too */
-    near(d->total.blks_hit, 5000 + 300 + 0 + 8000 + 1000000 + 70000 + 100);
-    near(d->total.blks_read, 100 + 20 + 0 + 200 + 50000 + 3000 + 10);
+    /* the total counts every database, templates too; the shared objects are a row of their own */
+    near(d->total.blks_hit, 300 + 0 + 8000 + 1000000 + 70000 + 100);
+    near(d->total.blks_read, 20 + 0 + 200 + 50000 + 3000 + 10);
+    assert_string_equal(d->shared.datname, "(shared)");
+    near(d->shared.blks_hit, 5000);
+    near(d->shared.tup_returned, 20000);
     near(db_named(d, "orders")->blk_read_time, 2000.25);
     assert_string_equal(db_named(d, "orders")->stats_reset, "2023-11-01 10:00:00.123456+00");
     /* derive without a previous sample leaves everything n/a */
@@ -95,6 +98,11 @@ static void test_db_rates_over_interval(void **state)
     near(o->commits_s, 50);
     near(o->rollbacks_s, 1);
     near(o->deadlocks_s, 0);
+    /* the shared catalogs: 100 hits and 100 tuples in 2 s, no read */
+    assert_false(d->shared.reset);
+    near(d->shared.hits_s, 50);
+    near(d->shared.returned_s, 50);
+    near(d->shared.hit_pct, 100);
     sample_free(s);
 }
 
@@ -546,6 +554,7 @@ static int setup(void **state)
     w->cfg.servers[1].conninfo = xstrdup("host=old.example.com");
     struct server *s = &w->m.servers[0];
     s->caps.version = 150004;
+    s->caps.set_track_counts = true; /* our own reads left out */
     s->prev = sample_new();
     s->cur = sample_new();
     static const struct {
@@ -613,6 +622,11 @@ static void test_pane_json(void **state)
     assert_non_null(json_object_get(json_object_get(io, "errors"), "io"));
     assert_true(json_is_null(json_object_get(io, "disk"))); /* not on this machine */
     assert_int_equal(json_array_size(json_object_get(json_object_get(io, "sizes"), "databases")), 2);
+    /* the shared catalogs apart from the databases' total; our own reads left out */
+    json_t *sh = json_object_get(cache, "shared_objects");
+    near(json_real_value(json_object_get(sh, "blks_hit_per_s")), 50);
+    assert_string_equal(json_string_value(json_object_get(sh, "name")), "(shared)");
+    assert_true(json_is_false(json_object_get(cache, "own_reads_counted")));
     json_decref(o);
 
     /* without snapjson_server's object, the section makes its own; a missing part is null */
@@ -624,6 +638,7 @@ static void test_pane_json(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(io, "errors"), "bgwriter")),
                         "permission denied for view pg_stat_bgwriter");
     assert_true(json_is_array(json_object_get(json_object_get(o, "cache"), "databases")));
+    assert_true(json_is_true(json_object_get(json_object_get(o, "cache"), "own_reads_counted")));
     json_decref(o);
 
     /* DOWN servers get no keys */
@@ -655,7 +670,33 @@ static void test_pane_text(void **state)
     /* untrusted names are escaped: no raw ESC byte, the escape visible */
     assert_null(strchr(buf, '\033'));
     assert_non_null(strstr(buf, "evil\\033[2Jdb x"));
+    /* the shared catalogs' row; "old" (12, not a superuser) counts our own reads and says so */
+    assert_non_null(strstr(buf, "(shared)        100.0      0    50 "));
+    assert_non_null(strstr(buf,
+                           "own reads    pgfleet's own reads are counted here:  only a superuser may set "
+                           "track_counts before PostgreSQL 15"));
+    assert_true(strstr(buf, "own reads") > strstr(buf, "old"));
     free(buf);
+
+    /* 15+: how to leave them out, the role quoted as SQL wants it; none when they are left out */
+    struct server *s = &w->m.servers[0];
+    s->caps.set_track_counts = false;
+    s->caps.current_user = xstrdup("Mon \"x\"");
+    f = open_memstream(&buf, &len);
+    io_text(&w->m, f);
+    fclose(f);
+    assert_non_null(strstr(buf,
+                           "pgfleet's own reads are counted here:  GRANT SET ON PARAMETER track_counts TO "
+                           "\"Mon \"\"x\"\"\"  leaves them out"));
+    free(buf);
+    s->caps.set_track_counts = true;
+    w->m.servers[1].caps.version = 0; /* caps unknown: nothing said */
+    f = open_memstream(&buf, &len);
+    io_text(&w->m, f);
+    fclose(f);
+    assert_null(strstr(buf, "own reads"));
+    free(buf);
+    w->m.servers[1].caps.version = 120017;
 }
 
 int main(void)

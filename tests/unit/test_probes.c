@@ -596,14 +596,52 @@ static void test_probe_table(void **state)
     assert_string_equal(values[0], "5000");
     assert_string_equal(names[1], "lock_timeout");
     assert_string_equal(names[2], "idle_in_transaction_session_timeout");
-    assert_non_null(strstr(probe_caps_sql(), "pg_monitor"));
+    assert_non_null(strstr(probe_caps_sql(0), "pg_monitor"));
     assert_int_equal(probe_settings(names, values, 2, 5000), 0);
+}
+
+/* Our own reads: track_counts off, transaction-locally, for a role that may set it (a superuser,
+ * or one granted SET on 15+, where has_parameter_privilege exists); the flush probe alone keeps
+ * counting, and what it reads is an empty catalog. */
+static void test_own_reads_settings(void **state)
+{
+    (void)state;
+    const char *names[2], *values[2];
+    assert_int_equal(probe_local_settings(names, values, 2), 1);
+    assert_string_equal(names[0], "track_counts");
+    assert_string_equal(values[0], "off");
+    assert_int_equal(probe_local_settings(names, values, 0), 0);
+    assert_null(strstr(probe_caps_sql(140000), "has_parameter_privilege"));
+    assert_non_null(strstr(probe_caps_sql(150000), "has_parameter_privilege('track_counts', 'SET')"));
+    for (int p = 0; p < PROBE_MAX; p++)
+        assert_int_equal(probe_table[p]->counted, p == PROBE_FLUSH);
+    struct server_caps caps = {.version = 150000};
+    const char *why = NULL;
+    assert_non_null(strstr(probe_table[PROBE_FLUSH]->sql(&caps, NULL, &why), "FROM pg_catalog.pg_seclabel"));
+
+    char err[200];
+    const char *perr = NULL;
+    struct rowset *rs = rowset_parse_text("version|superuser|pg_monitor|set_track_counts|current_user\n"
+                                          "150004|f|t|t|mon\n",
+                                          &perr);
+    assert_int_equal(probe_parse_caps(rs, &caps, err, sizeof err), 0);
+    assert_true(caps.set_track_counts);
+    assert_false(caps.superuser);
+    rowset_free(rs);
+    rs = rowset_parse_text("version|superuser|pg_monitor|set_track_counts|current_user\n"
+                           "140010|f|t|f|mon\n",
+                           &perr);
+    assert_int_equal(probe_parse_caps(rs, &caps, err, sizeof err), 0);
+    assert_false(caps.set_track_counts);
+    rowset_free(rs);
+    caps_free(&caps);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rowset_parse_escapes),
+        cmocka_unit_test(test_own_reads_settings),
         cmocka_unit_test(test_rowset_parse_malformed),
         cmocka_unit_test(test_rowset_build_and_cells),
         cmocka_unit_test(test_rowset_error),
