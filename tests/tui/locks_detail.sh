@@ -141,6 +141,6 @@ expect "k, Enter: the log of job 2" 3 line_re 3 '^ Job 2: Cancel query on primar
 keys Escape
 wait_until 3 jobs_shown
 audit="$XDG_STATE_HOME/pgfleet/audit.jsonl"
-check "audit: the outcome ids end with -1 and -2, in order" eval '[ "$(jq -r "select(.record == \"outcome\") | .id" "$audit" | sed "s/.*-//" | tr "\n" " ")" = "1 2 " ]'
+check "audit: the outcome ids end with -1 and -2, in order" wait_until 10 eval '[ "$(jq -r "select(.record == \"outcome\") | .id" "$audit" | sed "s/.*-//" | tr "\n" " ")" = "1 2 " ]'
 quit_tui "$tmp/tui"
 finish
