@@ -66,6 +66,32 @@ const char *probe_caps_sql(void)
            " FROM pg_roles r WHERE r.rolname = current_user";
 }
 
+size_t probe_texts(const struct server_caps *caps, const char **texts, size_t max)
+{
+    size_t n = 0;
+    const char *cand[2 * PROBE_MAX + 1];
+    size_t nc = 0;
+    cand[nc++] = probe_caps_sql();
+    for (int idle = 0; idle <= 1; idle++) {
+        struct probe_opts o = {.idle = idle};
+        for (int p = 0; p < PROBE_MAX; p++) {
+            const struct probe_class *pc = probe_table[p];
+            const char *why = NULL;
+            if (pc->kind != KIND_POSTGRES || !pc->sql || (caps->version && caps->version < pc->min_version))
+                continue;
+            cand[nc++] = pc->sql(caps, &o, &why);
+        }
+    }
+    for (size_t i = 0; i < nc && n < max; i++) {
+        bool seen = !cand[i];
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = strcmp(texts[k], cand[i]) == 0;
+        if (!seen)
+            texts[n++] = cand[i];
+    }
+    return n;
+}
+
 static bool truthy(const char *v) { return v && (v[0] == 't' || v[0] == '1'); }
 
 int probe_parse_caps(const struct rowset *rs, struct server_caps *caps, char *err, size_t errlen)

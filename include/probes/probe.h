@@ -87,6 +87,9 @@ struct probe_class {
     /* Optional: facts read on this machine, not over SQL (e.g. /proc/diskstats), for a server
      * whose host is this machine; called after the tick's results were parsed. */
     void (*local)(const struct sample *prev, struct sample *cur, const struct server_caps *caps);
+    /* Optional: a pure step on a section just parsed that needs the server's capabilities (the
+     * statements probe leaves out our own statements, told by the texts we send to it). */
+    void (*refine)(struct sample *cur, const struct server_caps *caps);
 };
 
 extern const struct probe_class *const probe_table[PROBE_MAX];
@@ -96,6 +99,9 @@ extern const struct probe_class *const probe_table[PROBE_MAX];
 int probe_settings(const char **names, char values[][32], int max, long statement_timeout_ms);
 /* The setup statement sent once after connecting: capability detection. */
 const char *probe_caps_sql(void);
+/* Every statement text pgfleet sends to a server with these capabilities: each probe's SQL (with
+ * and without idle sessions) and the setup statement, each once; at most max, returns how many. */
+size_t probe_texts(const struct server_caps *caps, const char **texts, size_t max);
 int probe_parse_caps(const struct rowset *rs, struct server_caps *caps, char *err, size_t errlen);
 void caps_free(struct server_caps *caps);
 

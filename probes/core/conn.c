@@ -670,7 +670,8 @@ int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n
                 snprintf(name, sizeof name, "pgfleet_%d", k);
                 c->prep_index[i] = k;
                 if (is_new) {
-                    /* tagged so the Statements pane can leave our own probes out */
+                    /* tagged so that pg_stat_activity and the server's log say whose they are
+                     * (the Statements pane tells our own by their shape: own_statements.c) */
                     bool tagged = strncmp(sql[i], "/* pgfleet */", 13) == 0;
                     char *text = tagged ? xstrdup(sql[i]) : xasprintf("/* pgfleet */ %s", sql[i]);
                     ok = PQsendPrepare(c->pg, name, text, 0, NULL);
