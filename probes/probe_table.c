@@ -69,17 +69,24 @@ const char *probe_caps_sql(void)
 size_t probe_texts(const struct server_caps *caps, const char **texts, size_t max)
 {
     size_t n = 0;
-    const char *cand[2 * PROBE_MAX + 1];
+    const char *cand[PROBE_TEXTS_MAX];
     size_t nc = 0;
     cand[nc++] = probe_caps_sql();
-    for (int idle = 0; idle <= 1; idle++) {
-        struct probe_opts o = {.idle = idle};
-        for (int p = 0; p < PROBE_MAX; p++) {
-            const struct probe_class *pc = probe_table[p];
-            const char *why = NULL;
-            if (pc->kind != KIND_POSTGRES || !pc->sql || (caps->version && caps->version < pc->min_version))
-                continue;
-            cand[nc++] = pc->sql(caps, &o, &why);
+    /* another pgfleet on the server may log in with other privileges: every variant */
+    for (int priv = 0; priv < 4; priv++) {
+        struct server_caps c = *caps;
+        c.superuser = priv & 1;
+        c.pg_monitor = c.superuser || (priv & 2);
+        c.signal_backend = c.superuser;
+        for (int idle = 0; idle <= 1; idle++) {
+            struct probe_opts o = {.idle = idle};
+            for (int p = 0; p < PROBE_MAX; p++) {
+                const struct probe_class *pc = probe_table[p];
+                const char *why = NULL;
+                if (pc->kind != KIND_POSTGRES || !pc->sql || (c.version && c.version < pc->min_version))
+                    continue;
+                cand[nc++] = pc->sql(&c, &o, &why);
+            }
         }
     }
     for (size_t i = 0; i < nc && n < max; i++) {

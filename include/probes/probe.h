@@ -99,8 +99,10 @@ extern const struct probe_class *const probe_table[PROBE_MAX];
 int probe_settings(const char **names, char values[][32], int max, long statement_timeout_ms);
 /* The setup statement sent once after connecting: capability detection. */
 const char *probe_caps_sql(void);
-/* Every statement text pgfleet sends to a server with these capabilities: each probe's SQL (with
- * and without idle sessions) and the setup statement, each once; at most max, returns how many. */
+/* Every statement text pgfleet sends to a server of this version: each probe's SQL for these
+ * capabilities with any privileges (another pgfleet may log in as another role), with and without
+ * idle sessions, and the setup statement, each once; at most max, returns how many. */
+#define PROBE_TEXTS_MAX (8 * PROBE_MAX + 1)
 size_t probe_texts(const struct server_caps *caps, const char **texts, size_t max);
 int probe_parse_caps(const struct rowset *rs, struct server_caps *caps, char *err, size_t errlen);
 void caps_free(struct server_caps *caps);

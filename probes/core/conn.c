@@ -396,6 +396,16 @@ static int send_simple(struct conn *c)
     return 0;
 }
 
+/* A statement with CONN_TAG after its first word (unless it has it already). */
+static char *tagged_text(const char *sql)
+{
+    if (strstr(sql, CONN_TAG))
+        return xstrdup(sql);
+    size_t w = strspn(sql, " \t\n");
+    w += strcspn(sql + w, " \t\n(");
+    return xasprintf("%.*s " CONN_TAG "%s%s", (int)w, sql, sql[w] == '(' ? " " : "", sql + w);
+}
+
 /* Forget a prepared text whose Prepare failed (a missing column on this version, say): the
  * next tick prepares it again, or fails the same way with its own error. */
 static void unprepare(struct conn *c, int stmt)
@@ -670,10 +680,7 @@ int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n
                 snprintf(name, sizeof name, "pgfleet_%d", k);
                 c->prep_index[i] = k;
                 if (is_new) {
-                    /* tagged so that pg_stat_activity and the server's log say whose they are
-                     * (the Statements pane tells our own by their shape: own_statements.c) */
-                    bool tagged = strncmp(sql[i], "/* pgfleet */", 13) == 0;
-                    char *text = tagged ? xstrdup(sql[i]) : xasprintf("/* pgfleet */ %s", sql[i]);
+                    char *text = tagged_text(sql[i]);
                     ok = PQsendPrepare(c->pg, name, text, 0, NULL);
                     free(text);
                     c->skip[i]++;

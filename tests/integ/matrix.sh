@@ -9,7 +9,8 @@
 #   the table says, with the reason the snapshot gives where it gives one;
 # - each lock tree has one root, A, idle in transaction, blocking B, C and D (C also blocked by B);
 # - pgfleet's own statements never appear in Statements (none of mx_monitor's entries but the
-#   one the test ran itself), on every version (PostgreSQL 18 drops the leading comment);
+#   one the test ran itself), on every version (PostgreSQL 18 drops a leading comment), nor those
+#   of another pgfleet watching as another role (postgres) at the same time;
 # and the monitor in tmux draws every pane with every server and quits cleanly.
 # The 15 lab (replica, pgBouncer) is the other suites'; replication on the other majors is
 # covered by the fixtures of tests/data/probes (see doc/versions.md).
@@ -130,17 +131,26 @@ on_all "a VACUUM is in progress" vacuums
 ok "the incident is set up on every major after $((($(ms_now) - t0) / 1000)) s"
 
 # ---- the snapshot
-fleet=$tmp/fleet.yaml
-{
+# fleet_yaml USER: the seven as a fleet, watched as USER
+fleet_yaml() {
     echo "refresh: 1s"
     echo "timeout: 5s"
     echo "servers:"
     for m in $MX_MAJORS; do
-        echo "  - { name: pg$m, conninfo: \"host=127.0.0.1 port=$(port "$m") dbname=labdb user=mx_monitor\" }"
+        echo "  - { name: pg$m, conninfo: \"host=127.0.0.1 port=$(port "$m") dbname=labdb user=$1\" }"
     done
-} >"$fleet"
+}
+fleet=$tmp/fleet.yaml
+fleet_yaml mx_monitor >"$fleet"
+fleet_yaml postgres >"$tmp/other.yaml"
+# another pgfleet, as another role, busy at the same time: its statements are pgfleet's too
+while :; do "${PGFLEET_RELEASE:-$PGFLEET}" snapshot -c "$tmp/other.yaml" >/dev/null 2>&1; done &
+other=$!
+pids+=("$other")
 : >"$tmp/err"
 "$PGFLEET" snapshot --json -c "$fleet" >"$tmp/s.json" 2>>"$tmp/err"
+kill "$other" 2>/dev/null
+wait "$other" 2>/dev/null
 check "snapshot --json of the seven exits 0 and is JSON" jq -e '.servers | length == 7' "$tmp/s.json"
 check "the snapshot validates against doc/snapshot.schema.json" python3 - "$schema" "$tmp/s.json" <<'PY'
 import json, sys, jsonschema
@@ -210,6 +220,11 @@ for m in $MX_MAJORS; do
     check "pg$m: blocked 3, one idle in transaction" [ "$(j "$s|\"\(.blocked) \(.connections.idle_in_transaction)\"")" = "3 1" ]
     check "pg$m: the VACUUM's progress" [ "$(j "[$s|.progress[]|select(.command == \"VACUUM\")]|length")" = 1 ]
     check "pg$m: the write load is listed in Statements" [ "$(j "[$s|.statements[]|select(.user == \"mx_app\" and (.query|test(\"UPDATE ledger\")))]|length")" = 1 ]
+    # pgfleet marks its statements inside (after the first word): every version keeps that
+    check "pg$m: pg_stat_statements has both pgfleets' statements, with the mark" \
+        [ "$(lab_psql "$(port "$m")" -c "SELECT count(DISTINCT r.rolname) FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid WHERE s.query LIKE '%/* pgfleet */%' AND s.calls > 1")" = 2 ]
+    check "pg$m: no pgfleet statement is listed, of either role" \
+        [ "$(j "[$s|.statements[]|select(.query // \"\"|contains(\"/* pgfleet */\"))]|length")" = 0 ]
     check "pg$m: pgfleet's own statements are not listed (only the test's own of its role)" \
         [ "$(j "[$s|.statements[]|select(.user == \"mx_monitor\")|.query|sub(\"\\\\s+\"; \" \"; \"g\")]|join(\" | \")")" = 'SELECT /* mx-same-role */ count(*), pg_sleep($1) FROM ledger WHERE v >= $2' ]
 done

@@ -104,10 +104,10 @@ static void test_sql_by_version(void **state)
      * beginning of the texts of our role in our database, never by a comment (18 drops it) */
     assert_non_null(strstr(q15, "LIMIT 200"));
     assert_non_null(strstr(q15, "left(s.query, 1000 + 1)"));
-    assert_non_null(strstr(q15, "rolname = current_user"));
-    assert_non_null(strstr(q15, "datname = current_database()) AS mine"));
-    assert_non_null(strstr(q15, "CASE WHEN s.mine THEN left(s.query, 200) END"));
-    assert_null(strstr(q15, "pgfleet"));
+    assert_non_null(strstr(q15, "userid = (SELECT oid FROM pg_roles WHERE rolname = current_user)"));
+    assert_non_null(strstr(q15, "OR query LIKE '%/* pgfleet */%' AS maybe_own"));
+    assert_non_null(strstr(q15, "CASE WHEN s.maybe_own THEN left(s.query, 200) END"));
+    assert_int_equal(strncmp(q15, "WITH s AS", 9), 0); /* conn.c marks it when preparing */
 }
 
 /* The capability check reads the extension's version ("1.10" is 110, not 101). */
@@ -188,9 +188,9 @@ static void test_parse_hidden_entries_summed(void **state)
 static void test_parse_cuts_long_text(void **state)
 {
     (void)state;
-    static const char *const names[] = {"epoch", "stats_reset", "queryid", "toplevel", "datname", "rolname",
-                                        "calls", "total_us",    "max_us",  "rows",     "hit",     "rd",
-                                        "tmp",   "query",       "mine",    "head"};
+    static const char *const names[] = {"epoch", "stats_reset", "queryid",   "toplevel", "datname", "rolname",
+                                        "calls", "total_us",    "max_us",    "rows",     "hit",     "rd",
+                                        "tmp",   "query",       "maybe_own", "head"};
     struct rowset *rs = rowset_new(16, names);
     const char *hdr[16] = {"1700000000", NULL};
     rowset_add_row(rs, hdr);
@@ -354,9 +354,9 @@ static void test_derive_no_prev_or_clock(void **state)
 static void test_derive_carry_bounded(void **state)
 {
     (void)state;
-    static const char *const names[] = {"epoch", "stats_reset", "queryid", "toplevel", "datname", "rolname",
-                                        "calls", "total_us",    "max_us",  "rows",     "hit",     "rd",
-                                        "tmp",   "query",       "mine",    "head"};
+    static const char *const names[] = {"epoch", "stats_reset", "queryid",   "toplevel", "datname", "rolname",
+                                        "calls", "total_us",    "max_us",    "rows",     "hit",     "rd",
+                                        "tmp",   "query",       "maybe_own", "head"};
     struct rowset *r1 = rowset_new(16, names), *r2 = rowset_new(16, names);
     const char *h1[16] = {"100", NULL}, *h2[16] = {"110", NULL};
     rowset_add_row(r1, h1);
@@ -428,13 +428,14 @@ static void test_unavailable(void **state)
 
 /* ---- our own statements ---- */
 
-static const char *const own_cols[] = {"epoch", "stats_reset", "queryid", "toplevel", "datname", "rolname",
-                                       "calls", "total_us",    "max_us",  "rows",     "hit",     "rd",
-                                       "tmp",   "query",       "mine",    "head"};
+static const char *const own_cols[] = {"epoch", "stats_reset", "queryid",   "toplevel", "datname", "rolname",
+                                       "calls", "total_us",    "max_us",    "rows",     "hit",     "rd",
+                                       "tmp",   "query",       "maybe_own", "head"};
 
-/* A row of entry ID: of our role in our database (head: the first 200 characters of text) or
- * of another (only the text, as a top entry). */
-static void add_entry(struct rowset *rs, long long id, bool mine, const char *text, bool with_query)
+/* A row of entry ID of ROLE; one that may be ours (of our role, or with conn.c's mark) comes
+ * with the first 200 characters of its text as head; the text itself as for a top entry. */
+static void add_entry(struct rowset *rs, long long id, const char *role, bool maybe_own, const char *text,
+                      bool with_query)
 {
     char qid[24], head[OWN_HEAD_CHARS * 4 + 1] = "";
     snprintf(qid, sizeof qid, "%lld", id);
@@ -448,7 +449,7 @@ static void add_entry(struct rowset *rs, long long id, bool mine, const char *te
                            qid,
                            "t",
                            "labdb",
-                           mine ? "mx_monitor" : "app",
+                           role,
                            "5",
                            "500",
                            "100",
@@ -457,14 +458,15 @@ static void add_entry(struct rowset *rs, long long id, bool mine, const char *te
                            "0",
                            "0",
                            with_query ? text : NULL,
-                           mine ? "t" : "f",
-                           mine ? head : NULL};
+                           maybe_own ? "t" : "f",
+                           maybe_own ? head : NULL};
     rowset_add_row(rs, row);
 }
 
 /* PostgreSQL 18 (the leading comment gone) and 12 (kept): our real statements as the server
- * stored them leave the list; a statement of our role and database that is not ours stays, and
- * so does one of another role with exactly the text of ours. */
+ * stored them leave the list, of our role or marked as pgfleet's by another role; a statement of
+ * our role that is not ours stays, and so does one of another role with exactly the text of ours
+ * but not the mark (the probe's SQL did not find it may be ours). */
 static void check_drop_own(const char *fixture)
 {
     char *text = fixture_text(fixture);
@@ -483,16 +485,17 @@ static void check_drop_own(const char *fixture)
     const char *hdr[16] = {"1700000000", NULL};
     rowset_add_row(rs, hdr);
     for (size_t i = 0; i < n; i++)
-        add_entry(rs, 1000 + (long long)i, true, stored[i], i % 2 == 0);
-    add_entry(rs, 1, true, "SELECT /* mx-same-role */ count(*) FROM ledger WHERE v >= $1", true);
-    add_entry(rs, 2, false, stored[0], true);
+        add_entry(rs, 1000 + (long long)i, "mx_monitor", true, stored[i], i % 2 == 0);
+    add_entry(rs, 999, "other_monitor", true, stored[1], true);
+    add_entry(rs, 1, "mx_monitor", true, "SELECT /* mx-same-role */ count(*) FROM ledger WHERE v >= $1", true);
+    add_entry(rs, 2, "app", false, stored[0], true);
     /* whole (under 200 characters) but only the beginning of one of ours: not ours */
     char part[120];
     snprintf(part, sizeof part, "%.100s", stored[0]);
-    add_entry(rs, 3, true, part, true);
+    add_entry(rs, 3, "mx_monitor", true, part, true);
     struct sample *s = parse_rs(rs);
     struct s_statements *st = sec(s);
-    assert_int_equal(st->n, n + 3);
+    assert_int_equal(st->n, n + 4);
     statements_drop_own(st, sent, n);
     assert_int_equal(st->n, 3);
     assert_non_null(find(st, 1, true));
@@ -516,16 +519,18 @@ static void test_drop_own_12(void **state)
     check_drop_own("pgss_own_pg12.tsv");
 }
 
-/* The probe's refine step tells ours by every text pgfleet sends to a server of these
- * capabilities (probe_texts): each probe's SQL, the sessions probe's with and without idle
+/* The probe's refine step tells ours by every text pgfleet sends to a server of this version
+ * (probe_texts): each probe's SQL with any privileges, the sessions probe's with and without idle
  * sessions, the setup statement. */
 static void test_refine_uses_every_text(void **state)
 {
     (void)state;
     struct server_caps caps = {
         .version = 180004, .has_pgss = true, .pgss_version = 112, .pg_monitor = true, .has_stat_io = true};
-    const char *texts[2 * PROBE_MAX + 1];
+    const char *texts[PROBE_TEXTS_MAX];
     size_t nt = probe_texts(&caps, texts, ARRAY_LEN(texts));
+    struct server_caps plain = caps; /* another pgfleet's role, without pg_monitor */
+    plain.pg_monitor = false;
     struct probe_opts busy = {.idle = false}, all = {.idle = true};
     const char *why;
     const char *want[] = {probe_caps_sql(),
@@ -533,7 +538,10 @@ static void test_refine_uses_every_text(void **state)
                           probe_table[PROBE_SESSIONS]->sql(&caps, &busy, &why),
                           probe_table[PROBE_SESSIONS]->sql(&caps, &all, &why),
                           probe_table[PROBE_STATEMENTS]->sql(&caps, &busy, &why),
-                          probe_table[PROBE_FLUSH]->sql(&caps, &busy, &why)};
+                          probe_table[PROBE_FLUSH]->sql(&caps, &busy, &why),
+                          probe_table[PROBE_SESSIONS]->sql(&plain, &busy, &why),
+                          probe_table[PROBE_REPLICATION]->sql(&plain, &busy, &why),
+                          probe_table[PROBE_REPLICATION]->sql(&caps, &busy, &why)};
     for (size_t k = 0; k < ARRAY_LEN(want); k++) {
         bool found = false;
         for (size_t i = 0; i < nt; i++)
@@ -547,8 +555,8 @@ static void test_refine_uses_every_text(void **state)
     const char *hdr[16] = {"1700000000", NULL};
     rowset_add_row(rs, hdr);
     for (size_t k = 0; k < ARRAY_LEN(want); k++)
-        add_entry(rs, 100 + (long long)k, true, want[k], false);
-    add_entry(rs, 1, true, "SELECT 1", true);
+        add_entry(rs, 100 + (long long)k, "mx_monitor", true, want[k], false);
+    add_entry(rs, 1, "mx_monitor", true, "SELECT 1", true);
     struct sample *s = parse_rs(rs);
     probe_table[PROBE_STATEMENTS]->refine(s, &caps);
     assert_int_equal(sec(s)->n, 1);
