@@ -2,7 +2,8 @@
 # pg_stat_statements and track_io_timing on), with the same small incident on each: a lock chain
 # rooted at a session idle in transaction (A holds a row; B waits for it; C, an ALTER TABLE,
 # waits for both; D, a plain read, queues behind C), a long query, a slow VACUUM (progress), a
-# write load, a statement of pgfleet's own role that is not pgfleet's, an inactive physical slot.
+# write load, a statement of pgfleet's own role that is not pgfleet's, an inactive physical slot,
+# a publication and a subscription (disabled).
 # Then one `pgfleet snapshot --json` of the seven as a fleet (as mx_monitor, a pg_monitor role):
 # - it validates against doc/snapshot.schema.json;
 # - every figure of doc/versions.md's table is there, or absent (null) on exactly the versions
@@ -88,6 +89,10 @@ DELETE FROM bloat;
 GRANT ALL ON ledger, bloat TO mx_app;
 GRANT SELECT ON ledger TO mx_monitor;
 SELECT pg_create_physical_replication_slot('mx_slot', true);
+CREATE PUBLICATION mx_pub FOR TABLE ledger;
+SET client_min_messages = error;
+CREATE SUBSCRIPTION mx_sub CONNECTION 'host=127.0.0.1 port=1 dbname=none' PUBLICATION mx_pub
+    WITH (connect = false);
 EOF
     # A: a row of accounts, held idle in transaction (a psql fed from a FIFO kept open)
     mkfifo "$tmp/a$m.in"
@@ -192,8 +197,14 @@ while IFS=$'\t' read -r path cells; do
     if [ -z "$bad" ]; then ok "figure $path as the table says"; else fail "figure $path:$bad"; fi
 done <<<"$figures"
 
-# reasons the snapshot gives for what is absent
+# reasons the snapshot gives for what is absent, and no other probe error
 for m in $MX_MAJORS; do
+    errs=$(j "$(S "$m")|.probe_errors|del(.flush)|to_entries|map(\"\\(.key): \\(.value)\")|join(\"; \")")
+    if [ "$m" -lt 16 ]; then want="io: needs PostgreSQL 16 or later"; else want=""; fi
+    check "pg$m: probe errors: only what the version lacks (${errs:-none})" [ "$errs" = "$want" ]
+    # the flush probe is not needed before 15 (probe_server.c); it is no error either
+    [ "$m" -ge 15 ] || known_bug "pg$m: no probe error for the flush probe, not needed before 15" \
+        [ "$(j "$(S "$m")|.probe_errors.flush")" = null ]
     st=$(j "$(S "$m")|.io.errors.io // \"none\"")
     if [ "$m" -lt 16 ]; then
         check "pg$m: pg_stat_io's absence says why ($st)" [ "$st" = "needs PostgreSQL 16 or later" ]
@@ -254,7 +265,10 @@ expect "3 Locks: 7 roots idle in transaction blocking 3" 5 lines_are 7 \
 expect "3 Locks: 7 DDL waiters, each also blocked by a second session" 5 lines_are 7 \
     ' DDL +active +AccessExclusive +accounts +wait [0-9.hms]+ +1 also blocked by [0-9]+ \| ALTER TABLE'
 keys 4
-expect "4 Replication: each server, a primary" 10 each 'pg%s'
+expect "4 Replication: each server, a primary with its slot" 10 each '^. pg%s +primary, PG %s\.[0-9]+ +timeline 1 '
+expect "4 Replication: each server's inactive slot" 5 lines_are 7 '^ +mx_slot +physical INACTIVE retains '
+expect "4 Replication: no error (pg_subscription's columns before 14)" 5 lacks_re 'permission denied|error'
+
 keys 5
 expect "5 Connections: each server's part" 10 each '^pg%s +primary +%s\.'
 keys 6
