@@ -149,7 +149,14 @@ fleet=$tmp/fleet.yaml
 fleet_yaml mx_monitor >"$fleet"
 fleet_yaml postgres >"$tmp/other.yaml"
 # another pgfleet, as another role, busy at the same time: its statements are pgfleet's too
-while :; do "${PGFLEET_RELEASE:-$PGFLEET}" snapshot -c "$tmp/other.yaml" >/dev/null 2>&1; done &
+(
+    trap 'kill "$c" 2>/dev/null; exit 0' TERM
+    while :; do
+        "${PGFLEET_RELEASE:-$PGFLEET}" snapshot -c "$tmp/other.yaml" >/dev/null 2>&1 &
+        c=$!
+        wait "$c"
+    done
+) &
 other=$!
 pids+=("$other")
 : >"$tmp/err"
