@@ -82,7 +82,7 @@ static const char *build(char *buf, size_t len, int version)
     if (buf[0])
         return buf;
     snprintf(buf, len,
-             "/* pgfleet */ SELECT extract(epoch FROM now())::float8 AS epoch, p.* FROM (%s%s%s%s%s%s) p"
+             "SELECT extract(epoch FROM now())::float8 AS epoch, p.* FROM (%s%s%s%s%s%s) p"
              " WHERE pid <> pg_backend_pid()",
              version >= 170000 ? VACUUM_17 : VACUUM_12, CREATE_INDEX, CLUSTER, version >= 130000 ? ANALYZE : "",
              version >= 130000 ? BASEBACKUP : "", version >= 140000 ? COPY : "");

@@ -13,43 +13,52 @@
  *   for the texts of exactly the entries we show would need a second, parameterised round trip.
  * Rates: deltas per entry by merging two samples sorted by key (O(n log n)); an entry that is new
  * counts whole (it was created in the interval); one whose counters went down was evicted and
- * re-created: n/a. A reset of pg_stat_statements (stats_reset, 14+) makes the interval n/a. */
+ * re-created: n/a. A reset of pg_stat_statements (stats_reset, 14+) makes the interval n/a.
+ * Our own probe statements are left out (statements_drop_own) by their normalised text, not by
+ * a leading comment, which PostgreSQL 18 no longer keeps. The first OWN_HEAD_CHARS characters
+ * of the text come for the entries that may be ours: of our own role (a dedicated monitoring
+ * role keeps those few) or with conn.c's mark inside (another pgfleet, another role). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conn.h"
 #include "core/util.h"
+#include "probes/own_statements.h"
 #include "probes/sec_statements.h"
 
 #define STATEMENTS_EVERY 5
-
-/* Our own statements start with this comment (pg_stat_statements keeps it in the text), so they
- * can be left out of the list as our own sessions are left out of the others. */
-#define PGFLEET_TAG "/* pgfleet */ "
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
 /* TOTAL/MAX: the time columns (renamed in 1.8); TOPLEVEL: the column or a constant (1.9);
- * RESET: the reset time (pg_stat_statements_info, 1.9). */
+ * RESET: the reset time (pg_stat_statements_info, 1.9). `maybe_own`: an entry that may be one of
+ * pgfleet's own statements: of our own role, or carrying the mark conn.c puts in every prepared
+ * probe statement (CONN_TAG; another pgfleet's, another role's); `head`: the beginning of its
+ * text, enough to tell by the text's shape (statements_drop_own). */
 /* clang-format off */
 #define STMT_SQL(TOTAL, MAX, TOPLEVEL, RESET)                                                      \
-    PGFLEET_TAG "WITH s AS (SELECT queryid, userid, dbid, " TOPLEVEL " AS toplevel, calls, " TOTAL " AS t,"   \
+    "WITH s AS (SELECT queryid, userid, dbid, " TOPLEVEL " AS toplevel, calls, " TOTAL " AS t,"    \
     "   " MAX " AS mx, rows, shared_blks_hit AS hit, shared_blks_read AS rd,"                      \
-    "   temp_blks_read + temp_blks_written AS tmp, query FROM pg_stat_statements"                  \
-    "   WHERE query NOT LIKE '" PGFLEET_TAG "%'),"                                                 \
+    "   temp_blks_read + temp_blks_written AS tmp, query,"                                         \
+    "   userid = (SELECT oid FROM pg_roles WHERE rolname = current_user)"                          \
+    "   OR query LIKE '%" CONN_TAG "%' AS maybe_own"                                               \
+    "   FROM pg_stat_statements),"                                                                 \
     " cut AS (SELECT coalesce(min(t), 0) AS t"                                                     \
     "   FROM (SELECT t FROM s ORDER BY t DESC LIMIT " STR(STMT_TEXT_TOP) ") x)"                    \
     " SELECT extract(epoch FROM now())::float8 AS epoch, " RESET " AS stats_reset,"               \
     " NULL::int8 AS queryid, NULL::bool AS toplevel, NULL::text AS datname, NULL::text AS rolname," \
     " NULL::int8 AS calls, NULL::int8 AS total_us, NULL::int8 AS max_us, NULL::int8 AS rows,"       \
-    " NULL::int8 AS hit, NULL::int8 AS rd, NULL::int8 AS tmp, NULL::text AS query"                 \
+    " NULL::int8 AS hit, NULL::int8 AS rd, NULL::int8 AS tmp, NULL::text AS query,"                \
+    " NULL::bool AS maybe_own, NULL::text AS head"                                                      \
     " UNION ALL"                                                                                   \
     " SELECT NULL, NULL, s.queryid, s.toplevel, coalesce(d.datname::text, s.dbid::text),"         \
     " coalesce(r.rolname::text, s.userid::text), s.calls, (s.t * 1000)::int8, (s.mx * 1000)::int8," \
     " s.rows, s.hit, s.rd, s.tmp,"                                                                 \
-    " CASE WHEN s.t >= cut.t THEN left(s.query, " STR(STMT_TEXT_CHARS) " + 1) END"                 \
+    " CASE WHEN s.t >= cut.t THEN left(s.query, " STR(STMT_TEXT_CHARS) " + 1) END, s.maybe_own,"        \
+    " CASE WHEN s.maybe_own THEN left(s.query, " STR(OWN_HEAD_CHARS) ") END"                            \
     " FROM s CROSS JOIN cut LEFT JOIN pg_database d ON d.oid = s.dbid"                             \
     " LEFT JOIN pg_roles r ON r.oid = s.userid"
 /* clang-format on */
@@ -87,6 +96,7 @@ static void stmt_free(void *p)
         free(s->rows[i].datname);
         free(s->rows[i].rolname);
         free(s->rows[i].query);
+        free(s->rows[i].head);
     }
     free(s->rows);
     free(s->top);
@@ -135,6 +145,7 @@ static void merge_same_keys(struct s_statements *s)
             free(r->datname);
             free(r->rolname);
             free(r->query);
+            free(r->head);
             continue;
         }
         s->rows[o++] = *r;
@@ -169,11 +180,13 @@ enum {
     C_READ,
     C_TMP,
     C_QUERY,
+    C_MAYBE_OWN,
+    C_HEAD,
     C_N
 };
 static const char *const cols[C_N] = {
-    "epoch",    "stats_reset", "queryid", "toplevel", "datname", "rolname", "calls",
-    "total_us", "max_us",      "rows",    "hit",      "rd",      "tmp",     "query",
+    "epoch",  "stats_reset", "queryid", "toplevel", "datname", "rolname", "calls",     "total_us",
+    "max_us", "rows",        "hit",     "rd",       "tmp",     "query",   "maybe_own", "head",
 };
 
 static void parse_row(const struct rowset *rs, int i, const int *c, struct stmt_row *r)
@@ -192,6 +205,8 @@ static void parse_row(const struct rowset *rs, int i, const int *c, struct stmt_
     r->read = cell_i64(V(C_READ));
     r->temp = cell_i64(V(C_TMP));
     r->query = cell_dup(V(C_QUERY));
+    r->maybe_own = V(C_MAYBE_OWN) && cell_bool(V(C_MAYBE_OWN));
+    r->head = r->maybe_own ? cell_dup(V(C_HEAD)) : NULL;
     r->merged = 1;
 #undef V
     cut_text(r);
@@ -228,6 +243,43 @@ static int stmt_parse(const struct rowset *rs, struct sample *out, char *err, si
     merge_same_keys(s);
     out->sec[PROBE_STATEMENTS] = s;
     return 0;
+}
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; s && *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+void statements_drop_own(struct s_statements *s, const char *const *texts, size_t n)
+{
+    struct own_shapes own;
+    own_shapes_init(&own, texts, n);
+    size_t o = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        struct stmt_row *r = &s->rows[i];
+        /* the SQL sends at most OWN_HEAD_CHARS characters: that many may be a cut */
+        bool ours = r->maybe_own && own_shapes_match(&own, r->head, utf8_chars(r->head) >= OWN_HEAD_CHARS);
+        free(r->head);
+        r->head = NULL;
+        if (ours) {
+            free(r->datname);
+            free(r->rolname);
+            free(r->query);
+            continue;
+        }
+        s->rows[o++] = *r;
+    }
+    s->n = o;
+    own_shapes_free(&own);
+}
+
+static void stmt_refine(struct sample *cur, const struct server_caps *caps)
+{
+    const char *texts[PROBE_TEXTS_MAX];
+    statements_drop_own(cur->sec[PROBE_STATEMENTS], texts, probe_texts(caps, texts, ARRAY_LEN(texts)));
 }
 
 static int same_str(const char *a, const char *b) { return (!a && !b) || (a && b && strcmp(a, b) == 0); }
@@ -347,4 +399,5 @@ const struct probe_class probe_statements = {
     .parse = stmt_parse,
     .derive = stmt_derive,
     .free_section = stmt_free,
+    .refine = stmt_refine,
 };

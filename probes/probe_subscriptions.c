@@ -11,21 +11,22 @@
 #include "probes/sec_replication.h"
 
 /* relid IS NULL keeps the apply worker (tablesync workers have a relid); 16+ also runs parallel
- * apply workers, which have a leader_pid. pg_subscription is read for subname/subenabled/
- * subslotname only: subconninfo is not readable by ordinary roles. */
+ * apply workers, which have a leader_pid. pg_subscription is read for the columns every role may
+ * read: not subconninfo, and before 14 not even its oid, so there a worker is matched by the
+ * subscription's name (KEY: oid/subid or subname/subname). */
 /* clang-format off */
-#define SUBS_SQL(ERRORS, STATS_JOIN, APPLY_ONLY)                                                   \
+#define SUBS_SQL(KEY, SKEY, ERRORS, STATS_JOIN, APPLY_ONLY)                                        \
     "SELECT 'sub' AS kind, su.subname AS name,"                                                    \
     " (SELECT datname FROM pg_database d WHERE d.oid = su.subdbid) AS database,"                   \
     " su.subslotname AS slot_name, su.subenabled AS enabled, s.pid,"                               \
     " s.received_lsn, s.latest_end_lsn,"                                                           \
     " extract(epoch FROM now() - s.last_msg_receipt_time) AS last_msg_age,"                        \
     " extract(epoch FROM now() - s.latest_end_time) AS latest_end_age,"                            \
-    " (SELECT count(*) FROM pg_stat_subscription w WHERE w.subid = su.oid"                         \
+    " (SELECT count(*) FROM pg_stat_subscription w WHERE w." SKEY " = su." KEY                     \
     "   AND w.relid IS NOT NULL) AS sync_workers, " ERRORS ","                                     \
     " NULL::bool AS all_tables, NULL::bigint AS tables"                                            \
     " FROM pg_subscription su"                                                                     \
-    " LEFT JOIN pg_stat_subscription s ON s.subid = su.oid AND s.relid IS NULL" APPLY_ONLY         \
+    " LEFT JOIN pg_stat_subscription s ON s." SKEY " = su." KEY " AND s.relid IS NULL" APPLY_ONLY   \
     STATS_JOIN                                                                                     \
     " UNION ALL"                                                                                   \
     " SELECT 'pub', p.pubname, current_database(), NULL, NULL, NULL, NULL, NULL, NULL, NULL,"      \
@@ -35,11 +36,15 @@
     " ORDER BY 1, 2"
 /* clang-format on */
 
-static const char SQL_12[] = SUBS_SQL("NULL::bigint AS apply_errors, NULL::bigint AS sync_errors", "", "");
-static const char SQL_15[] = SUBS_SQL("e.apply_error_count AS apply_errors, e.sync_error_count AS sync_errors",
-                                      " LEFT JOIN pg_stat_subscription_stats e ON e.subid = su.oid", "");
+static const char SQL_12[] =
+    SUBS_SQL("subname", "subname", "NULL::bigint AS apply_errors, NULL::bigint AS sync_errors", "", "");
+static const char SQL_14[] =
+    SUBS_SQL("oid", "subid", "NULL::bigint AS apply_errors, NULL::bigint AS sync_errors", "", "");
+static const char SQL_15[] =
+    SUBS_SQL("oid", "subid", "e.apply_error_count AS apply_errors, e.sync_error_count AS sync_errors",
+             " LEFT JOIN pg_stat_subscription_stats e ON e.subid = su.oid", "");
 static const char SQL_16[] =
-    SUBS_SQL("e.apply_error_count AS apply_errors, e.sync_error_count AS sync_errors",
+    SUBS_SQL("oid", "subid", "e.apply_error_count AS apply_errors, e.sync_error_count AS sync_errors",
              " LEFT JOIN pg_stat_subscription_stats e ON e.subid = su.oid", " AND s.leader_pid IS NULL");
 
 static const char *subs_sql(const struct server_caps *caps, const struct probe_opts *o, const char **why)
@@ -47,7 +52,9 @@ static const char *subs_sql(const struct server_caps *caps, const struct probe_o
     (void)o, (void)why;
     if (caps->version >= 160000)
         return SQL_16;
-    return caps->version >= 150000 ? SQL_15 : SQL_12;
+    if (caps->version >= 150000)
+        return SQL_15;
+    return caps->version >= 140000 ? SQL_14 : SQL_12;
 }
 
 static void subs_free(void *p)

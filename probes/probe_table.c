@@ -95,6 +95,44 @@ const char *probe_caps_sql(int version)
     return version >= 150000 ? CAPS_SQL("has_parameter_privilege('track_counts', 'SET')") : CAPS_SQL("false");
 }
 
+size_t probe_texts(const struct server_caps *caps, const char **texts, size_t max)
+{
+    size_t n = 0;
+    const char *cand[PROBE_TEXTS_MAX];
+    size_t nc = 0;
+    cand[nc++] = probe_caps_sql(caps->version);
+    /* the transaction-local settings sent in front of a statement (conn.c's set_config_sql):
+     * one setting (track_counts; an action's statement_timeout) or the three of probe_settings */
+    cand[nc++] = "SELECT set_config('track_counts', 'off', true)";
+    cand[nc++] = "SELECT set_config('statement_timeout', '0', true), set_config('lock_timeout', '0', true),"
+                 " set_config('idle_in_transaction_session_timeout', '0', true)";
+    /* another pgfleet on the server may log in with other privileges: every variant */
+    for (int priv = 0; priv < 4; priv++) {
+        struct server_caps c = *caps;
+        c.superuser = priv & 1;
+        c.pg_monitor = c.superuser || (priv & 2);
+        c.signal_backend = c.superuser;
+        for (int idle = 0; idle <= 1; idle++) {
+            struct probe_opts o = {.idle = idle};
+            for (int p = 0; p < PROBE_MAX; p++) {
+                const struct probe_class *pc = probe_table[p];
+                const char *why = NULL;
+                if (pc->kind != KIND_POSTGRES || !pc->sql || (c.version && c.version < pc->min_version))
+                    continue;
+                cand[nc++] = pc->sql(&c, &o, &why);
+            }
+        }
+    }
+    for (size_t i = 0; i < nc && n < max; i++) {
+        bool seen = !cand[i];
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = strcmp(texts[k], cand[i]) == 0;
+        if (!seen)
+            texts[n++] = cand[i];
+    }
+    return n;
+}
+
 static bool truthy(const char *v) { return v && (v[0] == 't' || v[0] == '1'); }
 
 int probe_parse_caps(const struct rowset *rs, struct server_caps *caps, char *err, size_t errlen)

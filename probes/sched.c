@@ -258,6 +258,8 @@ static void absorb_tick(struct model *m, struct server *s, size_t idx, struct ro
             next->err[p] = xasprintf("%s", rs[i]->error);
         else if (probe_table[p]->parse(rs[i], next, err, sizeof err) < 0)
             next->err[p] = xstrdup(err);
+        else if (probe_table[p]->refine && next->sec[p])
+            probe_table[p]->refine(next, &s->caps);
     }
     for (int p = 0; p < PROBE_MAX; p++) {
         /* a section derived from the sessions section runs with it and shares its fate */

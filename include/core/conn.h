@@ -73,6 +73,11 @@ int conn_send(struct conn *c, enum conn_mode mode, const char *const *sql, int n
 /* A PIPELINE batch of parameterless statements, the local settings in front of statement i when
  * local[i] (local may be NULL: none). */
 int conn_send_local(struct conn *c, const char *const *sql, int n, const bool *local, int64_t deadline_ms);
+/* The mark on the statements prepared by conn_use_prepared, right after their first word: there
+ * every version keeps it in pg_stat_statements' text (18 drops what precedes the statement), and
+ * pg_stat_activity and the server's log show it. */
+#define CONN_TAG "/* pgfleet */"
+
 /* Prepare each parameterless statement once per connection and run it by name afterwards
  * (probe connections: the same texts every tick, planned once instead of every refresh). */
 void conn_use_prepared(struct conn *c, bool on);

@@ -96,6 +96,9 @@ struct probe_class {
     /* Optional: facts read on this machine, not over SQL (e.g. /proc/diskstats), for a server
      * whose host is this machine; called after the tick's results were parsed. */
     void (*local)(const struct sample *prev, struct sample *cur, const struct server_caps *caps);
+    /* Optional: a pure step on a section just parsed that needs the server's capabilities (the
+     * statements probe leaves out our own statements, told by the texts we send to it). */
+    void (*refine)(struct sample *cur, const struct server_caps *caps);
 };
 
 extern const struct probe_class *const probe_table[PROBE_MAX];
@@ -109,6 +112,11 @@ int probe_local_settings(const char **names, const char **values, int max);
 /* The setup statement sent once after connecting (version: the connection's, 0 unknown):
  * capability detection. */
 const char *probe_caps_sql(int version);
+/* Every statement text pgfleet sends to a server of this version: each probe's SQL for these
+ * capabilities with any privileges (another pgfleet may log in as another role), with and without
+ * idle sessions, and the setup statement, each once; at most max, returns how many. */
+#define PROBE_TEXTS_MAX (8 * PROBE_MAX + 3)
+size_t probe_texts(const struct server_caps *caps, const char **texts, size_t max);
 int probe_parse_caps(const struct rowset *rs, struct server_caps *caps, char *err, size_t errlen);
 void caps_free(struct server_caps *caps);
 

@@ -32,6 +32,10 @@ struct stmt_row {
     char *query;             /* raw server text; NULL when not fetched */
     bool query_cut;          /* cut at STMT_TEXT_CHARS characters */
     int merged;              /* how many entries this row sums (>1 only without a queryid) */
+    /* an entry that may be one of our own statements (of our own role, or with conn.c's mark)
+     * and the beginning of its text, until statements_drop_own has told (then NULL) */
+    bool maybe_own;
+    char *head;
     /* over the interval (derive); NAN when unknown: first sample, reset, re-created entry */
     double calls_s, load_ms_s, mean_ms, rows_s, hit_s, read_s, temp_s, hit_pct;
 };
@@ -50,6 +54,12 @@ struct s_statements {
 };
 
 #define SAMPLE_STATEMENTS(s) ((const struct s_statements *)((s) ? (s)->sec[PROBE_STATEMENTS] : NULL))
+
+/* Leaves out of s the entries that are our own statements: that may be (maybe_own) and have the
+ * shape of one of texts (what pgfleet sends to that server: probe_texts), whatever the version
+ * kept of the text (own_statements.h). Another session of the same role and database running a
+ * statement of that shape is in the same entry: it goes with ours. */
+void statements_drop_own(struct s_statements *s, const char *const *texts, size_t n);
 
 /* Why this server has no statement figures to show, as one line of raw text, or NULL when it
  * has them: not installed (with how to install it), the probe's error, or still collecting. */

@@ -137,7 +137,7 @@ static char *set_config_sql(const char *const *names, const char *const *values,
 {
     struct text l;
     text_init(&l);
-    text_add(&l, "/* pgfleet */ SELECT ");
+    text_add(&l, "SELECT " CONN_TAG " ");
     for (int i = 0; i < n; i++)
         text_printf(&l, "%sset_config('%s', '%s', true)", i ? ", " : "", names[i], values[i]);
     return l.s;
@@ -427,6 +427,16 @@ static int send_simple(struct conn *c)
     return 0;
 }
 
+/* A statement with CONN_TAG after its first word (unless it has it already). */
+static char *tagged_text(const char *sql)
+{
+    if (strstr(sql, CONN_TAG))
+        return xstrdup(sql);
+    size_t w = strspn(sql, " \t\n");
+    w += strcspn(sql + w, " \t\n(");
+    return xasprintf("%.*s " CONN_TAG "%s%s", (int)w, sql, sql[w] == '(' ? " " : "", sql + w);
+}
+
 /* Forget a prepared text whose Prepare failed (a missing column on this version, say): the
  * next tick prepares it again, or fails the same way with its own error. */
 static void unprepare(struct conn *c, int stmt)
@@ -706,9 +716,7 @@ static int send_batch(struct conn *c, enum conn_mode mode, const char *const *sq
                 snprintf(name, sizeof name, "pgfleet_%d", k);
                 c->prep_index[i] = k;
                 if (is_new) {
-                    /* tagged so the Statements pane can leave our own probes out */
-                    bool tagged = strncmp(sql[i], "/* pgfleet */", 13) == 0;
-                    char *text = tagged ? xstrdup(sql[i]) : xasprintf("/* pgfleet */ %s", sql[i]);
+                    char *text = tagged_text(sql[i]);
                     ok = PQsendPrepare(c->pg, name, text, 0, NULL);
                     free(text);
                     c->skip[i]++;

@@ -389,6 +389,8 @@ int fz_feed(struct fz_in *in, struct server *s, bool with_idle)
                 check_parse(p, rc, next, err, errlen, rs);
                 if (rc < 0)
                     next->err[p] = xstrdup(err);
+                else if (probe_table[p]->refine && next->sec[p]) /* as sched.c */
+                    probe_table[p]->refine(next, &s->caps);
             }
         }
         free(err);

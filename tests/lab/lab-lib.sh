@@ -10,6 +10,8 @@
 #   lab_bg_psql PORT SQL       run SQL in a background psql session, print its pid (kill it to end it)
 #   lab_run_as CMD [ARGS...]   run a command as the OS user owning the servers (postgres when root)
 #   lab_alive PID              true if the process runs (exists and is not a zombie)
+#   lab_live_pid FILE NAME     the pid in a pid file, if it runs and its command starts with NAME
+#   lab_stop_postgres DATA BINDIR  stop the server of a data directory (any state; never fails)
 
 # Directory holding initdb, pg_ctl, psql… Honours $PG_BINDIR, then $LAB_BINDIR, then pg_config,
 # then the newest /usr/lib/postgresql/*/bin.
@@ -116,4 +118,35 @@ lab_bg_psql() {
     "$(lab_psql_bin)" -X -q -At -h 127.0.0.1 -p "$port" -U postgres -d labdb -c "$sql" \
         </dev/null >/dev/null 2>&1 &
     echo $!
+}
+
+# lab_live_pid FILE NAME: the pid in a pid file if that process still runs and its command name
+# starts with NAME.
+lab_live_pid() {
+    local file=$1 name=$2 pid comm
+    [ -r "$file" ] || return 1
+    pid=$(head -n 1 "$file" 2>/dev/null | tr -dc 0-9)
+    [ -n "$pid" ] || return 1
+    lab_alive "$pid" || return 1
+    comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
+    case $comm in "$name"*) echo "$pid" ;; *) return 1 ;; esac
+}
+
+# lab_stop_postgres DATA BINDIR: stop the postgres of data directory DATA (immediate), with
+# BINDIR's pg_ctl, else by signals to the pid in its postmaster.pid; nothing when it is not running.
+lab_stop_postgres() {
+    local data=$1 bindir=$2 pid i
+    [ -f "$data/postmaster.pid" ] || return 0
+    if [ -n "$bindir" ]; then
+        lab_run_as "$bindir/pg_ctl" stop -D "$data" -m immediate -w -t 20 >/dev/null 2>&1 || true
+    fi
+    # Last resort when pg_ctl could not do it (binaries gone, permissions…).
+    if pid=$(lab_live_pid "$data/postmaster.pid" postgres); then
+        kill -QUIT "$pid" 2>/dev/null || true
+        for ((i = 0; i < 50; i++)); do
+            lab_alive "$pid" || return 0
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
 }

@@ -239,7 +239,13 @@ static void test_repl_sql_by_version(void **state)
     c.superuser = true;
     assert_non_null(strstr(probe_table[PROBE_ARCHIVER]->sql(&c, NULL, &why), "pg_ls_archive_statusdir"));
     c.version = 120000;
-    assert_null(strstr(probe_table[PROBE_SUBSCRIPTIONS]->sql(&c, NULL, &why), "pg_stat_subscription_stats"));
+    const char *sub12 = probe_table[PROBE_SUBSCRIPTIONS]->sql(&c, NULL, &why);
+    assert_null(strstr(sub12, "pg_stat_subscription_stats"));
+    /* before 14 an ordinary role (pg_monitor too) may not read pg_subscription.oid */
+    assert_null(strstr(sub12, "su.oid"));
+    assert_non_null(strstr(sub12, "ON s.subname = su.subname AND s.relid IS NULL"));
+    c.version = 140000;
+    assert_non_null(strstr(probe_table[PROBE_SUBSCRIPTIONS]->sql(&c, NULL, &why), "ON s.subid = su.oid"));
     c.version = 150000;
     assert_non_null(strstr(probe_table[PROBE_SUBSCRIPTIONS]->sql(&c, NULL, &why), "pg_stat_subscription_stats"));
     assert_null(strstr(probe_table[PROBE_SUBSCRIPTIONS]->sql(&c, NULL, &why), "leader_pid"));

@@ -19,6 +19,7 @@
 #include "core/rowset.h"
 #include "core/util.h"
 #include "probes/model.h"
+#include "probes/own_statements.h"
 #include "probes/sec_statements.h"
 #include "testutil.h"
 
@@ -99,11 +100,14 @@ static void test_sql_by_version(void **state)
     /* unknown extension version: the server's stands in */
     assert_ptr_equal(sql_for(170000, 0, true, &why), q15);
     assert_ptr_equal(sql_for(130000, 0, true, &why), q13);
-    /* texts only for the top, cut (one more character tells a cut), our own left out */
+    /* texts only for the top, cut (one more character tells a cut); our own are told by the
+     * beginning of the texts of our role in our database, never by a comment (18 drops it) */
     assert_non_null(strstr(q15, "LIMIT 200"));
     assert_non_null(strstr(q15, "left(s.query, 1000 + 1)"));
-    assert_non_null(strstr(q15, "NOT LIKE '/* pgfleet */ %'"));
-    assert_int_equal(strncmp(q15, "/* pgfleet */ ", 14), 0);
+    assert_non_null(strstr(q15, "userid = (SELECT oid FROM pg_roles WHERE rolname = current_user)"));
+    assert_non_null(strstr(q15, "OR query LIKE '%/* pgfleet */%' AS maybe_own"));
+    assert_non_null(strstr(q15, "CASE WHEN s.maybe_own THEN left(s.query, 200) END"));
+    assert_int_equal(strncmp(q15, "WITH s AS", 9), 0); /* conn.c marks it when preparing */
 }
 
 /* The capability check reads the extension's version ("1.10" is 110, not 101). */
@@ -184,20 +188,20 @@ static void test_parse_hidden_entries_summed(void **state)
 static void test_parse_cuts_long_text(void **state)
 {
     (void)state;
-    static const char *const names[] = {"epoch",   "stats_reset", "queryid",  "toplevel", "datname",
-                                        "rolname", "calls",       "total_us", "max_us",   "rows",
-                                        "hit",     "rd",          "tmp",      "query"};
-    struct rowset *rs = rowset_new(14, names);
-    const char *hdr[14] = {"1700000000", NULL};
+    static const char *const names[] = {"epoch", "stats_reset", "queryid",   "toplevel", "datname", "rolname",
+                                        "calls", "total_us",    "max_us",    "rows",     "hit",     "rd",
+                                        "tmp",   "query",       "maybe_own", "head"};
+    struct rowset *rs = rowset_new(16, names);
+    const char *hdr[16] = {"1700000000", NULL};
     rowset_add_row(rs, hdr);
     /* 1001 characters, the first 3 of them two bytes each: cut at 1000 characters */
     char *q = xmalloc(1100);
     strcpy(q, "\xc3\xa9\xc3\xa9\xc3\xa9");
     memset(q + 6, 'x', 998);
     q[1004] = '\0';
-    const char *row[14] = {NULL, NULL, "1", "t", "d", "u", "1", "1", "1", "1", "1", "1", "0", q};
+    const char *row[16] = {NULL, NULL, "1", "t", "d", "u", "1", "1", "1", "1", "1", "1", "0", q};
     rowset_add_row(rs, row);
-    const char *row2[14] = {NULL, NULL, "2", "t", "d", "u", "1", "1", "1", "1", "1", "1", "0", "short"};
+    const char *row2[16] = {NULL, NULL, "2", "t", "d", "u", "1", "1", "1", "1", "1", "1", "0", "short"};
     rowset_add_row(rs, row2);
     struct sample *s = parse_rs(rs);
     const struct stmt_row *r = find(sec(s), 1, true);
@@ -350,11 +354,11 @@ static void test_derive_no_prev_or_clock(void **state)
 static void test_derive_carry_bounded(void **state)
 {
     (void)state;
-    static const char *const names[] = {"epoch",   "stats_reset", "queryid",  "toplevel", "datname",
-                                        "rolname", "calls",       "total_us", "max_us",   "rows",
-                                        "hit",     "rd",          "tmp",      "query"};
-    struct rowset *r1 = rowset_new(14, names), *r2 = rowset_new(14, names);
-    const char *h1[14] = {"100", NULL}, *h2[14] = {"110", NULL};
+    static const char *const names[] = {"epoch", "stats_reset", "queryid",   "toplevel", "datname", "rolname",
+                                        "calls", "total_us",    "max_us",    "rows",     "hit",     "rd",
+                                        "tmp",   "query",       "maybe_own", "head"};
+    struct rowset *r1 = rowset_new(16, names), *r2 = rowset_new(16, names);
+    const char *h1[16] = {"100", NULL}, *h2[16] = {"110", NULL};
     rowset_add_row(r1, h1);
     rowset_add_row(r2, h2);
     int n = STMT_CARRY_MAX + 100;
@@ -362,8 +366,8 @@ static void test_derive_carry_bounded(void **state)
         char id[16], t2[32];
         snprintf(id, sizeof id, "%d", i);
         snprintf(t2, sizeof t2, "%d", 1000 + i * 10); /* busier with i */
-        const char *a[14] = {NULL, NULL, id, "t", "d", "u", "1", "1000", "1", "1", "1", "1", "0", "SELECT text"};
-        const char *b[14] = {NULL, NULL, id, "t", "d", "u", "2", t2, "1", "1", "1", "1", "0", NULL};
+        const char *a[16] = {NULL, NULL, id, "t", "d", "u", "1", "1000", "1", "1", "1", "1", "0", "SELECT text"};
+        const char *b[16] = {NULL, NULL, id, "t", "d", "u", "2", t2, "1", "1", "1", "1", "0", NULL};
         rowset_add_row(r1, a);
         rowset_add_row(r2, b);
     }
@@ -422,6 +426,148 @@ static void test_unavailable(void **state)
     assert_non_null(statements_unavailable(&m, &s));
 }
 
+/* ---- our own statements ---- */
+
+static const char *const own_cols[] = {"epoch", "stats_reset", "queryid",   "toplevel", "datname", "rolname",
+                                       "calls", "total_us",    "max_us",    "rows",     "hit",     "rd",
+                                       "tmp",   "query",       "maybe_own", "head"};
+
+/* A row of entry ID of ROLE; one that may be ours (of our role, or with conn.c's mark) comes
+ * with the first 200 characters of its text as head; the text itself as for a top entry. */
+static void add_entry(struct rowset *rs, long long id, const char *role, bool maybe_own, const char *text,
+                      bool with_query)
+{
+    char qid[24], head[OWN_HEAD_CHARS * 4 + 1] = "";
+    snprintf(qid, sizeof qid, "%lld", id);
+    size_t chars = 0, i = 0;
+    for (; text[i] && !(((unsigned char)text[i] & 0xc0) != 0x80 && chars++ == OWN_HEAD_CHARS); i++)
+        ;
+    memcpy(head, text, i);
+    head[i] = '\0';
+    const char *row[16] = {NULL,
+                           NULL,
+                           qid,
+                           "t",
+                           "labdb",
+                           role,
+                           "5",
+                           "500",
+                           "100",
+                           "5",
+                           "5",
+                           "0",
+                           "0",
+                           with_query ? text : NULL,
+                           maybe_own ? "t" : "f",
+                           maybe_own ? head : NULL};
+    rowset_add_row(rs, row);
+}
+
+/* PostgreSQL 18 (the leading comment gone) and 12 (kept): our real statements as the server
+ * stored them leave the list, of our role or marked as pgfleet's by another role; a statement of
+ * our role that is not ours stays, and so does one of another role with exactly the text of ours
+ * but not the mark (the probe's SQL did not find it may be ours). */
+static void check_drop_own(const char *fixture)
+{
+    char *text = fixture_text(fixture);
+    const char *sent[64];
+    char *stored[64];
+    size_t n = 0;
+    for (char *line = strtok(text, "\n"); line && n < 64; line = strtok(NULL, "\n")) {
+        if (line[0] == '#')
+            continue;
+        char *tab = strchr(line, '\t');
+        *tab = '\0';
+        sent[n] = line;
+        stored[n++] = tab + 1;
+    }
+    struct rowset *rs = rowset_new(16, own_cols);
+    const char *hdr[16] = {"1700000000", NULL};
+    rowset_add_row(rs, hdr);
+    for (size_t i = 0; i < n; i++)
+        add_entry(rs, 1000 + (long long)i, "mx_monitor", true, stored[i], i % 2 == 0);
+    add_entry(rs, 999, "other_monitor", true, stored[1], true);
+    add_entry(rs, 1, "mx_monitor", true, "SELECT /* mx-same-role */ count(*) FROM ledger WHERE v >= $1", true);
+    add_entry(rs, 2, "app", false, stored[0], true);
+    /* whole (under 200 characters) but only the beginning of one of ours: not ours */
+    char part[120];
+    snprintf(part, sizeof part, "%.100s", stored[0]);
+    add_entry(rs, 3, "mx_monitor", true, part, true);
+    struct sample *s = parse_rs(rs);
+    struct s_statements *st = sec(s);
+    assert_int_equal(st->n, n + 4);
+    statements_drop_own(st, sent, n);
+    assert_int_equal(st->n, 3);
+    assert_non_null(find(st, 1, true));
+    assert_non_null(find(st, 2, true));
+    assert_non_null(find(st, 3, true));
+    for (size_t i = 0; i < st->n; i++)
+        assert_null(st->rows[i].head); /* only needed to tell */
+    sample_free(s);
+    free(text);
+}
+
+static void test_drop_own_18(void **state)
+{
+    (void)state;
+    check_drop_own("pgss_own_pg18.tsv");
+}
+
+static void test_drop_own_12(void **state)
+{
+    (void)state;
+    check_drop_own("pgss_own_pg12.tsv");
+}
+
+/* The probe's refine step tells ours by every text pgfleet sends to a server of this version
+ * (probe_texts): each probe's SQL with any privileges, the sessions probe's with and without idle
+ * sessions, the setup statement. */
+static void test_refine_uses_every_text(void **state)
+{
+    (void)state;
+    struct server_caps caps = {
+        .version = 180004, .has_pgss = true, .pgss_version = 112, .pg_monitor = true, .has_stat_io = true};
+    const char *texts[PROBE_TEXTS_MAX];
+    size_t nt = probe_texts(&caps, texts, ARRAY_LEN(texts));
+    struct server_caps plain = caps; /* another pgfleet's role, without pg_monitor */
+    plain.pg_monitor = false;
+    struct probe_opts busy = {.idle = false}, all = {.idle = true};
+    const char *why;
+    const char *want[] = {probe_caps_sql(caps.version),
+                          probe_table[PROBE_SERVER]->sql(&caps, &busy, &why),
+                          probe_table[PROBE_SESSIONS]->sql(&caps, &busy, &why),
+                          probe_table[PROBE_SESSIONS]->sql(&caps, &all, &why),
+                          probe_table[PROBE_STATEMENTS]->sql(&caps, &busy, &why),
+                          probe_table[PROBE_FLUSH]->sql(&caps, &busy, &why),
+                          probe_table[PROBE_SESSIONS]->sql(&plain, &busy, &why),
+                          probe_table[PROBE_REPLICATION]->sql(&plain, &busy, &why),
+                          probe_table[PROBE_REPLICATION]->sql(&caps, &busy, &why)};
+    for (size_t k = 0; k < ARRAY_LEN(want); k++) {
+        bool found = false;
+        for (size_t i = 0; i < nt; i++)
+            found = found || texts[i] == want[k];
+        assert_true(found);
+    }
+    for (size_t i = 0; i < nt; i++) /* each once */
+        for (size_t k = i + 1; k < nt; k++)
+            assert_string_not_equal(texts[i], texts[k]);
+    struct rowset *rs = rowset_new(16, own_cols);
+    const char *hdr[16] = {"1700000000", NULL};
+    rowset_add_row(rs, hdr);
+    for (size_t k = 0; k < ARRAY_LEN(want); k++)
+        add_entry(rs, 100 + (long long)k, "mx_monitor", true, want[k], false);
+    /* the transaction-local settings in front of a statement, as PostgreSQL 18 stores them */
+    add_entry(rs, 200, "mx_monitor", true, "SELECT /* pgfleet */ set_config($1, $2, $3)", false);
+    add_entry(rs, 201, "mx_monitor", true,
+              "SELECT /* pgfleet */ set_config($1, $2, $3), set_config($4, $5, $6), set_config($7, $8, $9)", false);
+    add_entry(rs, 1, "mx_monitor", true, "SELECT 1", true);
+    struct sample *s = parse_rs(rs);
+    probe_table[PROBE_STATEMENTS]->refine(s, &caps);
+    assert_int_equal(sec(s)->n, 1);
+    assert_non_null(find(sec(s), 1, true));
+    sample_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +585,9 @@ int main(void)
         cmocka_unit_test(test_derive_no_prev_or_clock),
         cmocka_unit_test(test_derive_carry_bounded),
         cmocka_unit_test(test_unavailable),
+        cmocka_unit_test(test_drop_own_18),
+        cmocka_unit_test(test_drop_own_12),
+        cmocka_unit_test(test_refine_uses_every_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
