@@ -81,8 +81,9 @@ static void sessions_free(void *p)
     struct s_sessions *ss = p;
     if (!ss)
         return;
-    for (size_t i = 0; i < ss->n; i++)
+    for (size_t i = 0; !ss->arena && i < ss->n; i++)
         activity_row_free(&ss->rows[i]);
+    free(ss->arena);
     free(ss->rows);
     free(ss->by_pid);
     free(ss);
@@ -137,6 +138,14 @@ static const char *const cols[C_N] = {
     "query_age",    "state_age", "backend_start",   "query_start",      "query",
 };
 
+/* A cell of rs as a string the section owns: in its copy of the arena, else copied alone. */
+static char *own_str(const struct s_sessions *ss, const struct rowset *rs, const char *v)
+{
+    if (!ss->arena)
+        return cell_dup(v);
+    return v ? ss->arena + (v - rs->arena) : NULL;
+}
+
 static int sessions_parse(const struct rowset *rs, struct sample *out, char *err, size_t errlen)
 {
     int c[C_N];
@@ -148,25 +157,32 @@ static int sessions_parse(const struct rowset *rs, struct sample *out, char *err
         csres = rowset_col(rs, "superuser_reserved"), cres = rowset_col(rs, "reserved_connections");
     struct s_sessions *ss = xcalloc(1, sizeof *ss);
     ss->rows = xcalloc((size_t)rs->nrows + 1, sizeof *ss->rows);
+    /* Hundreds of rows of a dozen strings each: one copy of the result's cells, not a malloc
+     * per string (a rowset built by hand, as the tests do, has no arena: strings are copied). */
+    if (rs->arena) {
+        ss->arena = xmalloc(rs->arena_len);
+        memcpy(ss->arena, rs->arena, rs->arena_len);
+    }
+#define DUP(v) own_str(ss, rs, v)
     ss->by_pid = xcalloc((size_t)rs->nrows + 1, sizeof *ss->by_pid);
     for (int i = 0; i < rs->nrows; i++) {
 #define V(k) rowset_get(rs, i, c[k])
         struct activity_row *r = &ss->rows[ss->n];
         r->pid = (int)cell_i64(V(C_PID));
-        r->datname = cell_dup(V(C_DAT));
-        r->usename = cell_dup(V(C_USE));
-        r->application_name = cell_dup(V(C_APP));
-        r->client = cell_dup(V(C_CLIENT));
-        r->backend_type = cell_dup(V(C_BTYPE));
-        r->state = cell_dup(V(C_STATE));
-        r->wait_event_type = cell_dup(V(C_WTYPE));
-        r->wait_event = cell_dup(V(C_WEVENT));
+        r->datname = DUP(V(C_DAT));
+        r->usename = DUP(V(C_USE));
+        r->application_name = DUP(V(C_APP));
+        r->client = DUP(V(C_CLIENT));
+        r->backend_type = DUP(V(C_BTYPE));
+        r->state = DUP(V(C_STATE));
+        r->wait_event_type = DUP(V(C_WTYPE));
+        r->wait_event = DUP(V(C_WEVENT));
         r->xact_age = cell_num(V(C_XAGE));
         r->query_age = cell_num(V(C_QAGE));
         r->state_age = cell_num(V(C_SAGE));
-        r->backend_start = cell_dup(V(C_BSTART));
-        r->query_start = cell_dup(V(C_QSTART));
-        r->query = cell_dup(V(C_QUERY));
+        r->backend_start = DUP(V(C_BSTART));
+        r->query_start = DUP(V(C_QSTART));
+        r->query = DUP(V(C_QUERY));
 #undef V
         r->superuser = cell_bool(rowset_get(rs, i, csuper));
         r->mine = cell_bool(rowset_get(rs, i, cmine));
@@ -181,6 +197,7 @@ static int sessions_parse(const struct rowset *rs, struct sample *out, char *err
         ss->by_pid[ss->n] = ss->n;
         ss->n++;
     }
+#undef DUP
     sort_rows = ss->rows;
     qsort(ss->by_pid, ss->n, sizeof *ss->by_pid, cmp_pid);
     out->sec[PROBE_SESSIONS] = ss;

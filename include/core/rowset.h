@@ -10,7 +10,8 @@ struct rowset {
     char **names; /* ncols column names */
     char **cells; /* nrows * ncols values, NULL for SQL NULL */
     char *arena;  /* when set, every cell points into it (one allocation for a whole result) */
-    char *error;  /* non-NULL: the statement failed; primary message (unescaped server text) */
+    size_t arena_len;
+    char *error; /* non-NULL: the statement failed; primary message (unescaped server text) */
     char sqlstate[6];
 };
 

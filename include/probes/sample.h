@@ -58,6 +58,7 @@ struct s_sessions {
     /* the slots (from our own row): max_connections, superuser_reserved_connections and
      * reserved_connections (16+; 0 before) */
     int max_connections, superuser_reserved, reserved;
+    char *arena; /* when set, the rows' strings point into it (a copy of the result's cells) */
 };
 
 struct s_activity {

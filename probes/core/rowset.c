@@ -207,6 +207,7 @@ struct rowset *rowset_from_pg(const struct pg_result *cres)
             if (!PQgetisnull(res, r, c))
                 bytes += (size_t)PQgetlength(res, r, c) + 1;
     char *at = rs->arena = xmalloc(bytes);
+    rs->arena_len = bytes;
     for (int r = 0; r < nt; r++)
         for (int c = 0; c < nf; c++) {
             if (PQgetisnull(res, r, c))
