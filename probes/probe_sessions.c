@@ -138,6 +138,9 @@ static const char *const cols[C_N] = {
     "query_age",    "state_age", "backend_start",   "query_start",      "query",
 };
 
+/* x, or floor when x is below it; NAN (unknown) stays NAN. */
+static double fmax_nan(double x, double floor) { return x < floor ? floor : x; }
+
 /* A cell of rs as a string the section owns: in its copy of the arena, else copied alone. */
 static char *own_str(const struct s_sessions *ss, const struct rowset *rs, const char *v)
 {
@@ -177,9 +180,11 @@ static int sessions_parse(const struct rowset *rs, struct sample *out, char *err
         r->state = DUP(V(C_STATE));
         r->wait_event_type = DUP(V(C_WTYPE));
         r->wait_event = DUP(V(C_WEVENT));
-        r->xact_age = cell_num(V(C_XAGE));
-        r->query_age = cell_num(V(C_QAGE));
-        r->state_age = cell_num(V(C_SAGE));
+        /* ages against our statement's now(): a session that began after it reads a hair
+         * negative, which is 0 */
+        r->xact_age = fmax_nan(cell_num(V(C_XAGE)), 0);
+        r->query_age = fmax_nan(cell_num(V(C_QAGE)), 0);
+        r->state_age = fmax_nan(cell_num(V(C_SAGE)), 0);
         r->backend_start = DUP(V(C_BSTART));
         r->query_start = DUP(V(C_QSTART));
         r->query = DUP(V(C_QUERY));

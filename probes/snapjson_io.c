@@ -106,7 +106,8 @@ static json_t *sizes_json(const struct s_sizes *z, const struct s_databases *db)
     json_t *j = json_object();
     jset(j, "total_bytes", jnum(z->total));
     jset(j, "total_growth_bytes_per_s", jnum(z->total_growth_s));
-    jset(j, "age_s", db ? jnum(db->epoch - z->epoch) : json_null());
+    /* both taken in the same tick, the sizes a statement later: a hair's negative reads as 0 */
+    jset(j, "age_s", db ? jnum(db->epoch - z->epoch < 0 ? 0 : db->epoch - z->epoch) : json_null());
     json_t *a = json_array();
     for (size_t i = 0; i < z->n; i++) {
         json_t *r = json_object();

@@ -637,9 +637,34 @@ static void test_own_reads_settings(void **state)
     caps_free(&caps);
 }
 
+/* Ages are taken against our statement's now(): a session that began after it reads a hair
+ * negative on the server, which the section keeps as 0; an unknown age stays unknown. */
+static void test_sessions_ages_not_negative(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"pid",          "datname",   "usename",         "application_name", "client",
+                                        "backend_type", "state",     "wait_event_type", "wait_event",       "xact_age",
+                                        "query_age",    "state_age", "backend_start",   "query_start",      "query"};
+    struct rowset *rs = rowset_new(15, names);
+    const char *row[15] = {"42",      "db", "u",  "app",       "local", "client backend",   "active",
+                           NULL,      NULL, NULL, "-0.000113", "2.5",   "1764208273310586", "1764208273310586",
+                           "SELECT 1"};
+    rowset_add_row(rs, row);
+    struct sample *s = sample_new();
+    char err[200];
+    assert_int_equal(probe_table[PROBE_SESSIONS]->parse(rs, s, err, sizeof err), 0);
+    const struct s_sessions *ss = SAMPLE_SESSIONS(s);
+    assert_true(isnan(ss->rows[0].xact_age));
+    assert_true(ss->rows[0].query_age == 0);
+    assert_true(fabs(ss->rows[0].state_age - 2.5) < 1e-9);
+    rowset_free(rs);
+    sample_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sessions_ages_not_negative),
         cmocka_unit_test(test_rowset_parse_escapes),
         cmocka_unit_test(test_own_reads_settings),
         cmocka_unit_test(test_rowset_parse_malformed),
