@@ -199,11 +199,14 @@ static const char WAL_SQL_14[] =
     WAL_HEAD " wal_records, wal_fpi, wal_bytes, wal_buffers_full, wal_write, wal_sync, wal_write_time,"
              " wal_sync_time, stats_reset::text AS stats_reset FROM pg_stat_wal";
 
-/* 18 moved the write and sync counters to pg_stat_io. */
+/* 18 moved the write and sync counters to pg_stat_io (object wal; context normal is what
+ * pg_stat_wal counted, init the writes that fill new segments). */
 static const char WAL_SQL_18[] =
-    WAL_HEAD " wal_records, wal_fpi, wal_bytes, wal_buffers_full, NULL::bigint AS wal_write,"
-             " NULL::bigint AS wal_sync, NULL::float8 AS wal_write_time, NULL::float8 AS wal_sync_time,"
-             " stats_reset::text AS stats_reset FROM pg_stat_wal";
+    WAL_HEAD " wal_records, wal_fpi, wal_bytes, wal_buffers_full, io.wal_write, io.wal_sync, io.wal_write_time,"
+             " io.wal_sync_time, w.stats_reset::text AS stats_reset FROM pg_stat_wal w,"
+             " (SELECT sum(writes)::bigint AS wal_write, sum(fsyncs)::bigint AS wal_sync,"
+             " sum(write_time)::float8 AS wal_write_time, sum(fsync_time)::float8 AS wal_sync_time"
+             " FROM pg_stat_io WHERE object = 'wal' AND context = 'normal') io";
 
 static const char *wal_sql(const struct server_caps *caps, const struct probe_opts *o, const char **why)
 {

@@ -255,7 +255,8 @@ static void test_sql_per_version(void **state)
     assert_non_null(strstr(q, " wal_write,"));
     assert_string_equal(q, sql_for(PROBE_WAL, 170000, true, &why));
     q = sql_for(PROBE_WAL, 180000, true, &why);
-    assert_non_null(strstr(q, "NULL::bigint AS wal_write"));
+    assert_null(strstr(q, "NULL::bigint AS wal_write"));
+    assert_non_null(strstr(q, "FROM pg_stat_io WHERE object = 'wal' AND context = 'normal'"));
 
     assert_null(sql_for(PROBE_IO, 150000, false, &why));
     assert_string_equal(why, "pg_stat_io needs PostgreSQL 16");
