@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
@@ -173,7 +174,7 @@ static void pooler_figures(const struct server *s, struct health_in *in)
     }
 }
 
-void health_of(const struct model *m, const struct server *s, struct health *out)
+static void judge_server(const struct model *m, const struct server *s, struct health *out)
 {
     struct health_in in = {
         .status = s->status,
@@ -206,6 +207,38 @@ void health_of(const struct model *m, const struct server *s, struct health *out
         in.archiver_failing = archiver_failing(s);
     }
     health_judge(&in, &m->cfg->th, out);
+}
+
+struct health_memo *health_memo_new(size_t n)
+{
+    struct health_memo *memo = xcalloc(1, sizeof *memo);
+    memo->h = xcalloc(n + 1, sizeof *memo->h);
+    return memo;
+}
+
+void health_memo_free(struct health_memo *memo)
+{
+    if (memo)
+        free(memo->h);
+    free(memo);
+}
+
+/* A frame asks for every server several times (its row, the sort, the header): judge the fleet
+ * once per generation of the model (without a memo, as in tests, on every call). */
+void health_of(const struct model *m, const struct server *s, struct health *out)
+{
+    struct health_memo *memo = m->health_memo;
+    if (!memo) {
+        judge_server(m, s, out);
+        return;
+    }
+    if (!memo->valid || memo->generation != m->generation) {
+        for (size_t i = 0; i < m->n; i++)
+            judge_server(m, &m->servers[i], &memo->h[i]);
+        memo->valid = true;
+        memo->generation = m->generation;
+    }
+    *out = memo->h[s - m->servers];
 }
 
 int health_score(const struct model *m, const struct server *s)

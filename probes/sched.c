@@ -23,6 +23,7 @@
 
 #include "core/conn.h"
 #include "core/util.h"
+#include "probes/health.h"
 
 enum phase { PH_DISCONNECTED, PH_CONNECTING, PH_SETUP, PH_WARMUP, PH_READY, PH_TICK };
 
@@ -39,6 +40,7 @@ void sched_init(struct model *m, const struct config *cfg)
     m->lag_memo = xcalloc(1, sizeof *m->lag_memo);
     m->lag_memo->bytes = xcalloc(m->n + 1, sizeof *m->lag_memo->bytes);
     m->lag_memo->seconds = xcalloc(m->n + 1, sizeof *m->lag_memo->seconds);
+    m->health_memo = health_memo_new(m->n);
     m->pooler_confs = xcalloc(cfg->npoolers + 1, sizeof *m->pooler_confs);
     int64_t now = now_ms();
     for (size_t i = 0; i < m->n; i++) {
@@ -98,6 +100,10 @@ void sched_free(struct model *m)
         free(m->lag_memo->seconds);
         free(m->lag_memo);
         m->lag_memo = NULL;
+    }
+    if (m->health_memo) {
+        health_memo_free(m->health_memo);
+        m->health_memo = NULL;
     }
     free(m->pooler_confs);
     m->pooler_confs = NULL;

@@ -99,6 +99,9 @@ struct health {
 void health_judge(const struct health_in *in, const struct thresholds *th, struct health *out);
 /* Gather a server's figures from the model and judge them. */
 void health_of(const struct model *m, const struct server *s, struct health *out);
+/* The memo health_of answers from (model.h): made by sched_init, freed by sched_free. */
+struct health_memo *health_memo_new(size_t n);
+void health_memo_free(struct health_memo *memo);
 /* health_of's score: higher is worse. */
 int health_score(const struct model *m, const struct server *s);
 

@@ -55,6 +55,7 @@ struct model {
     /* Figures derived across servers, computed once per generation (repl_cluster.c); NULL in a
      * model not made by sched_init (tests), which then computes them on every call. */
     struct lag_memo *lag_memo;
+    struct health_memo *health_memo; /* every server's health_of, likewise (health.c) */
 };
 
 /* Each server's worst replication lag, valid for one generation of the model. */
@@ -62,6 +63,15 @@ struct lag_memo {
     bool valid;
     unsigned generation;
     double *bytes, *seconds; /* m->n of each */
+};
+
+/* Every server's health (health.h), valid for one generation of the model: a frame asks for it
+ * per row, for the sort and for the header. */
+struct health;
+struct health_memo {
+    bool valid;
+    unsigned generation;
+    struct health *h; /* m->n of them */
 };
 
 const char *srv_status_name(enum srv_status s);
