@@ -4,6 +4,7 @@
 #include "probes/own_statements.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -189,6 +190,37 @@ void own_shapes_free(struct own_shapes *o)
     free(o->shape);
     o->shape = NULL;
     o->n = 0;
+}
+
+/* A few sets: a fleet of several versions has one set of texts per version. */
+#define OWN_CACHE 8
+static struct own_cache {
+    uint64_t key;
+    size_t ntexts;
+    bool used;
+    struct own_shapes shapes;
+} own_cache[OWN_CACHE];
+static size_t own_cache_next;
+
+const struct own_shapes *own_shapes_cached(const char *const *texts, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a 64 over every text, each ended by 0xff */
+    for (size_t i = 0; i < n; i++) {
+        for (const unsigned char *p = (const unsigned char *)(texts[i] ? texts[i] : ""); *p; p++)
+            h = (h ^ *p) * 1099511628211ULL;
+        h = (h ^ (texts[i] ? 0xff : 0xfe)) * 1099511628211ULL;
+    }
+    for (size_t i = 0; i < OWN_CACHE; i++)
+        if (own_cache[i].used && own_cache[i].key == h && own_cache[i].ntexts == n)
+            return &own_cache[i].shapes;
+    struct own_cache *c = &own_cache[own_cache_next++ % OWN_CACHE];
+    if (c->used)
+        own_shapes_free(&c->shapes);
+    own_shapes_init(&c->shapes, texts, n);
+    c->key = h;
+    c->ntexts = n;
+    c->used = true;
+    return &c->shapes;
 }
 
 bool own_shapes_match(const struct own_shapes *o, const char *stored, bool cut)

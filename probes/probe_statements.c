@@ -255,13 +255,12 @@ static size_t utf8_chars(const char *s)
 
 void statements_drop_own(struct s_statements *s, const char *const *texts, size_t n)
 {
-    struct own_shapes own;
-    own_shapes_init(&own, texts, n);
+    const struct own_shapes *own = own_shapes_cached(texts, n);
     size_t o = 0;
     for (size_t i = 0; i < s->n; i++) {
         struct stmt_row *r = &s->rows[i];
         /* the SQL sends at most OWN_HEAD_CHARS characters: that many may be a cut */
-        bool ours = r->maybe_own && own_shapes_match(&own, r->head, utf8_chars(r->head) >= OWN_HEAD_CHARS);
+        bool ours = r->maybe_own && own_shapes_match(own, r->head, utf8_chars(r->head) >= OWN_HEAD_CHARS);
         free(r->head);
         r->head = NULL;
         if (ours) {
@@ -273,7 +272,6 @@ void statements_drop_own(struct s_statements *s, const char *const *texts, size_
         s->rows[o++] = *r;
     }
     s->n = o;
-    own_shapes_free(&own);
 }
 
 static void stmt_refine(struct sample *cur, const struct server_caps *caps)

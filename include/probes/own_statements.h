@@ -31,6 +31,10 @@ struct own_shapes {
 
 void own_shapes_init(struct own_shapes *o, const char *const *texts, size_t n);
 void own_shapes_free(struct own_shapes *o);
+/* The same, kept for the next call with the same texts (their contents, not their addresses): the
+ * statements probe asks for them on each of its ticks of every server, and shaping the texts
+ * was most of its cost. Valid until the call after next with other texts; never free it. */
+const struct own_shapes *own_shapes_cached(const char *const *texts, size_t n);
 
 /* True when the stored text (cut: only its beginning, as much as was fetched) is one of the
  * texts': the same shape, or for a cut text the beginning of one (up to its last whitespace,
