@@ -3,6 +3,8 @@
 #include "core/rowset.h"
 
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,12 +82,47 @@ int rowset_cols(const struct rowset *rs, const char *const *names, int *idx, int
     return 0;
 }
 
+/* The forms the server sends most, an integer or a plain decimal, without strtod (a tick parses
+ * thousands of cells): exact, since an integer converts with one rounding, and a decimal's digits
+ * (below 2^53) and its power of ten (up to 1e22) are exact doubles whose quotient is rounded
+ * once. Anything else (exponents, inf, NaN, long mantissas) goes to strtod. */
+static bool fast_num(const char *v, double *out)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *p = v + (*v == '-');
+    uint64_t mant = 0;
+    int digits = 0, frac = 0;
+    bool dot = false;
+    for (; *p; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (digits == 19)
+                return false;
+            mant = mant * 10 + (uint64_t)(*p - '0');
+            digits++;
+            frac += dot;
+        } else if (*p == '.' && !dot) {
+            dot = true;
+        } else {
+            return false;
+        }
+    }
+    if (!digits || (frac && (mant > (1ULL << 53) || frac > 22)))
+        return false;
+    double d = frac ? (double)mant / p10[frac] : (double)mant;
+    *out = *v == '-' ? -d : d;
+    return true;
+}
+
 double cell_num(const char *v)
 {
     char *end;
     if (!v || !*v)
         return NAN;
-    double d = strtod(v, &end);
+    double d;
+    if (fast_num(v, &d))
+        return d;
+    d = strtod(v, &end);
     return *end ? NAN : d;
 }
 
@@ -199,26 +236,37 @@ struct rowset *rowset_from_pg(const struct pg_result *cres)
         names[i] = PQfname(res, i);
     struct rowset *rs = rowset_new(nf, names);
     free(names);
-    size_t n = (size_t)nt * (size_t)nf, bytes = 1;
+    size_t n = (size_t)nt * (size_t)nf;
     rs->cells = xcalloc(n + 1, sizeof *rs->cells);
-    /* one allocation for all the cells: a 130-session tick has thousands of them */
-    for (int r = 0; r < nt; r++)
-        for (int c = 0; c < nf; c++)
-            if (!PQgetisnull(res, r, c))
-                bytes += (size_t)PQgetlength(res, r, c) + 1;
-    char *at = rs->arena = xmalloc(bytes);
-    rs->arena_len = bytes;
+    /* One allocation for all the cells (a 130-session tick has thousands of them), filled in one
+     * pass: offsets first, since the arena may move as it grows. libpq gives a NULL a length of
+     * 0, so only an empty value is asked whether it is NULL. */
+    size_t *off = xmalloc((n + 1) * sizeof *off), cap = n * 8 + 64, used = 0;
+    char *arena = xmalloc(cap);
     for (int r = 0; r < nt; r++)
         for (int c = 0; c < nf; c++) {
-            if (PQgetisnull(res, r, c))
+            size_t i = (size_t)r * (size_t)nf + (size_t)c, len = (size_t)PQgetlength(res, r, c);
+            if (len == 0 && PQgetisnull(res, r, c)) {
+                off[i] = SIZE_MAX;
                 continue;
-            /* text format: a value holds no NUL, so its length is where it ends */
-            size_t len = strnlen(PQgetvalue(res, r, c), (size_t)PQgetlength(res, r, c));
-            memcpy(at, PQgetvalue(res, r, c), len);
-            at[len] = '\0';
-            rs->cells[(size_t)r * (size_t)nf + (size_t)c] = at;
-            at += len + 1;
+            }
+            if (used + len + 1 > cap) {
+                while (used + len + 1 > cap)
+                    cap *= 2;
+                arena = xrealloc(arena, cap);
+            }
+            memcpy(arena + used, PQgetvalue(res, r, c), len);
+            arena[used + len] = '\0';
+            off[i] = used;
+            used += len + 1;
         }
+    for (size_t i = 0; i < n; i++)
+        rs->cells[i] = off[i] == SIZE_MAX ? NULL : arena + off[i];
+    free(off);
+    if (!used) /* never an empty arena: its copies (probe_sessions.c) allocate its length */
+        arena[used++] = '\0';
+    rs->arena = arena;
+    rs->arena_len = used;
     rs->nrows = nt;
     return rs;
 }

@@ -129,6 +129,49 @@ static void test_rowset_build_and_cells(void **state)
     assert_true(isnan(cell_num(NULL)));
     assert_true(isnan(cell_num("")));
     assert_true(isnan(cell_num("12abc")));
+    /* the fast path gives what strtod gives, bit for bit, and leaves it every other form */
+    static const char *const nums[] = {"0",
+                                       "-0",
+                                       "1.",
+                                       ".5",
+                                       "0.1",
+                                       "1733456789.123456",
+                                       "1733456789123456",
+                                       "9999999999999999999",
+                                       "18446744073709551615",
+                                       "123456789012345678901",
+                                       "9007199254740993.5",
+                                       "0.000000000000000000000123",
+                                       "1e5",
+                                       "-2.5E-3",
+                                       "inf",
+                                       "-Infinity",
+                                       "NaN",
+                                       " 7",
+                                       "+7",
+                                       "1.2.3",
+                                       "-",
+                                       ".",
+                                       "0x10",
+                                       "5 "};
+    for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+        char *end;
+        double expect = strtod(nums[i], &end), got = cell_num(nums[i]);
+        if (*end)
+            assert_true(isnan(got));
+        else if (isnan(expect))
+            assert_true(isnan(got));
+        else
+            assert_memory_equal(&got, &expect, sizeof got);
+    }
+    srandom(7);
+    for (int i = 0; i < 100000; i++) {
+        char buf[40];
+        snprintf(buf, sizeof buf, "%s%ld.%0*ld", i % 3 ? "" : "-", random() % 100000000, 1 + i % 9,
+                 random() % 1000000000 % (long)pow(10, 1 + i % 9));
+        double expect = strtod(buf, NULL), got = cell_num(buf);
+        assert_memory_equal(&got, &expect, sizeof got);
+    }
     assert_int_equal(cell_i64("9007199254740993"), 9007199254740993LL); /* beyond a double */
     assert_int_equal(cell_i64(NULL), 0);
     assert_true(cell_bool("t"));
