@@ -5,6 +5,7 @@
  * snapshot, backend_xmin, and their own transaction id, backend_xid: either stops vacuum).
  * Derived from the sessions section (probe_sessions.c): no SQL of its own. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,11 +70,6 @@ static int cmp_name(const char *a, const char *b)
     return strcmp(a, b);
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-    return cmp_name(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int cmp_counts(const void *a, const void *b)
 {
     const struct conn_count *x = a, *y = b;
@@ -93,23 +89,38 @@ static const char *key_of(const struct activity_row *r, int b)
     }
 }
 
-/* The CONN_TOP biggest values of one breakdown over the n sessions, most first. */
-static void group_by(struct conn_group *g, const struct activity_row *const *rows, size_t n, int b)
+/* The CONN_TOP biggest values of one breakdown over the n sessions, most first. The values are
+ * counted in a hash table (open addressing): a server has many sessions and few distinct
+ * values, so only those few are sorted. */
+static void group_by(struct conn_group *g, const struct activity_row *const *rows, size_t n, int b,
+                     struct conn_count *slot, size_t cap)
 {
     if (!n)
         return;
-    const char **keys = xcalloc(n, sizeof *keys);
-    for (size_t i = 0; i < n; i++)
-        keys[i] = key_of(rows[i], b);
-    qsort(keys, n, sizeof *keys, cmp_names);
-    struct conn_count *all = xcalloc(n, sizeof *all);
     size_t nall = 0;
+    struct conn_count *all = xcalloc(n + 1, sizeof *all);
+    memset(slot, 0, cap * sizeof *slot);
+    long nulls = 0;
     for (size_t i = 0; i < n; i++) {
-        if (nall && cmp_name(all[nall - 1].name, keys[i]) == 0)
-            all[nall - 1].n++;
-        else
-            all[nall++] = (struct conn_count){(char *)keys[i], 1};
+        const char *k = key_of(rows[i], b);
+        if (!k) {
+            nulls++;
+            continue;
+        }
+        uint32_t h = 2166136261u; /* FNV-1a */
+        for (const unsigned char *p = (const unsigned char *)k; *p; p++)
+            h = (h ^ *p) * 16777619u;
+        size_t at = h & (cap - 1);
+        while (slot[at].n && strcmp(slot[at].name, k) != 0)
+            at = (at + 1) & (cap - 1);
+        slot[at].name = (char *)k;
+        slot[at].n++;
     }
+    for (size_t i = 0; i < cap; i++)
+        if (slot[i].n)
+            all[nall++] = slot[i];
+    if (nulls)
+        all[nall++] = (struct conn_count){NULL, nulls};
     qsort(all, nall, sizeof *all, cmp_counts);
     g->nkeys = (long)nall;
     g->ntop = nall < CONN_TOP ? nall : CONN_TOP;
@@ -117,7 +128,6 @@ static void group_by(struct conn_group *g, const struct activity_row *const *row
     for (size_t i = 0; i < g->ntop; i++)
         g->top[i] = (struct conn_count){cell_dup(all[i].name), all[i].n};
     free(all);
-    free(keys);
 }
 
 /* Oldest idle first: longest since its state changed (unknown last), then by pid. */
@@ -171,8 +181,12 @@ static void connections_derive(const struct sample *prev, struct sample *cur)
         if (idle_in_xact(r))
             iit[c->niit_total++] = r;
     }
+    size_t cap = 16; /* the breakdowns' hash table: a power of two, at most half full */
+    while (cap < 2 * (size_t)c->sessions)
+        cap *= 2;
+    struct conn_count *slot = xmalloc(cap * sizeof *slot);
     for (int b = 0; b < CB_N; b++) {
-        group_by(&c->by[b], others, (size_t)c->sessions, b);
+        group_by(&c->by[b], others, (size_t)c->sessions, b, slot, cap);
         /* What the top values leave out is "other"; every session has one value per breakdown. */
         long sum = 0;
         for (size_t i = 0; i < c->by[b].ntop; i++)
@@ -184,6 +198,7 @@ static void connections_derive(const struct sample *prev, struct sample *cur)
         c->iit = xcalloc(CONN_IIT_MAX, sizeof *c->iit);
     for (long i = 0; i < c->niit_total && i < CONN_IIT_MAX; i++)
         add_iit(c, iit[i]);
+    free(slot);
     free(others);
     free(iit);
     connections_free(cur->sec[PROBE_CONNECTIONS]);
