@@ -562,6 +562,14 @@ int diskstats_find(const char *text, unsigned major, unsigned minor, char *name,
         unsigned ma, mi;
         char dev[64];
         struct disk_counters d;
+        /* the device numbers first: sscanf'ing every line of a machine's disks, for every server
+         * of a fleet, was a measurable share of a refresh */
+        char *end;
+        unsigned long ma0 = strtoul(line, &end, 10), mi0 = strtoul(end, &end, 10);
+        if (ma0 != major || mi0 != minor) {
+            line = nl ? nl + 1 : NULL;
+            continue;
+        }
         int n = sscanf(line, " %u %u %63s %lf %lf %lf %lf %lf %lf %lf %lf %lf %lf %lf", &ma, &mi, dev, &d.reads,
                        &d.reads_merged, &d.sectors_read, &d.read_ms, &d.writes, &d.writes_merged, &d.sectors_written,
                        &d.write_ms, &d.in_flight, &d.io_ticks, &d.weighted_ms);
@@ -658,6 +666,24 @@ static int resolve_device(dev_t dev, struct host_disk *d)
     return -1;
 }
 
+/* /proc/diskstats as read at most once per DISKSTATS_REUSE_MS: a fleet of local servers ends its
+ * ticks together, and each would read the same file (it lists every disk) within milliseconds.
+ * *at gets when it was read. The text lives until the next read (and until exit). */
+#define DISKSTATS_REUSE_MS 200
+static const char *diskstats_text(int64_t *at)
+{
+    static char *text;
+    static int64_t read_ms;
+    int64_t now = now_ms();
+    if (!text || now - read_ms >= DISKSTATS_REUSE_MS || now < read_ms) {
+        free(text);
+        text = read_proc("/proc/diskstats");
+        read_ms = now;
+    }
+    *at = read_ms;
+    return text;
+}
+
 void host_disk_read(const char *dir, const struct host_disk *prev, struct host_disk *cur)
 {
     cur->tried = true;
@@ -686,18 +712,17 @@ void host_disk_read(const char *dir, const struct host_disk *prev, struct host_d
         cur->no_disk = true;
         return;
     }
-    char *text = read_proc("/proc/diskstats");
+    int64_t read_at;
+    const char *text = diskstats_text(&read_at);
     if (!text) {
         cur->why = xasprintf("cannot read /proc/diskstats: %s", strerror(errno));
         return;
     }
-    int rc = diskstats_find(text, cur->major, cur->minor, cur->device, sizeof cur->device, &cur->c);
-    free(text);
-    if (rc < 0) {
+    if (diskstats_find(text, cur->major, cur->minor, cur->device, sizeof cur->device, &cur->c) < 0) {
         cur->why = xasprintf("device %u:%u is not in /proc/diskstats", cur->major, cur->minor);
         return;
     }
-    cur->mono_ms = now_ms();
+    cur->mono_ms = read_at; /* when the counters were read, so the rates stay exact */
     if (known)
         disk_derive(prev, cur);
 }
