@@ -544,6 +544,21 @@ static void print_run(FILE *out, json_t *o)
     text_free(&l);
 }
 
+/* A record as one line of ASCII JSON; DEL, which JSON leaves raw, as \u007f (it can only be
+ * inside a string there): nothing a terminal acts on. */
+static void print_json(FILE *out, json_t *o)
+{
+    char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    for (const char *c = line; c && *c; c++)
+        if (*c == 0x7f)
+            fputs("\\u007f", out);
+        else
+            fputc(*c, out);
+    if (line)
+        fputc('\n', out);
+    free(line);
+}
+
 int restore_history_print(const char *path, const char *server, bool json, FILE *out)
 {
     char err[512] = "";
@@ -581,10 +596,7 @@ int restore_history_print(const char *path, const char *server, bool json, FILE 
         }
         if (!server || strcmp(s, server) == 0) {
             if (json) {
-                char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-                if (line)
-                    fprintf(out, "%s\n", line);
-                free(line);
+                print_json(out, o);
             } else {
                 print_run(out, o);
             }
