@@ -34,7 +34,7 @@ const struct colspec fleet_cols[FC_N] = {
     [FC_WAL] = {.title = "WAL/s", .width = 7, .prio = 35, .right = true, .numeric = true},
     [FC_PROGRESS] = {.title = "PROG", .width = 4, .prio = 20, .right = true, .numeric = true},
     /* the first to go on a narrow screen; absent while the fleet has no restore test record */
-    [FC_RESTORE] = {.title = "RESTORE", .width = 10, .prio = 15, .right = true, .optional = true},
+    [FC_RESTORE] = {.title = "RESTORE", .width = 10, .prio = 15, .optional = true},
     [FC_TAGS] = {.title = "TAGS", .width = 14, .prio = 45},
     [FC_REASON] = {.title = "NOTE", .width = 10, .prio = 95, .flex = true},
 };
