@@ -59,8 +59,8 @@ void model_restore_watch(struct model *m, char *path)
 bool model_restore_poll(struct model *m, int64_t now)
 {
     struct restore_watch *w = &m->restore;
-    if (!w->on || now - w->checked_ms < m->refresh_ms)
-        return false;
+    if (!w->on || m->paused || now - w->checked_ms < m->refresh_ms)
+        return false; /* frozen by the user: the screen holds still, this column too */
     w->checked_ms = now;
     if (!changed(w))
         return false;

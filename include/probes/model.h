@@ -89,9 +89,9 @@ void fleet_order(const struct model *m, size_t *order);
 /* ---- restore tests (restore_watch.c) ---- */
 /* Watch the record file at path (taken; NULL: none) and load it now. */
 void model_restore_watch(struct model *m, char *path);
-/* Called by the scheduler on every step: stats the file at most once per refresh interval and
- * reloads it when it changed (a run recorded by another pgfleet, cron). True when the book
- * changed (the generation was bumped). */
+/* Called by the scheduler on every step: stats the file at most once per refresh interval (not
+ * while paused) and reloads it when it changed (a run recorded by another pgfleet, cron). True
+ * when the book changed (the generation was bumped). */
 bool model_restore_poll(struct model *m, int64_t now);
 /* Reload at once: the restore-test action calls it after appending its record. */
 void model_restore_reload(struct model *m);

@@ -546,8 +546,12 @@ static void test_restore_of(void **state)
     assert_string_equal(h.v[HF_RESTORE].reason, "last good restore test 3d ago (limit 2d)");
     assert_int_equal(health_restore_age_days(model_restore_status(&w->m, &w->m.servers[0]), now), 3);
     assert_int_equal(health_restore_age_days(NULL, now), -1);
-    /* the file removed: not judged again */
+    /* the file removed: not judged again (but not while the user froze the screen) */
     unlink(path);
+    w->m.paused = true;
+    assert_false(model_restore_poll(&w->m, w->m.restore.checked_ms + 1000));
+    assert_true(w->m.restore.judged);
+    w->m.paused = false;
     assert_true(model_restore_poll(&w->m, w->m.restore.checked_ms + 1000));
     assert_false(w->m.restore.judged);
     rmdir(dir);
