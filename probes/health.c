@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/util.h"
 
@@ -82,6 +83,48 @@ enum sev health_xid_age(int64_t age)
     return age >= 500000000 ? SEV_WARN : SEV_OK;
 }
 
+int health_restore_age_days(const struct restore_status *st, time_t now)
+{
+    if (!st || st->last_ok <= 0)
+        return -1;
+    return now > st->last_ok ? (int)((now - st->last_ok) / 86400) : 0;
+}
+
+enum sev health_restore_why(const struct restore_status *st, int max_age_days, time_t now, char *why, size_t len)
+{
+    char a[32];
+    if (max_age_days <= 0) {
+        snprintf(why, len, "restore tests not judged (max_age_days %d)", max_age_days);
+        return SEV_NONE;
+    }
+    if (!st || !st->any) {
+        snprintf(why, len, "never restore-tested");
+        return SEV_CRIT;
+    }
+    if (st->last_failed) {
+        snprintf(why, len, "last restore test failed %s ago", fmt_age_coarse(a, sizeof a, difftime(now, st->last_run)));
+        return SEV_CRIT;
+    }
+    if (st->last_ok <= 0) {
+        snprintf(why, len, "no restore test ever succeeded");
+        return SEV_CRIT;
+    }
+    double age = difftime(now, st->last_ok);
+    snprintf(why, len, "last good restore test %s ago", fmt_age_coarse(a, sizeof a, age));
+    if (age >= (double)max_age_days * 86400) {
+        size_t n = strlen(why);
+        snprintf(why + n, len - n, " (limit %dd)", max_age_days);
+        return SEV_WARN;
+    }
+    return SEV_OK;
+}
+
+enum sev health_restore(const struct restore_status *st, int max_age_days, time_t now)
+{
+    char why[VERDICT_REASON];
+    return health_restore_why(st, max_age_days, now, why, sizeof why);
+}
+
 /* ---- a whole server ---- */
 
 static bool bad(enum sev l) { return l == SEV_WARN || l == SEV_CRIT; }
@@ -141,14 +184,26 @@ static int judge_postgres(const struct health_in *in, const struct thresholds *t
     return score;
 }
 
+/* Restore tests: whether the server is live or not (a DOWN server's backups matter as much). */
+static int judge_restore(const struct health_in *in, struct health *h)
+{
+    if (!in->restore_judged || in->pooler)
+        return 0;
+    char why[VERDICT_REASON];
+    enum sev l = health_restore_why(in->restore, in->restore_max_age_days, in->now, why, sizeof why);
+    if (!judge(h, HF_RESTORE, l, "%s", why))
+        return 0;
+    return l == SEV_CRIT ? 20 : 10;
+}
+
 void health_judge(const struct health_in *in, const struct thresholds *th, struct health *out)
 {
     memset(out, 0, sizeof *out);
     out->in = *in;
     judge(out, HF_STATUS, health_status(in->status), "%s", srv_status_name(in->status));
-    int score = 0;
+    int score = judge_restore(in, out);
     if (in->live)
-        score = in->pooler ? judge_pooler(in, out) : judge_postgres(in, th, out);
+        score += in->pooler ? judge_pooler(in, out) : judge_postgres(in, th, out);
     /* DOWN outranks everything, then STALE, then a server still connecting */
     out->score = in->status == SRV_DOWN ? 1000
         : in->status == SRV_STALE       ? 900
@@ -189,6 +244,10 @@ static void judge_server(const struct model *m, const struct server *s, struct h
         .xid_age = -1,
         .pool_waiting = 0,
         .pool_level = SEV_NONE,
+        .restore_judged = m->restore.judged && s->kind != KIND_PGBOUNCER,
+        .restore = model_restore_status(m, s),
+        .restore_max_age_days = m->cfg->restore_max_age_days,
+        .now = time(NULL),
     };
     const struct s_server *ss = SAMPLE_SERVER(s->cur);
     if (in.pooler) {

@@ -106,6 +106,7 @@ void sched_free(struct model *m)
         m->health_memo = NULL;
     }
     free(m->pooler_confs);
+    model_restore_free(m);
     m->pooler_confs = NULL;
     m->servers = NULL;
     m->n = 0;
@@ -397,6 +398,7 @@ static void step_server(struct model *m, size_t i, short revents, int64_t now)
 bool sched_step(struct model *m, const struct pollfd *pfd, const size_t *tag, int n, int64_t now)
 {
     unsigned gen = m->generation;
+    model_restore_poll(m, now); /* a stat per refresh interval at most */
     short *rev = xcalloc(m->n + 1, sizeof *rev);
     for (int k = 0; k < n; k++)
         rev[tag[k]] |= pfd[k].revents;

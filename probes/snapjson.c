@@ -44,7 +44,7 @@ static const char *const postgres_keys[] = {
     "role",   "version",    "version_num",     "uptime_s",       "connections",
     "active", "blocked",    "longest_query_s", "longest_xact_s", "tps",
     "cache",  "interval_s", "activity",        "lock_tree",      "replication",
-    "io",     "statements", "progress",        "probe_errors",
+    "io",     "statements", "progress",        "probe_errors",   "restore_test",
 };
 static const char *const pooler_keys[] = {"serves", "pools", "stats", "probe_errors"};
 
@@ -63,7 +63,7 @@ static void fill_documented(const struct server *s, json_t *o)
  * having run. */
 static void (*const sections[])(const struct model *, const struct server *, json_t *) = {
     snapjson_server,      snapjson_activity, snapjson_locks,      snapjson_replication,
-    snapjson_connections, snapjson_io,       snapjson_statements,
+    snapjson_connections, snapjson_io,       snapjson_statements, snapjson_restore,
 };
 
 json_t *snapjson_server_object(const struct model *m, const struct server *s)

@@ -121,8 +121,8 @@ void table_fit(const struct colspec *cols, int ncols, int width, unsigned keep, 
     bool on[32];
     int total = 0;
     for (int c = 0; c < ncols; c++) {
-        on[c] = true;
-        total += wd[c] + 1;
+        on[c] = wd[c] >= 0; /* a negative width: left out already (an empty optional column) */
+        total += on[c] ? wd[c] + 1 : 0;
     }
     while (total > width) {
         int drop = -1;
@@ -160,15 +160,20 @@ void fput_pad(FILE *out, const char *s, int cols, bool right)
 void text_table(FILE *out, const struct colspec *cols, int ncols, const cell_t *cells, size_t nrows)
 {
     int w[32] = {0};
+    bool shown[32];
     for (int c = 0; c < ncols; c++) {
         w[c] = str_cols(cols[c].title);
+        shown[c] = !cols[c].optional;
         for (size_t r = 0; r < nrows; r++) {
             int l = str_cols(cells[r * (size_t)ncols + (size_t)c]);
+            shown[c] |= l > 0;
             if (l > w[c])
                 w[c] = l > 40 && !cols[c].flex ? 40 : l;
         }
     }
     for (int c = 0; c < ncols; c++) {
+        if (!shown[c])
+            continue; /* an optional column with nothing in it */
         if (c == ncols - 1)
             fprintf(out, "%s\n", cols[c].title);
         else
@@ -177,6 +182,8 @@ void text_table(FILE *out, const struct colspec *cols, int ncols, const cell_t *
     for (size_t r = 0; r < nrows; r++)
         for (int c = 0; c < ncols; c++) {
             const char *v = cells[r * (size_t)ncols + (size_t)c];
+            if (!shown[c])
+                continue;
             if (c == ncols - 1)
                 fprintf(out, "%s\n", v);
             else

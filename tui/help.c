@@ -47,6 +47,12 @@ void help_draw(struct tui *t, WINDOW *w)
     tv_add(&l, A_NORMAL, 0, "  - superuser_reserved_connections - reserved_connections (16+), as in Connections.");
     tv_add(&l, A_NORMAL, 0, "  Cache & IO leaves pgfleet's own reads out when the role may set track_counts");
     tv_add(&l, A_NORMAL, 0, "  (superuser, or GRANT SET ON PARAMETER track_counts, 15+); else it says they count.");
+    tv_add(&l, A_NORMAL, 0, "  RESTORE (Fleet) is the age of the server's last good restore test (B, or");
+    snprintf(buf, sizeof buf, "  pgfleet restore-test): WARN from restore_test.max_age_days (%d), CRIT when the",
+             t->m->cfg->restore_max_age_days);
+    tv_add(&l, A_NORMAL, 0, buf);
+    tv_add(&l, A_NORMAL, 0, "  newest test failed (FAILED 2d) or none ever passed (never). The column shows once");
+    tv_add(&l, A_NORMAL, 0, "  a server of the fleet has a record; it is the first to go on a narrow screen.");
     tv_add(&l, A_NORMAL, 0, "");
     tv_add(&l, A_DIM, 0, "Up/Down or j/k scroll, Esc or q closes.");
     show(t, w, &l, "Help");

@@ -16,6 +16,7 @@
 
 #include "actions/job.h"
 #include "core/util.h"
+#include "probes/restore_record.h"
 #include "probes/sched.h"
 
 static int sigpipe_fd[2] = {-1, -1};
@@ -110,7 +111,9 @@ int loop_run(struct model *m, const struct loop_hooks *h)
     bool pending = false; /* new samples not drawn yet */
     int64_t pending_since = 0;
     setup_signals();
-    stop_requested = quit_signal != 0;      /* quitting already: one more loop would not wait */
+    stop_requested = quit_signal != 0; /* quitting already: one more loop would not wait */
+    if (!m->restore.on)                /* the restore tests' record, read before the first frame */
+        model_restore_watch(m, restore_records_default_path());
     sched_step(m, NULL, NULL, 0, now_ms()); /* start connecting at once */
     for (;;) {
         if (h->frame)

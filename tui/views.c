@@ -33,6 +33,8 @@ const struct colspec fleet_cols[FC_N] = {
     [FC_HIT] = {.title = "HIT%", .width = 6, .prio = 55, .right = true, .numeric = true},
     [FC_WAL] = {.title = "WAL/s", .width = 7, .prio = 35, .right = true, .numeric = true},
     [FC_PROGRESS] = {.title = "PROG", .width = 4, .prio = 20, .right = true, .numeric = true},
+    /* the first to go on a narrow screen; absent while the fleet has no restore test record */
+    [FC_RESTORE] = {.title = "RESTORE", .width = 10, .prio = 15, .optional = true},
     [FC_TAGS] = {.title = "TAGS", .width = 14, .prio = 45},
     [FC_REASON] = {.title = "NOTE", .width = 10, .prio = 95, .flex = true},
 };
@@ -116,6 +118,25 @@ static void pooler_cells(const struct server *s, const struct health *h, cell_t 
     }
 }
 
+/* RESTORE: the age of the last good restore test ("3d"), "FAILED 2d" when the newest failed,
+ * "never"; empty when not judged (a pooler, a fleet without records). */
+static void restore_cell(const struct health *h, cell_t c, enum sev *sev)
+{
+    const struct health_in *in = &h->in;
+    enum sev l = h->v[HF_RESTORE].level;
+    char a[32];
+    if (l == SEV_NONE)
+        return;
+    const struct restore_status *st = in->restore;
+    if (st && st->last_failed)
+        snprintf(c, CELL_MAX, "FAILED %s", fmt_age_coarse(a, sizeof a, difftime(in->now, st->last_run)));
+    else if (!st || st->last_ok <= 0)
+        snprintf(c, CELL_MAX, "never");
+    else
+        snprintf(c, CELL_MAX, "%s", fmt_age_coarse(a, sizeof a, difftime(in->now, st->last_ok)));
+    *sev = alarm(l);
+}
+
 void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum sev *sev)
 {
     const struct s_server *ss = SAMPLE_SERVER(s->cur);
@@ -136,6 +157,7 @@ void fleet_cells(const struct model *m, const struct server *s, cell_t *c, enum 
     text_free(&tags);
     snprintf(c[FC_STATUS], CELL_MAX, "%s", srv_status_name(s->status));
     sev[FC_STATUS] = h.v[HF_STATUS].level;
+    restore_cell(&h, c[FC_RESTORE], &sev[FC_RESTORE]); /* a DOWN server's backups count too */
     if (s->status == SRV_DOWN || s->status == SRV_STALE) {
         cell_text(c[FC_REASON], s->reason);
         sev[FC_REASON] = sev[FC_STATUS];

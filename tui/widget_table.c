@@ -46,6 +46,15 @@ void table_move(struct table_state *st, enum command cmd, size_t nrows, int page
         st->sel = 0;
 }
 
+/* Whether every cell of column c is empty (an optional column is then left out). */
+static bool column_empty(const cell_t *cells, int ncols, size_t nrows, int c)
+{
+    for (size_t i = 0; i < nrows; i++)
+        if (cells[i * (size_t)ncols + (size_t)c][0])
+            return false;
+    return true;
+}
+
 /* Where the laid-out row ends (one column of space after each): more than the width when the
  * columns table_fit could not drop do not fit. */
 static int row_end(const int *x, const int *wd, int ncols)
@@ -81,6 +90,8 @@ void table_draw(WINDOW *w, const struct colspec *cols, int ncols, const cell_t *
             wd[c] = cols[c].width;
             flex |= 1u << c;
         }
+        if (cols[c].optional && column_empty(cells, ncols, nrows, c))
+            wd[c] = -1; /* table_fit leaves it out */
     }
     /* columns that are never dropped (keep): when the flex column does not fit beside them it
      * goes; when they alone do not fit, the table says so rather than show rows without them */

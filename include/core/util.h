@@ -47,6 +47,8 @@ int parse_size_bytes(const char *s, int64_t *bytes);
 
 /* Human formatting into caller buffers; they return buf. */
 char *fmt_age(char *buf, size_t len, double seconds); /* "3.2s", "4m05s", "2h10m", "3d04h" */
+/* The largest whole unit only: "45s", "40m", "5h", "3d" (ages of days: a restore test's). */
+char *fmt_age_coarse(char *buf, size_t len, double seconds);
 char *fmt_bytes(char *buf, size_t len, double bytes); /* "512B", "3.4MB" */
 char *fmt_count(char *buf, size_t len, double n);     /* "950", "12k", "4.1M" */
 /* Epoch microseconds (decimal text, as the probes give session start times) as ISO 8601 UTC,

@@ -7,9 +7,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/config.h"
 #include "probes/model.h"
+#include "probes/restore_record.h"
 #include "probes/sec_connections.h"
 #include "probes/sec_replication.h"
 #include "probes/sev.h"
@@ -44,6 +46,16 @@ enum sev health_cache_hit(double pct, const struct thresholds *th);
 /* Transaction ID age: WARN past 500M (freezing overdue), CRIT past 1.5B (heading for the
  * forced shutdown at 2^31). */
 enum sev health_xid_age(int64_t age);
+/* Restore tests (restore_record.h): OK when the last good test started less than max_age_days
+ * ago, WARN when longer, CRIT when the newest test that was not aborted failed, or none ever
+ * succeeded (st NULL: none recorded). max_age_days <= 0: SEV_NONE (not judged). A server is only
+ * judged when its fleet has any record at all (health_of): see HF_RESTORE. */
+enum sev health_restore(const struct restore_status *st, int max_age_days, time_t now);
+/* The same with a short reason, always filled ("last good restore test 3d ago"), made of numbers
+ * only (no server text). */
+enum sev health_restore_why(const struct restore_status *st, int max_age_days, time_t now, char *why, size_t len);
+/* Whole days since the last good test (rounded down), or -1 when there is none. */
+int health_restore_age_days(const struct restore_status *st, time_t now);
 
 /* ---- a whole server ---- */
 
@@ -64,6 +76,12 @@ struct health_in {
     bool archiver_failing;
     long pool_waiting;   /* pgBouncer: clients waiting for a server connection */
     enum sev pool_level; /* the worst pool's health_pool() */
+    /* Restore tests: judged only when restore_judged (some server of the fleet has records, and
+     * this one is not a pooler); restore is this server's status, NULL when none is recorded. */
+    bool restore_judged;
+    const struct restore_status *restore;
+    int restore_max_age_days;
+    time_t now;
 };
 
 enum health_fig {
@@ -77,6 +95,7 @@ enum health_fig {
     HF_XID,
     HF_ARCHIVER,
     HF_POOL_WAIT,
+    HF_RESTORE,
     HF_N
 };
 
@@ -95,7 +114,10 @@ struct health {
 /* Judge the figures. The score: DOWN 1000, STALE 900, CONNECTING 800; else the sum over the
  * figures at WARN or worse of blocked 200 (+1 a session, up to 50), connections 150, lag 120,
  * longest query 100, archiver 80, xid age 60, cache hit 50; a pooler's waiting clients 200
- * (+1 a client, up to 50). Idle-in-transaction counts are shown, not sorted by. */
+ * (+1 a client, up to 50); and the restore tests, below every live figure (a backup nobody
+ * proved is a risk, not an incident): failed or never tested 20, too old 10. A fleet without any
+ * restore test record is not judged on them at all (SEV_NONE: no one who does not use restore
+ * tests is nagged). Idle-in-transaction counts are shown, not sorted by. */
 void health_judge(const struct health_in *in, const struct thresholds *th, struct health *out);
 /* Gather a server's figures from the model and judge them. */
 void health_of(const struct model *m, const struct server *s, struct health *out);

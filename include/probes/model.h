@@ -41,6 +41,23 @@ struct server {
 };
 
 struct jobs;
+struct restore_book;
+struct restore_status;
+
+/* The restore tests' record as the model holds it (restore_watch.c): the book read from the
+ * file, reloaded when the file changed, checked by one stat() per refresh interval at most. */
+struct restore_watch {
+    bool on;                   /* a file is watched (the loop sets it up; tests may not) */
+    char *path;                /* owned; NULL: no home directory, nothing recorded */
+    struct restore_book *book; /* NULL: not loaded (no file, or not watched) */
+    bool judged;               /* some server of the fleet has records: restore tests are judged */
+    /* the file as last read: a change of any of these reloads it */
+    bool seen_exists;
+    int64_t seen_size, seen_mtime_ns;
+    uint64_t seen_ino;
+    int64_t checked_ms; /* now_ms() of the last stat */
+    char err[200];      /* the last read error (raw text), "" if none: the previous book is kept */
+};
 
 struct model {
     const struct config *cfg;
@@ -56,6 +73,7 @@ struct model {
      * model not made by sched_init (tests), which then computes them on every call. */
     struct lag_memo *lag_memo;
     struct health_memo *health_memo; /* every server's health_of, likewise (health.c) */
+    struct restore_watch restore;
 };
 
 /* Each server's worst replication lag, valid for one generation of the model. */
@@ -78,6 +96,21 @@ const char *srv_status_name(enum srv_status s);
 const char *srv_role(const struct server *s); /* "primary", "replica" or "?" */
 /* The servers' order, worst first (by health_score, then name): order gets m->n indexes. */
 void fleet_order(const struct model *m, size_t *order);
+/* ---- restore tests (restore_watch.c) ---- */
+/* Watch the record file at path (taken; NULL: none) and load it now. */
+void model_restore_watch(struct model *m, char *path);
+/* Called by the scheduler on every step: stats the file at most once per refresh interval (not
+ * while paused) and reloads it when it changed (a run recorded by another pgfleet, cron). True
+ * when the book changed (the generation was bumped). */
+bool model_restore_poll(struct model *m, int64_t now);
+/* Reload at once: the restore-test action calls it after appending its record. */
+void model_restore_reload(struct model *m);
+/* Put a book in place (taken; the old one is freed) and judge whether the fleet is tested. */
+void model_restore_set_book(struct model *m, struct restore_book *b);
+void model_restore_free(struct model *m);
+/* The server's restore status, NULL when none is recorded (or nothing is watched). */
+const struct restore_status *model_restore_status(const struct model *m, const struct server *s);
+
 /* Whether pooler (a KIND_PGBOUNCER server) serves the server of that config name. */
 bool pooler_serves(const struct server *pooler, const char *name);
 /* Whether backend pid of server is a server connection of a pgBouncer of the fleet that serves

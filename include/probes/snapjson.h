@@ -35,6 +35,7 @@ void snapjson_connections(const struct model *m, const struct server *s,
                           json_t *o);                                       /* connections.by_*, pools[], stats[] */
 void snapjson_io(const struct model *m, const struct server *s, json_t *o); /* cache.databases, io */
 void snapjson_statements(const struct model *m, const struct server *s, json_t *o); /* statements[], progress[] */
+void snapjson_restore(const struct model *m, const struct server *s, json_t *o);    /* restore_test */
 
 /* One server's whole object, and the whole document ({schema_version, …, servers[]} with the
  * servers worst first); snapjson_write prints it indented, with a newline. */

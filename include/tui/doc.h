@@ -56,7 +56,8 @@ int scroll_clamp(int top, int n, int h);
 /* Fit a row of columns to width: wd[c] holds column c's width. While the columns left, each with
  * a space after it, are wider than width, the one of lowest priority goes (the first of equals),
  * never one whose bit (1u << c) is set in keep. The columns left are placed from x0 on and, with
- * grow, a flex column takes what the row leaves over; a dropped column gets x -1 and width 0. */
+ * grow, a flex column takes what the row leaves over; a dropped column gets x -1 and width 0, and
+ * so does one given a negative width (left out before fitting: an empty optional column). */
 void table_fit(const struct colspec *cols, int ncols, int width, unsigned keep, bool grow, int x0, int *x, int *wd);
 /* s in a field of cols display columns, cut to fit (never half a character). */
 void fput_pad(FILE *out, const char *s, int cols, bool right);

@@ -18,9 +18,10 @@ struct colspec {
     int prio;   /* columns with a lower priority are dropped first when the screen is narrow */
     bool right; /* numbers are right-aligned */
     bool flex;
-    bool numeric; /* sorts as a number */
-    bool keep;    /* never dropped: when the kept columns do not fit, the table says the
+    bool numeric;  /* sorts as a number */
+    bool keep;     /* never dropped: when the kept columns do not fit, the table says the
                    * terminal is too small instead */
+    bool optional; /* left out when every cell of it is empty (a feature not in use) */
 };
 
 enum fleet_col {
@@ -38,6 +39,7 @@ enum fleet_col {
     FC_HIT,
     FC_WAL,
     FC_PROGRESS,
+    FC_RESTORE,
     FC_TAGS,
     FC_REASON,
     FC_N

@@ -252,6 +252,21 @@ char *fmt_age(char *buf, size_t len, double s)
     return buf;
 }
 
+char *fmt_age_coarse(char *buf, size_t len, double s)
+{
+    if (!isfinite(s))
+        snprintf(buf, len, "-");
+    else if (s < 60)
+        snprintf(buf, len, "%.0fs", s < 0 ? 0 : floor(s));
+    else if (s < 3600)
+        snprintf(buf, len, "%.0fm", floor(s / 60));
+    else if (s < 86400)
+        snprintf(buf, len, "%.0fh", floor(s / 3600));
+    else
+        snprintf(buf, len, "%.0fd", s / 86400 < 1e6 ? floor(s / 86400) : 999999);
+    return buf;
+}
+
 static char *fmt_scaled(char *buf, size_t len, double v, double base, const char *const *sfx, int nsfx, int int_below)
 {
     int i = 0;

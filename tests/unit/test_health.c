@@ -11,12 +11,16 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/util.h"
 #include "probes/health.h"
 #include "probes/model.h"
+#include "probes/restore_record.h"
 #include "probes/sec_connections.h"
 #include "probes/sec_replication.h"
 #include "testutil.h"
@@ -154,6 +158,12 @@ static void test_single_figures(void **state)
 
 /* ---- a whole server ---- */
 
+#define NOW ((time_t)1800000000)
+#define DAY 86400
+static struct restore_status rst; /* the status CH_RESTORE_* set up, for the case being run */
+/* the quiet servers' own: a good test yesterday */
+static const struct restore_status fresh = {.any = true, .last_ok = NOW - DAY, .last_run = NOW - DAY};
+
 /* A quiet primary, UP: every figure known and fine. */
 static struct health_in quiet(void)
 {
@@ -170,6 +180,10 @@ static struct health_in quiet(void)
         .lag_s = 0,
         .xid_age = 1000,
         .archiver_failing = false,
+        .restore_judged = true,
+        .restore = &fresh,
+        .restore_max_age_days = 90,
+        .now = NOW,
     };
 }
 
@@ -186,7 +200,10 @@ static struct health_in quiet_pooler(void)
                               .cache_hit_pct = NAN,
                               .lag_bytes = NAN,
                               .lag_s = NAN,
-                              .xid_age = -1};
+                              .xid_age = -1,
+                              .restore_judged = true,
+                              .restore_max_age_days = 90,
+                              .now = NOW};
 }
 
 enum change {
@@ -206,6 +223,14 @@ enum change {
     CH_ARCHIVER,
     CH_WAITING,
     CH_POOL_CRIT,
+    /* restore tests (the fleet has records, the limit is 90 days, now is NOW) */
+    CH_RESTORE_OK_DAYS,  /* the last good test v days ago, the last run good */
+    CH_RESTORE_FAILED,   /* a good test 1 day ago, then a failed one v days ago */
+    CH_RESTORE_NEVER,    /* no record for this server */
+    CH_RESTORE_NOTHING,  /* no record for the whole fleet: not judged */
+    CH_RESTORE_ABORTED,  /* a good test v days ago, then an aborted one: still good */
+    CH_RESTORE_NEVER_OK, /* only aborted runs */
+    CH_RESTORE_LIMIT,    /* max_age_days = v */
 };
 
 struct jcase {
@@ -247,6 +272,27 @@ static void apply(struct health_in *in, enum change ch, double v)
         in->pool_level = v > 0 ? SEV_WARN : SEV_NONE;
         break;
     case CH_POOL_CRIT: in->pool_level = SEV_CRIT; break;
+    case CH_RESTORE_OK_DAYS:
+        rst = (struct restore_status){
+            .any = true, .last_ok = NOW - (time_t)(v * DAY), .last_run = NOW - (time_t)(v * DAY)};
+        in->restore = &rst;
+        break;
+    case CH_RESTORE_FAILED:
+        rst = (struct restore_status){
+            .any = true, .last_ok = NOW - DAY, .last_run = NOW - (time_t)(v * DAY), .last_failed = true};
+        in->restore = &rst;
+        break;
+    case CH_RESTORE_NEVER: in->restore = NULL; break;
+    case CH_RESTORE_NOTHING: in->restore_judged = false; break;
+    case CH_RESTORE_ABORTED:
+        rst = (struct restore_status){.any = true, .last_ok = NOW - (time_t)(v * DAY), .last_run = NOW - 60};
+        in->restore = &rst;
+        break;
+    case CH_RESTORE_NEVER_OK:
+        rst = (struct restore_status){.any = true, .last_run = NOW - 60};
+        in->restore = &rst;
+        break;
+    case CH_RESTORE_LIMIT: in->restore_max_age_days = (int)v; break;
     }
 }
 
@@ -313,6 +359,36 @@ static const struct jcase jcases[] = {
     {"pooler: no connections verdict", true, {CH_WAITING}, {0}, HF_CONNS, SEV_NONE, "", 0},
     {"pooler DOWN", true, {CH_DOWN, CH_WAITING}, {0, 4}, HF_POOL_WAIT, SEV_NONE, "", 1000},
     {"postgres: no pooler verdict", false, {CH_NONE}, {0}, HF_POOL_WAIT, SEV_NONE, "", 0},
+    /* restore tests: OK under the limit, WARN from it, CRIT failed or never; a small score only,
+     * under every live figure (cache hit's 50 is the smallest) */
+    {"restore fresh", false, {CH_RESTORE_OK_DAYS}, {3}, HF_RESTORE, SEV_OK, "", 0},
+    {"restore just under the limit", false, {CH_RESTORE_OK_DAYS}, {89.99}, HF_RESTORE, SEV_OK, "", 0},
+    {"restore at the limit",
+     false,
+     {CH_RESTORE_OK_DAYS},
+     {90},
+     HF_RESTORE,
+     SEV_WARN,
+     "last good restore test 90d ago (limit 90d)",
+     10},
+    {"restore old", false, {CH_RESTORE_OK_DAYS}, {100}, HF_RESTORE, SEV_WARN, NULL, 10},
+    {"restore old, other limit", false, {CH_RESTORE_OK_DAYS, CH_RESTORE_LIMIT}, {100, 120}, HF_RESTORE, SEV_OK, "", 0},
+    {"restore failed", false, {CH_RESTORE_FAILED}, {2}, HF_RESTORE, SEV_CRIT, "last restore test failed 2d ago", 20},
+    {"restore never", false, {CH_RESTORE_NEVER}, {0}, HF_RESTORE, SEV_CRIT, "never restore-tested", 20},
+    {"restore aborted keeps good", false, {CH_RESTORE_ABORTED}, {5}, HF_RESTORE, SEV_OK, "", 0},
+    {"restore only aborted",
+     false,
+     {CH_RESTORE_NEVER_OK},
+     {0},
+     HF_RESTORE,
+     SEV_CRIT,
+     "no restore test ever succeeded",
+     20},
+    {"restore: fleet untested, not judged", false, {CH_RESTORE_NOTHING}, {0}, HF_RESTORE, SEV_NONE, "", 0},
+    {"restore: limit 0, not judged", false, {CH_RESTORE_NEVER, CH_RESTORE_LIMIT}, {0, 0}, HF_RESTORE, SEV_NONE, "", 0},
+    {"restore: a pooler is never judged", true, {CH_RESTORE_NEVER}, {0}, HF_RESTORE, SEV_NONE, "", 0},
+    {"restore + live figure", false, {CH_RESTORE_NEVER, CH_HIT}, {0, 90}, HF_CACHE, SEV_WARN, NULL, 70},
+    {"restore: DOWN still judged", false, {CH_DOWN, CH_RESTORE_FAILED}, {0, 1}, HF_RESTORE, SEV_CRIT, NULL, 1000},
 };
 
 static void test_judge_table(void **state)
@@ -393,12 +469,103 @@ static void test_health_of(void **state)
     world_free(w);
 }
 
+/* ---- restore tests over a model: the fleet is judged once a record names one of its servers;
+ * the record file is watched (a run appended elsewhere shows after one poll) ---- */
+
+static void test_restore_of(void **state)
+{
+    (void)state;
+    struct world *w = world_new(3);
+    static const char *const names[] = {"alpha", "beta", "bouncer"};
+    for (size_t i = 0; i < 3; i++)
+        w->cfg.servers[i].name = xstrdup(names[i]);
+    w->m.servers[2].kind = KIND_PGBOUNCER;
+    struct health h;
+    /* nothing watched, nothing recorded: not judged, no score */
+    for (size_t i = 0; i < 3; i++) {
+        health_of(&w->m, &w->m.servers[i], &h);
+        assert_int_equal(h.v[HF_RESTORE].level, SEV_NONE);
+        assert_int_equal(h.score, 0);
+    }
+    /* records of another fleet's servers only: still not judged */
+    time_t now = time(NULL);
+    char line[512];
+    snprintf(line, sizeof line, "{\"server\":\"elsewhere\",\"outcome\":\"ok\",\"started_epoch\":%lld}\n",
+             (long long)now - 3600);
+    model_restore_set_book(&w->m, restore_book_parse(line, strlen(line)));
+    assert_false(w->m.restore.judged);
+    health_of(&w->m, &w->m.servers[1], &h);
+    assert_int_equal(h.v[HF_RESTORE].level, SEV_NONE);
+
+    /* a file with alpha's good test: alpha OK, beta never tested (CRIT, a small score), the
+     * pooler not judged; read through the watch, as the loop does */
+    char dir[] = "/tmp/pgfleet-rw.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *path = xasprintf("%s/restore_tests.jsonl", dir);
+    model_restore_watch(&w->m, xstrdup(path));
+    assert_false(w->m.restore.judged); /* no file yet */
+    char err[256];
+    struct restore_run r = {.server = "alpha",
+                            .method = "basebackup",
+                            .outcome = "ok",
+                            .started = now - 3 * 86400,
+                            .rto_s = 60,
+                            .bytes = -1};
+    assert_int_equal(restore_record_append(path, &r, err, sizeof err), 0);
+    unsigned gen = w->m.generation;
+    w->m.refresh_ms = 1000;
+    assert_false(model_restore_poll(&w->m, w->m.restore.checked_ms + 10)); /* not before the interval */
+    assert_true(model_restore_poll(&w->m, w->m.restore.checked_ms + 1000));
+    assert_true(w->m.generation != gen);
+    assert_false(model_restore_poll(&w->m, w->m.restore.checked_ms + 2000)); /* unchanged: no reload */
+    assert_true(w->m.restore.judged);
+    health_of(&w->m, &w->m.servers[0], &h);
+    assert_int_equal(h.v[HF_RESTORE].level, SEV_OK);
+    assert_int_equal(h.score, 0);
+    health_of(&w->m, &w->m.servers[1], &h);
+    assert_int_equal(h.v[HF_RESTORE].level, SEV_CRIT);
+    assert_string_equal(h.v[HF_RESTORE].reason, "never restore-tested");
+    assert_int_equal(h.score, 20);
+    health_of(&w->m, &w->m.servers[2], &h);
+    assert_int_equal(h.v[HF_RESTORE].level, SEV_NONE);
+    /* worst first: beta (never tested) before alpha, the pooler last by name */
+    size_t order[4];
+    fleet_order(&w->m, order);
+    assert_int_equal(order[0], 1);
+    /* beta fails now: a forced reload (what the action calls after appending) shows it */
+    r.server = "beta", r.outcome = "failed", r.failed_phase = "verify", r.error = "checksum mismatch";
+    r.started = now - 7200;
+    assert_int_equal(restore_record_append(path, &r, err, sizeof err), 0);
+    model_restore_reload(&w->m);
+    health_of(&w->m, &w->m.servers[1], &h);
+    assert_string_equal(h.v[HF_RESTORE].reason, "last restore test failed 2h ago");
+    /* the limit from the config */
+    w->cfg.restore_max_age_days = 2;
+    health_of(&w->m, &w->m.servers[0], &h);
+    assert_int_equal(h.v[HF_RESTORE].level, SEV_WARN);
+    assert_string_equal(h.v[HF_RESTORE].reason, "last good restore test 3d ago (limit 2d)");
+    assert_int_equal(health_restore_age_days(model_restore_status(&w->m, &w->m.servers[0]), now), 3);
+    assert_int_equal(health_restore_age_days(NULL, now), -1);
+    /* the file removed: not judged again (but not while the user froze the screen) */
+    unlink(path);
+    w->m.paused = true;
+    assert_false(model_restore_poll(&w->m, w->m.restore.checked_ms + 1000));
+    assert_true(w->m.restore.judged);
+    w->m.paused = false;
+    assert_true(model_restore_poll(&w->m, w->m.restore.checked_ms + 1000));
+    assert_false(w->m.restore.judged);
+    rmdir(dir);
+    free(path);
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_figures),
         cmocka_unit_test(test_judge_table),
         cmocka_unit_test(test_health_of),
+        cmocka_unit_test(test_restore_of),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,14 +14,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/config.h"
 #include "core/rowset.h"
 #include "core/util.h"
 #include "probes/model.h"
 #include "probes/probe.h"
+#include "probes/restore_record.h"
 #include "probes/sample.h"
 #include "testutil.h"
+#include "tui/doc.h"
 #include "tui/views.h"
 
 /* ---- the model ---- */
@@ -661,6 +664,63 @@ static void test_fleet_cells(void **state)
     assert_int_equal(sev[FC_REASON], SEV_WARN);
 }
 
+/* RESTORE: empty (and the column left out of the text table) while the fleet has no record;
+ * then the age of the last good test, "FAILED <age>", or "never", coloured by health. */
+static void test_fleet_restore(void **state)
+{
+    struct world *w = *state;
+    struct model *m = &w->m;
+    cell_t *c = xcalloc(m->n * FC_N, sizeof *c);
+    enum sev sev[FC_N];
+    for (size_t i = 0; i < m->n; i++) {
+        fleet_cells(m, &m->servers[i], &c[i * FC_N], sev);
+        assert_string_equal(c[i * FC_N + FC_RESTORE], "");
+        assert_int_equal(sev[FC_RESTORE], SEV_NONE);
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    text_table(out, fleet_cols, FC_N, c, m->n);
+    fclose(out);
+    assert_null(strstr(buf, "RESTORE"));
+    free(buf);
+
+    time_t now = time(NULL);
+    struct text t;
+    text_init(&t);
+    text_printf(&t, "{\"server\":\"alpha\",\"outcome\":\"ok\",\"started_epoch\":%lld}\n", (long long)now - 100 * 86400);
+    text_printf(&t, "{\"server\":\"beta\",\"outcome\":\"ok\",\"started_epoch\":%lld}\n", (long long)now - 5 * 3600);
+    text_printf(&t, "{\"server\":\"beta\",\"outcome\":\"failed\",\"started_epoch\":%lld}\n",
+                (long long)now - 2 * 86400);
+    model_restore_set_book(m, restore_book_parse(t.s, t.len));
+    text_free(&t);
+    struct {
+        size_t server;
+        const char *cell;
+        enum sev sev;
+    } want[] = {{ALPHA, "100d", SEV_WARN}, {BETA, "5h", SEV_NONE}, {GAMMA, "never", SEV_CRIT}};
+    for (size_t i = 0; i < ARRAY_LEN(want); i++) {
+        fleet_cells(m, &m->servers[want[i].server], &c[want[i].server * FC_N], sev);
+        assert_string_equal(c[want[i].server * FC_N + FC_RESTORE], want[i].cell);
+        assert_int_equal(sev[FC_RESTORE], want[i].sev);
+    }
+    /* a newer failure: FAILED with its age */
+    text_init(&t);
+    text_printf(&t, "{\"server\":\"beta\",\"outcome\":\"failed\",\"started_epoch\":%lld}\n",
+                (long long)now - 2 * 86400);
+    model_restore_set_book(m, restore_book_parse(t.s, t.len));
+    text_free(&t);
+    fleet_cells(m, &m->servers[BETA], &c[BETA * FC_N], sev);
+    assert_string_equal(c[BETA * FC_N + FC_RESTORE], "FAILED 2d");
+    assert_int_equal(sev[FC_RESTORE], SEV_CRIT);
+    out = open_memstream(&buf, &len);
+    text_table(out, fleet_cols, FC_N, c, m->n);
+    fclose(out);
+    assert_non_null(strstr(buf, "RESTORE"));
+    free(buf);
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -674,6 +734,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_act_cells_cut_on_boundary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fleet_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fleet_cells, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fleet_restore, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,6 +128,7 @@ void world_free(struct world *w)
         caps_free(&w->m.servers[i].caps);
     }
     free(w->m.servers);
+    model_restore_free(&w->m);
     config_free(&w->cfg);
     free(w);
 }
