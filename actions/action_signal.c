@@ -324,6 +324,8 @@ enum job_state signal_step(struct job *j, const struct job_event *ev, const stru
             return summary(j, k->past);
         }
         return JOB_RUNNING;
+    case JEV_OUTPUT:
+    case JEV_EXITED: return JOB_RUNNING; /* no child processes here */
     case JEV_TIMER: {
         /* verify the targets the action reached: a read, not an action (not audited) */
         j->tries++;

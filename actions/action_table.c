@@ -11,7 +11,7 @@
 #include "probes/sample.h"
 #include "probes/sec_locks.h"
 
-const struct action_class *const action_table[] = {&action_cancel, &action_terminate, NULL};
+const struct action_class *const action_table[] = {&action_cancel, &action_terminate, &action_restore_test, NULL};
 
 const struct action_class *action_find(const char *name)
 {

@@ -44,6 +44,11 @@ void job_target_free(struct job_target *t)
 
 static void job_free(struct job *j)
 {
+    proc_kill(&j->proc, 500); /* nothing it started outlives it */
+    proc_close(&j->proc);
+    text_free(&j->proc.partial);
+    if (j->cls->cleanup)
+        j->cls->cleanup(j);
     conn_free(j->conn);
     for (size_t i = 0; i < j->ntargets; i++)
         job_target_free(&j->targets[i]);
@@ -92,6 +97,7 @@ struct job *job_new(struct jobs *js, const struct action_class *cls, const char 
     j->timeout_ms = js->timeout_ms;
     j->allow_system = js->allow_system;
     text_init(&j->log);
+    proc_init(&j->proc);
     TAILQ_INSERT_TAIL(&js->list, j, entry);
     js->n++;
     js->generation++;
@@ -160,6 +166,37 @@ int job_query(struct job *j, const char *const *sql, int n, const int *nparams, 
     return conn_send(j->conn, CONN_PIPELINE, sql, n, nparams, params, now_ms() + j->timeout_ms);
 }
 
+/* No record, no action: the intent (j->sql so far) on disk before anything acts. */
+static int record_intent(struct job *j)
+{
+    char err[256];
+    const char *path = j->owner ? j->owner->audit_path : NULL;
+    if (!path || audit_append(path, j, "intent", err, sizeof err) < 0) {
+        if (!path)
+            snprintf(err, sizeof err, "%s", j->owner ? j->owner->audit_error : "no audit log");
+        if (j->owner)
+            snprintf(j->owner->audit_error, sizeof j->owner->audit_error, "%s", err);
+        job_log(j, "AUDIT LOG NOT WRITTEN: %s: nothing sent or run", err);
+        snprintf(j->outcome, sizeof j->outcome,
+                 "refused, nothing sent or run: the audit log cannot be written (%.180s)", err);
+        return -2;
+    }
+    j->intent_written = true;
+    return 0;
+}
+
+static void add_sql(struct job *j, char *s)
+{
+    j->sql = xreallocarray(j->sql, j->nsql + 1, sizeof *j->sql);
+    j->sql[j->nsql++] = s;
+}
+
+int job_record_intent(struct job *j, const char *what)
+{
+    add_sql(j, xstrdup(what));
+    return record_intent(j);
+}
+
 int job_act(struct job *j, const char *const *sql, int n, const int *nparams, const char *const *const *params)
 {
     for (int i = 0; i < n; i++) {
@@ -172,23 +209,30 @@ int job_act(struct job *j, const char *const *sql, int n, const int *nparams, co
             for (int k = 0; k < np; k++)
                 text_printf(&t, " $%d='%s'", k + 1, params[i][k] ? params[i][k] : "NULL");
         }
-        j->sql = xreallocarray(j->sql, j->nsql + 1, sizeof *j->sql);
-        j->sql[j->nsql++] = t.s;
+        add_sql(j, t.s);
     }
-    /* No record, no action: the intent is on disk before the statement leaves. */
-    char err[256];
-    const char *path = j->owner ? j->owner->audit_path : NULL;
-    if (!path || audit_append(path, j, "intent", err, sizeof err) < 0) {
-        if (!path)
-            snprintf(err, sizeof err, "%s", j->owner ? j->owner->audit_error : "no audit log");
-        if (j->owner)
-            snprintf(j->owner->audit_error, sizeof j->owner->audit_error, "%s", err);
-        job_log(j, "AUDIT LOG NOT WRITTEN: %s: nothing sent", err);
-        snprintf(j->outcome, sizeof j->outcome, "refused, nothing sent: the audit log cannot be written (%.180s)", err);
+    if (record_intent(j) < 0)
         return -2;
-    }
-    j->intent_written = true;
     return conn_send(j->conn, CONN_PIPELINE, sql, n, nparams, params, now_ms() + j->timeout_ms);
+}
+
+int job_spawn(struct job *j, const struct proc_spec *s, char *err, size_t errlen)
+{
+    if (j->proc.pid && !j->proc.reaped) {
+        snprintf(err, errlen, "%s is still running", j->proc.name);
+        return -1;
+    }
+    proc_close(&j->proc);
+    return proc_spawn(&j->proc, s, err, errlen);
+}
+
+int job_connect_to(struct job *j, const char *conninfo)
+{
+    conn_free(j->conn);
+    j->conn = conn_new(conninfo, "pgfleet-action");
+    const char *names[] = {"statement_timeout"}, *values[] = {"0"};
+    conn_set_settings(j->conn, names, values, 1);
+    return conn_start(j->conn, now_ms() + j->timeout_ms);
 }
 
 /* The end of a job: the audit line first, so no result is shown that is not on record. */
@@ -199,6 +243,8 @@ static void finish(struct jobs *js, struct job *j, enum job_state st)
     j->timer_ms = INT64_MAX;
     if (j->conn)
         conn_close(j->conn, NULL);
+    if (j->proc.pid && !j->proc.reaped) /* the action should have stopped it: make sure */
+        proc_kill(&j->proc, 500);
     if (!j->outcome[0])
         snprintf(j->outcome, sizeof j->outcome, "%s", job_state_name(st));
     char err[256];
@@ -231,7 +277,8 @@ void job_start(struct jobs *js, struct job *j)
     j->state = JOB_RUNNING;
     j->started_ms = now_ms();
     j->started_wall = time(NULL);
-    job_log(j, "%s on %s: %zu target%s", j->cls->title, j->server, j->ntargets, j->ntargets == 1 ? "" : "s");
+    if (j->ntargets)
+        job_log(j, "%s on %s: %zu target%s", j->cls->title, j->server, j->ntargets, j->ntargets == 1 ? "" : "s");
     struct job_event ev = {.kind = JEV_START};
     dispatch(js, j, &ev);
 }
@@ -263,14 +310,22 @@ int jobs_pollfds(struct jobs *js, struct pollfd *pfd, struct job **tag, int max)
     TAILQ_FOREACH (j, &js->list, entry) {
         if (n >= max)
             break;
-        short ev;
-        int fd = j->state == JOB_RUNNING && j->conn ? conn_pollfd(j->conn, &ev) : -1;
-        if (fd < 0)
+        if (j->state != JOB_RUNNING)
             continue;
-        pfd[n].fd = fd;
-        pfd[n].events = ev;
-        pfd[n].revents = 0;
-        tag[n++] = j;
+        short ev;
+        int fd = j->conn ? conn_pollfd(j->conn, &ev) : -1;
+        if (fd >= 0) {
+            pfd[n].fd = fd;
+            pfd[n].events = ev;
+            pfd[n].revents = 0;
+            tag[n++] = j;
+        }
+        if (j->proc.fd >= 0 && n < max) {
+            pfd[n].fd = j->proc.fd;
+            pfd[n].events = POLLIN;
+            pfd[n].revents = 0;
+            tag[n++] = j;
+        }
     }
     return n;
 }
@@ -295,6 +350,32 @@ static void step_conn(struct jobs *js, struct job *j, short revents, int64_t now
     }
 }
 
+struct line_ctx {
+    struct jobs *js;
+    struct job *j;
+};
+
+static void on_line(void *p, const char *line)
+{
+    struct line_ctx *c = p;
+    if (c->j->state != JOB_RUNNING)
+        return;
+    struct job_event ev = {.kind = JEV_OUTPUT, .line = line};
+    dispatch(c->js, c->j, &ev);
+}
+
+/* The child's output (read whenever there is some: a non-blocking read), then its end. */
+static void step_proc(struct jobs *js, struct job *j, int64_t now)
+{
+    struct line_ctx c = {js, j};
+    proc_read(&j->proc, on_line, &c);
+    if (j->state == JOB_RUNNING && j->proc.pid && proc_done(&j->proc, now)) {
+        struct job_event ev = {.kind = JEV_EXITED, .status = j->proc.status};
+        proc_close(&j->proc);
+        dispatch(js, j, &ev);
+    }
+}
+
 bool jobs_step(struct jobs *js, const struct pollfd *pfd, struct job *const *tag, int n, int64_t now)
 {
     unsigned gen = js->generation;
@@ -308,6 +389,8 @@ bool jobs_step(struct jobs *js, const struct pollfd *pfd, struct job *const *tag
                 rev |= pfd[k].revents;
         if (j->conn && conn_state(j->conn) != CONN_CLOSED)
             step_conn(js, j, rev, now);
+        if (j->state == JOB_RUNNING && j->proc.pid)
+            step_proc(js, j, now);
         if (j->state == JOB_RUNNING && now >= j->timer_ms) {
             j->timer_ms = INT64_MAX;
             struct job_event ev = {.kind = JEV_TIMER};
@@ -328,6 +411,9 @@ int64_t jobs_next_deadline(const struct jobs *js)
             best = j->timer_ms;
         if (j->conn && conn_deadline(j->conn) < best)
             best = conn_deadline(j->conn);
+        /* a child's exit is noticed by polling (its pipe may stay open in a grandchild) */
+        if (j->proc.pid && now_ms() + 200 < best)
+            best = now_ms() + 200;
     }
     return best;
 }

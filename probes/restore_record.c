@@ -98,7 +98,7 @@ char *restore_record_line(const struct restore_run *r)
     for (size_t i = 0; i < r->nchecks; i++)
         json_array_append_new(ck, jtext(r->checks[i], 500));
     json_object_set_new(o, "checks", ck);
-    char *line = json_dumps(o, JSON_COMPACT);
+    char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(o);
     return line;
 }
@@ -548,7 +548,7 @@ static void print_run(FILE *out, json_t *o)
  * inside a string there): nothing a terminal acts on. */
 static void print_json(FILE *out, json_t *o)
 {
-    char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
     for (const char *c = line; c && *c; c++)
         if (*c == 0x7f)
             fputs("\\u007f", out);

@@ -10,10 +10,10 @@
 
 static const char *const cmd_names[] = {
     [CLI_MONITOR] = "the monitor", [CLI_SNAPSHOT] = "snapshot", [CLI_CANCEL] = "cancel",
-    [CLI_TERMINATE] = "terminate", [CLI_AUDIT] = "audit",
+    [CLI_TERMINATE] = "terminate", [CLI_AUDIT] = "audit",       [CLI_RESTORE_TEST] = "restore-test",
 };
 /* the command words, for "did you mean" */
-static const char *const commands[] = {"snapshot", "cancel", "terminate", "audit"};
+static const char *const commands[] = {"snapshot", "cancel", "terminate", "audit", "restore-test"};
 
 enum opt_id {
     O_CONFIG,
@@ -27,13 +27,17 @@ enum opt_id {
     O_JSON,
     O_YES,
     O_SINCE,
+    O_HISTORY,
+    O_DUE,
     O_HELP,
     O_VERSION,
     O_COUNT
 };
 
 #define ON(c) (1u << (c))
-#define ANY (ON(CLI_MONITOR) | ON(CLI_SNAPSHOT) | ON(CLI_CANCEL) | ON(CLI_TERMINATE) | ON(CLI_AUDIT))
+#define ANY \
+    (ON(CLI_MONITOR) | ON(CLI_SNAPSHOT) | ON(CLI_CANCEL) | ON(CLI_TERMINATE) | ON(CLI_AUDIT) | ON(CLI_RESTORE_TEST))
+#define RT ON(CLI_RESTORE_TEST)
 #define WATCH (ON(CLI_MONITOR) | ON(CLI_SNAPSHOT))
 #define SIGNAL (ON(CLI_CANCEL) | ON(CLI_TERMINATE))
 
@@ -50,12 +54,14 @@ static const struct opt_spec {
     [O_TIMEOUT] = {"timeout", 0, "TIME", false, WATCH},
     [O_SERVER] = {"server", 0, "NAME", true, WATCH},
     [O_TAG] = {"tag", 0, "TAG", true, WATCH},
-    [O_READ_ONLY] = {"read-only", 0, NULL, false, ON(CLI_MONITOR) | SIGNAL},
+    [O_READ_ONLY] = {"read-only", 0, NULL, false, ON(CLI_MONITOR) | SIGNAL | RT},
     [O_NO_COLOR] = {"no-color", 0, NULL, false, ON(CLI_MONITOR)},
     [O_IDLE] = {"idle", 0, NULL, false, WATCH},
-    [O_JSON] = {"json", 0, NULL, false, ON(CLI_SNAPSHOT)},
-    [O_YES] = {"yes", 0, NULL, false, SIGNAL},
+    [O_JSON] = {"json", 0, NULL, false, ON(CLI_SNAPSHOT) | RT},
+    [O_YES] = {"yes", 0, NULL, false, SIGNAL | RT},
     [O_SINCE] = {"since", 0, "TIME", false, ON(CLI_AUDIT)},
+    [O_HISTORY] = {"history", 0, NULL, false, RT},
+    [O_DUE] = {"due", 0, NULL, false, RT},
     [O_HELP] = {"help", 'h', NULL, false, ANY},
     [O_VERSION] = {"version", 'V', NULL, false, ANY},
 };
@@ -145,6 +151,8 @@ static void set_value(struct cli_line *cl, enum opt_id id, const char *v, unsign
     case O_JSON: cl->o.json = true; break;
     case O_YES: cl->o.yes = true; break;
     case O_SINCE: cl->o.since = v; break;
+    case O_HISTORY: cl->o.history = true; break;
+    case O_DUE: cl->o.due = true; break;
     case O_HELP: cl->help = true; break;
     case O_VERSION: cl->version = true; break;
     case O_COUNT: break;
@@ -209,7 +217,7 @@ static void cmds_of(unsigned bits, struct text *t)
 
 static bool is_command(const char *w, enum cli_cmd *cmd)
 {
-    static const enum cli_cmd ids[] = {CLI_SNAPSHOT, CLI_CANCEL, CLI_TERMINATE, CLI_AUDIT};
+    static const enum cli_cmd ids[] = {CLI_SNAPSHOT, CLI_CANCEL, CLI_TERMINATE, CLI_AUDIT, CLI_RESTORE_TEST};
     for (size_t i = 0; i < ARRAY_LEN(commands); i++)
         if (strcmp(w, commands[i]) == 0) {
             *cmd = ids[i];

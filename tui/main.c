@@ -247,6 +247,8 @@ int main(int argc, char **argv)
             rc = run_signal(&cl.o, cl.cmd_name, cl.nargs, cl.args);
     } else if (cl.cmd == CLI_AUDIT) {
         rc = run_audit(&cl.o);
+    } else if (cl.cmd == CLI_RESTORE_TEST) {
+        rc = run_restore_test(&cl.o, cl.nargs, cl.args);
     } else {
         rc = watch(&cl);
     }

@@ -28,9 +28,11 @@ struct action_class {
     enum confirm (*confirm)(const struct job *);
     /* One step on an event; returns the new state (RUNNING until done). */
     enum job_state (*step)(struct job *, const struct job_event *);
+    /* Optional: free j->priv when the job is freed (after its last step). */
+    void (*cleanup)(struct job *);
 };
 
-extern const struct action_class action_cancel, action_terminate;
+extern const struct action_class action_cancel, action_terminate, action_restore_test;
 extern const struct action_class *const action_table[];
 const struct action_class *action_find(const char *name);
 

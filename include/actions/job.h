@@ -12,6 +12,7 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include "actions/job_proc.h"
 #include "core/rowset.h"
 #include "core/util.h"
 
@@ -34,13 +35,25 @@ struct job_target {
     bool ok;        /* the action did what was asked for this target */
 };
 
-enum job_event_kind { JEV_START, JEV_CONNECTED, JEV_RESULTS, JEV_FAILED, JEV_TIMER, JEV_ABORT, JEV_CONFIRMED };
+enum job_event_kind {
+    JEV_START,
+    JEV_CONNECTED,
+    JEV_RESULTS,
+    JEV_FAILED,
+    JEV_TIMER,
+    JEV_ABORT,
+    JEV_CONFIRMED,
+    JEV_OUTPUT, /* a line from the job's child process */
+    JEV_EXITED, /* the child process ended (its output all read) */
+};
 
 struct job_event {
     enum job_event_kind kind;
     struct rowset **rs; /* JEV_RESULTS: one per statement (owned by job.c, freed after step) */
     int nrs;
     const char *error; /* JEV_FAILED: why */
+    const char *line;  /* JEV_OUTPUT: the line (raw: escape before showing) */
+    int status;        /* JEV_EXITED: the wait status (proc_status_text) */
 };
 
 struct job {
@@ -69,6 +82,9 @@ struct job {
     bool audit_failed;         /* the outcome record could not be written */
     int64_t started_ms, ended_ms;
     time_t started_wall;
+    struct job_proc proc; /* the child process of the current step, if any (job_spawn) */
+    char progress[96];    /* a running job's progress for the Jobs pane, raw ("copy 42% …") */
+    void *priv;           /* the action's own state, freed by its class's cleanup */
     TAILQ_ENTRY(job) entry;
 };
 TAILQ_HEAD(job_list, job);
@@ -114,6 +130,16 @@ int job_connect(struct job *j);
  * nothing is sent and it returns -2 with the reason in j->outcome. -1: the send failed (part
  * of it may have gone out). */
 int job_act(struct job *j, const char *const *sql, int n, const int *nparams, const char *const *const *params);
+/* Record the intent of an act that is not a statement (a child process that copies a server's
+ * data, say), described by what (no secrets in it), before doing it: -2 with the reason in
+ * j->outcome when the record cannot be written, and then it must not be done. */
+int job_record_intent(struct job *j, const char *what);
+/* Start the job's child process (one at a time); JEV_OUTPUT per line and JEV_EXITED follow.
+ * -1 with the reason in err. */
+int job_spawn(struct job *j, const struct proc_spec *s, char *err, size_t errlen);
+/* Connect the job's connection to another conninfo (a scratch server, another database): the
+ * old connection is closed; JEV_CONNECTED or JEV_FAILED follows. */
+int job_connect_to(struct job *j, const char *conninfo);
 /* Send statements that only read (look-ups, verification): not audited. */
 int job_query(struct job *j, const char *const *sql, int n, const int *nparams, const char *const *const *params);
 void job_set_timer(struct job *j, int64_t at_ms);

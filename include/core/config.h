@@ -18,12 +18,39 @@ struct thresholds {
     double cache_hit_pct;           /* default 95 */
 };
 
+/* restore_test: a canary query whose value the restored server must reach (at least the value
+ * read from the source just before the copy). */
+struct canary_conf {
+    char *database; /* NULL: the server's own */
+    char *query;
+};
+
+/* restore_test: fleet-wide, and per server (a server's keys override the fleet's one by one;
+ * restore_conf_resolve). NULL / -1 / 0 mean "not set here". */
+struct restore_conf {
+    char *method;            /* basebackup, logical, pgbackrest, hook */
+    char *scratch_dir;       /* where restores go; default $TMPDIR or /var/tmp */
+    int keep_on_failure;     /* keep a failed test's scratch directory to look at */
+    int amcheck;             /* run pg_amcheck on the restored server */
+    char *run_as;            /* OS user for the tools and the scratch server (needed as root) */
+    char *bindir;            /* PostgreSQL binaries, "{major}" replaced; NULL: the usual places */
+    char *source;            /* basebackup: the fleet server to copy from; NULL: a replica, else itself */
+    char *stanza;            /* pgbackrest */
+    char *pgbackrest_config; /* pgbackrest --config */
+    char *hook;              /* method hook: the command ({datadir} {server} {major} {target_time}) */
+    char *target_time;       /* pgbackrest and hook: recover to this time, not the end of the WAL */
+    struct canary_conf *canaries;
+    size_t ncanaries;
+    int64_t timeout_ms; /* the whole test; default 6h */
+};
+
 struct server_conf {
     char *name;
     char *conninfo; /* as given: key=value string or URI; may hold a password, never print it */
     char **tags;
     size_t ntags;
-    int line, col; /* where it was defined in the file; 0 for the command line */
+    int line, col;                /* where it was defined in the file; 0 for the command line */
+    struct restore_conf *restore; /* its own restore_test: keys, or NULL */
 };
 
 struct pooler_conf {
@@ -32,12 +59,6 @@ struct pooler_conf {
     char **serves; /* server names */
     size_t nserves;
     int line, col;
-};
-
-/* restore_test.hooks: a name (the key) and a command for the restore-test action to run. */
-struct hook_conf {
-    char *name;
-    char *command;
 };
 
 struct config {
@@ -55,15 +76,16 @@ struct config {
     /* actions: */
     bool allow_system_backends; /* let cancel/terminate target background processes */
     char *audit_log;            /* default $XDG_STATE_HOME/pgfleet/audit.jsonl */
-    /* restore_test: and failover: sections are accepted and kept for the actions. */
-    int restore_max_age_days;        /* default 90 */
-    char *restore_scratch_dir;       /* may be NULL */
-    char *restore_method;            /* default "basebackup" */
-    struct hook_conf *restore_hooks; /* in file order */
-    size_t nrestore_hooks;
+    int restore_max_age_days;   /* restore_test.max_age_days: default 90 */
+    struct restore_conf restore;
+    /* failover: is accepted and kept for the action to come. */
     int64_t failover_max_lag_bytes; /* default 1MB */
     char *failover_pooler_db_file;  /* may be NULL */
 };
+
+/* The restore_test settings for one server: its own keys over the fleet's, over the defaults
+ * (method basebackup, timeout 6h). The strings are borrowed from cfg. */
+void restore_conf_resolve(const struct config *cfg, const struct server_conf *s, struct restore_conf *out);
 
 /* Fill cfg with defaults and no servers. */
 void config_init(struct config *cfg);

@@ -14,6 +14,7 @@ struct cli {
     size_t nonly;
     bool read_only, no_color, json, idle, yes;
     const char *since;
+    bool history, due; /* restore-test --history, --due */
 };
 
 /* `pgfleet cancel|terminate SERVER PID` (argc/argv: the words after the command). Returns the
@@ -21,5 +22,7 @@ struct cli {
 int run_signal(const struct cli *cli, const char *cmd, int argc, char **argv);
 /* `pgfleet audit`. Returns the exit status. */
 int run_audit(const struct cli *cli);
+/* `pgfleet restore-test SERVER | --due | --history [SERVER]` (tui/cli_restore.c). */
+int run_restore_test(const struct cli *cli, int argc, char **argv);
 
 #endif

@@ -22,8 +22,9 @@
 #define MAX_NAME 63
 
 #define DEFAULT_METHOD "basebackup"
+#define DEFAULT_RESTORE_TIMEOUT_MS (6LL * 3600 * 1000)
 
-static const char *const restore_methods[] = {"basebackup", "pgbackrest", "barman", "walg"};
+static const char *const restore_methods[] = {"basebackup", "logical", "pgbackrest", "hook"};
 
 void config_init(struct config *cfg)
 {
@@ -38,7 +39,7 @@ void config_init(struct config *cfg)
     cfg->th.cache_hit_pct = 95;
     cfg->read_only = false;
     cfg->restore_max_age_days = 90;
-    cfg->restore_method = xstrdup(DEFAULT_METHOD);
+    cfg->restore.keep_on_failure = cfg->restore.amcheck = -1;
     cfg->failover_max_lag_bytes = 1024LL * 1024;
 }
 
@@ -49,6 +50,49 @@ static void free_strv(char **v, size_t n)
     free(v);
 }
 
+static void restore_conf_free(struct restore_conf *r)
+{
+    char **strs[] = {&r->method, &r->scratch_dir,       &r->run_as, &r->bindir,     &r->source,
+                     &r->stanza, &r->pgbackrest_config, &r->hook,   &r->target_time};
+    for (size_t i = 0; i < ARRAY_LEN(strs); i++)
+        free(*strs[i]);
+    for (size_t i = 0; i < r->ncanaries; i++) {
+        free(r->canaries[i].database);
+        free(r->canaries[i].query);
+    }
+    free(r->canaries);
+    memset(r, 0, sizeof *r);
+}
+
+#define PICK(f) out->f = s && s->restore && s->restore->f ? s->restore->f : cfg->restore.f
+void restore_conf_resolve(const struct config *cfg, const struct server_conf *s, struct restore_conf *out)
+{
+    memset(out, 0, sizeof *out);
+    PICK(method);
+    PICK(scratch_dir);
+    PICK(run_as);
+    PICK(bindir);
+    PICK(source);
+    PICK(stanza);
+    PICK(pgbackrest_config);
+    PICK(hook);
+    PICK(target_time);
+    PICK(timeout_ms);
+    const struct restore_conf *own = s ? s->restore : NULL;
+    out->keep_on_failure = own && own->keep_on_failure >= 0 ? own->keep_on_failure : cfg->restore.keep_on_failure;
+    out->amcheck = own && own->amcheck >= 0 ? own->amcheck : cfg->restore.amcheck;
+    out->keep_on_failure = out->keep_on_failure > 0;
+    out->amcheck = out->amcheck > 0;
+    const struct restore_conf *c = own && own->ncanaries ? own : &cfg->restore;
+    out->canaries = c->canaries;
+    out->ncanaries = c->ncanaries;
+    if (!out->method)
+        out->method = DEFAULT_METHOD;
+    if (!out->timeout_ms)
+        out->timeout_ms = DEFAULT_RESTORE_TIMEOUT_MS;
+}
+#undef PICK
+
 void config_free(struct config *cfg)
 {
     free(cfg->path);
@@ -56,6 +100,9 @@ void config_free(struct config *cfg)
         free(cfg->servers[i].name);
         free(cfg->servers[i].conninfo);
         free_strv(cfg->servers[i].tags, cfg->servers[i].ntags);
+        if (cfg->servers[i].restore)
+            restore_conf_free(cfg->servers[i].restore);
+        free(cfg->servers[i].restore);
     }
     free(cfg->servers);
     for (size_t i = 0; i < cfg->npoolers; i++) {
@@ -65,13 +112,7 @@ void config_free(struct config *cfg)
     }
     free(cfg->poolers);
     free_strv(cfg->escalation, cfg->nescalation);
-    free(cfg->restore_scratch_dir);
-    free(cfg->restore_method);
-    for (size_t i = 0; i < cfg->nrestore_hooks; i++) {
-        free(cfg->restore_hooks[i].name);
-        free(cfg->restore_hooks[i].command);
-    }
-    free(cfg->restore_hooks);
+    restore_conf_free(&cfg->restore);
     free(cfg->failover_pooler_db_file);
     free(cfg->audit_log);
     memset(cfg, 0, sizeof(*cfg));
@@ -456,13 +497,114 @@ static void threshold_pair(struct loader *ld, size_t key, yaml_node_t *v, void *
 }
 
 /* A servers: or poolers: entry while its map is walked. */
+/* restore_test: keys 1.. are also a server's own (max_age_days is the fleet's only). */
+static const char *const restore_keys[] = {
+    "max_age_days", "scratch_dir",       "method", "keep_on_failure", "amcheck",  "run_as", "bindir", "source",
+    "stanza",       "pgbackrest_config", "hook",   "target_time",     "canaries", "timeout"};
+
+static const char *const canary_keys[] = {"database", "query"};
+
+static void canary_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
+{
+    struct canary_conf *c = ctx;
+    const char *s = get_text(ld, v, key ? "query" : "database", key ? "an SQL query" : "a database name");
+    if (s)
+        set_str(key ? &c->query : &c->database, s);
+}
+
+static void get_canaries(struct loader *ld, yaml_node_t *v, struct restore_conf *r)
+{
+    yaml_node_item_t *items;
+    size_t n = get_seq(ld, v, "canaries", &items);
+    for (size_t i = 0; i < n && !ld->stop; i++) {
+        yaml_node_t *it = node_at(ld, items[i]);
+        r->canaries = xreallocarray(r->canaries, r->ncanaries + 1, sizeof *r->canaries);
+        struct canary_conf *c = &r->canaries[r->ncanaries++];
+        memset(c, 0, sizeof *c);
+        walk_map(ld, it, "a canary", canary_keys, ARRAY_LEN(canary_keys), canary_pair, c);
+        if (!ld->stop && it && it->type == YAML_MAPPING_NODE && !c->query)
+            errf(ld, it, "a canary needs a query (e.g. query: SELECT max(id) FROM orders)");
+    }
+}
+
+static void get_tristate(struct loader *ld, yaml_node_t *v, const char *what, int *out)
+{
+    bool b = false;
+    int before = ld->nerr;
+    get_bool(ld, v, what, &b);
+    if (ld->nerr == before)
+        *out = b;
+}
+
+static void restore_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
+{
+    struct restore_conf *r = ctx;
+    const char *s;
+    char **str = NULL;
+    switch (key) {
+    case 0: get_int(ld, v, "max_age_days", &ld->cfg->restore_max_age_days, 1, 36500); return;
+    case 1: str = &r->scratch_dir; break;
+    case 2:
+        s = get_scalar(ld, v, "method", "a method name");
+        if (!s)
+            return;
+        for (size_t i = 0; i < ARRAY_LEN(restore_methods); i++)
+            if (strcmp(s, restore_methods[i]) == 0) {
+                set_str(&r->method, s);
+                return;
+            }
+        char *e = show(s);
+        errf(ld, v, "bad method \"%s\" for restore_test (use basebackup, logical, pgbackrest or hook)", e);
+        free(e);
+        return;
+    case 3: get_tristate(ld, v, "keep_on_failure", &r->keep_on_failure); return;
+    case 4: get_tristate(ld, v, "amcheck", &r->amcheck); return;
+    case 5: str = &r->run_as; break;
+    case 6: str = &r->bindir; break;
+    case 7: str = &r->source; break;
+    case 8: str = &r->stanza; break;
+    case 9: str = &r->pgbackrest_config; break;
+    case 10: str = &r->hook; break;
+    case 11: str = &r->target_time; break;
+    case 12: get_canaries(ld, v, r); return;
+    default: get_duration(ld, v, "timeout", &r->timeout_ms, 1000, "1s", 7 * 24 * 3600 * 1000LL, "7d"); return;
+    }
+    s = get_text(ld, v, restore_keys[key], "a string");
+    if (s)
+        set_str(str, s);
+}
+
+static void server_restore_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
+{
+    restore_pair(ld, key + 1, v, ctx);
+}
+
+/* A server's own restore_test: (every key but max_age_days). */
+static void server_restore(struct loader *ld, yaml_node_t *v, struct server_conf *sv)
+{
+    if (!sv->restore) {
+        sv->restore = xcalloc(1, sizeof *sv->restore);
+        sv->restore->keep_on_failure = sv->restore->amcheck = -1;
+    }
+    if (v && v->type == YAML_MAPPING_NODE) {
+        yaml_node_pair_t *pairs = v->data.mapping.pairs.start;
+        for (yaml_node_pair_t *p = pairs; p < v->data.mapping.pairs.top; p++) {
+            yaml_node_t *k = node_at(ld, p->key);
+            if (k && k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, "max_age_days") == 0)
+                errf(ld, k, "max_age_days is set for the whole fleet (restore_test: at the top), not per server");
+        }
+    }
+    walk_map(ld, v, "a server's restore_test", restore_keys + 1, ARRAY_LEN(restore_keys) - 1, server_restore_pair,
+             sv->restore);
+}
+
 struct entry {
     bool is_pooler;
     size_t index; /* into cfg->servers or cfg->poolers */
     bool seen_name, seen_conninfo;
 };
 
-static const char *const server_keys[] = {"name", "conninfo", "tags"};
+static const char *const server_keys[] = {"name", "conninfo", "tags", "restore_test"};
 static const char *const pooler_keys[] = {"name", "conninfo", "serves"};
 
 static void check_conninfo(struct loader *ld, yaml_node_t *v, const char *s)
@@ -516,6 +658,8 @@ static void entry_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
             return;
         check_conninfo(ld, v, s);
         set_str(conninfo, s);
+    } else if (!en->is_pooler && key == 3) {
+        server_restore(ld, v, &cfg->servers[en->index]);
     } else if (!en->is_pooler) {
         struct server_conf *sv = &cfg->servers[en->index];
         get_str_list(ld, v, "tags", "each tag", &sv->tags, &sv->ntags);
@@ -581,56 +725,6 @@ static void load_entries(struct loader *ld, yaml_node_t *v, bool is_pooler)
     }
 }
 
-static const char *const restore_keys[] = {"max_age_days", "scratch_dir", "method", "hooks"};
-
-static void restore_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
-{
-    struct config *cfg = ld->cfg;
-    (void)ctx;
-    if (key == 0) {
-        get_int(ld, v, "max_age_days", &cfg->restore_max_age_days, 1, 36500);
-    } else if (key == 1) {
-        const char *s = get_text(ld, v, "scratch_dir", "a path");
-        if (s)
-            set_str(&cfg->restore_scratch_dir, s);
-    } else if (key == 2) {
-        const char *s = get_scalar(ld, v, "method", "a method name");
-        if (!s)
-            return;
-        for (size_t i = 0; i < ARRAY_LEN(restore_methods); i++) {
-            if (strcmp(s, restore_methods[i]) == 0) {
-                set_str(&cfg->restore_method, s);
-                return;
-            }
-        }
-        char *e = show(s);
-        errf(ld, v, "bad method \"%s\" for restore_test (use basebackup, pgbackrest, barman or walg)", e);
-        free(e);
-    } else {
-        /* Hook names are the user's own, so any key goes; values must be commands. */
-        if (!charge(ld, v) || is_null(v))
-            return;
-        if (v->type != YAML_MAPPING_NODE) {
-            errf(ld, v, "hooks must be a map (name: command), not %s", kind(v));
-            return;
-        }
-        yaml_node_pair_t *pairs = v->data.mapping.pairs.start;
-        size_t n = (size_t)(v->data.mapping.pairs.top - pairs);
-        for (size_t i = 0; i < n && !ld->stop; i++) {
-            const char *name = map_key(ld, v, i);
-            if (!name)
-                continue;
-            const char *cmd = get_text(ld, node_at(ld, pairs[i].value), "a hook", "a command");
-            if (!cmd)
-                continue;
-            cfg->restore_hooks =
-                xreallocarray(cfg->restore_hooks, cfg->nrestore_hooks + 1, sizeof(*cfg->restore_hooks));
-            cfg->restore_hooks[cfg->nrestore_hooks++] =
-                (struct hook_conf){.name = xstrdup(name), .command = xstrdup(cmd)};
-        }
-    }
-}
-
 static const char *const failover_keys[] = {"max_lag_bytes", "pooler_db_file"};
 
 static void failover_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
@@ -676,7 +770,7 @@ static void top_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
     case 2: walk_map(ld, v, "thresholds", threshold_keys, ARRAY_LEN(threshold_keys), threshold_pair, &cfg->th); break;
     case 3: load_entries(ld, v, false); break;
     case 4: load_entries(ld, v, true); break;
-    case 5: walk_map(ld, v, "restore_test", restore_keys, ARRAY_LEN(restore_keys), restore_pair, NULL); break;
+    case 5: walk_map(ld, v, "restore_test", restore_keys, ARRAY_LEN(restore_keys), restore_pair, &cfg->restore); break;
     case 6: walk_map(ld, v, "failover", failover_keys, ARRAY_LEN(failover_keys), failover_pair, NULL); break;
     case 7: get_str_list(ld, v, "escalation", "each escalation entry", &cfg->escalation, &cfg->nescalation); break;
     case 8: get_bool(ld, v, "read_only", &cfg->read_only); break;
@@ -686,7 +780,7 @@ static void top_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
 
 /* Sections for features this version does not have yet: read and checked like the rest (a
  * typo is still an error), but nothing uses them, and a silence would read as "it works". */
-static const char *const not_yet[] = {"restore_test", "failover", "escalation"};
+static const char *const not_yet[] = {"failover", "escalation"};
 
 /* One note per such section that says something (not empty), at its key. */
 static void note_not_yet(struct loader *ld, yaml_node_t *root, struct text *warn)

@@ -919,3 +919,37 @@ char *conn_display_name(const char *conninfo)
     PQconninfoFree(o);
     return name;
 }
+
+/* One value in conninfo quoting: single quotes, with \\ and \' escaped. */
+static void add_quoted(struct text *t, const char *key, const char *val)
+{
+    text_printf(t, "%s%s='", t->len ? " " : "", key);
+    for (const char *p = val; *p; p++) {
+        if (*p == '\\' || *p == '\'')
+            text_add(t, "\\");
+        text_printf(t, "%c", *p);
+    }
+    text_add(t, "'");
+}
+
+char *conn_rewrite(const char *conninfo, const char *dbname, char **password)
+{
+    *password = NULL;
+    PQconninfoOption *o = PQconninfoParse(conninfo ? conninfo : "", NULL);
+    if (!o)
+        return NULL;
+    struct text t;
+    text_init(&t);
+    for (PQconninfoOption *p = o; p->keyword; p++) {
+        if (!p->val || !*p->val)
+            continue;
+        if (strcmp(p->keyword, "password") == 0)
+            *password = xstrdup(p->val);
+        else if (strcmp(p->keyword, "dbname") != 0 || !dbname)
+            add_quoted(&t, p->keyword, p->val);
+    }
+    if (dbname)
+        add_quoted(&t, "dbname", dbname);
+    PQconninfoFree(o);
+    return t.s;
+}

@@ -118,9 +118,9 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.nescalation, 0);
     assert_false(cfg.read_only);
     assert_int_equal(cfg.restore_max_age_days, 90);
-    assert_null(cfg.restore_scratch_dir);
-    assert_string_equal(cfg.restore_method, "basebackup");
-    assert_int_equal(cfg.nrestore_hooks, 0);
+    assert_null(cfg.restore.scratch_dir);
+    assert_null(cfg.restore.method);
+    assert_int_equal(cfg.restore.ncanaries, 0);
     assert_int_equal(cfg.failover_max_lag_bytes, 1024 * 1024);
     assert_null(cfg.failover_pooler_db_file);
     config_free(&cfg);
@@ -132,9 +132,8 @@ static void test_good_block(void **state)
     struct config cfg;
     /* the sections of features not there yet are checked, and each gets a note at its key */
     static const char *const notes[] = {
-        "28:1: note: restore_test" NOT_USED,
-        "35:1: note: failover" NOT_USED,
-        "38:1: note: escalation" NOT_USED,
+        "36:1: note: failover" NOT_USED,
+        "39:1: note: escalation" NOT_USED,
     };
     load_noted("good_block.yaml", &cfg, notes, ARRAY_LEN(notes));
     assert_int_equal(cfg.refresh_ms, 500);
@@ -172,13 +171,14 @@ static void test_good_block(void **state)
     assert_int_equal(cfg.poolers[0].col, 5);
 
     assert_int_equal(cfg.restore_max_age_days, 30);
-    assert_string_equal(cfg.restore_scratch_dir, "/var/tmp/pgfleet-rt");
-    assert_string_equal(cfg.restore_method, "pgbackrest");
-    assert_int_equal(cfg.nrestore_hooks, 2);
-    assert_string_equal(cfg.restore_hooks[0].name, "before");
-    assert_string_equal(cfg.restore_hooks[0].command, "/usr/local/bin/rt-prepare");
-    assert_string_equal(cfg.restore_hooks[1].name, "after");
-    assert_string_equal(cfg.restore_hooks[1].command, "/usr/local/bin/rt-check --quiet");
+    assert_string_equal(cfg.restore.scratch_dir, "/var/tmp/pgfleet-rt");
+    assert_string_equal(cfg.restore.method, "pgbackrest");
+    assert_string_equal(cfg.restore.stanza, "main");
+    assert_int_equal(cfg.restore.ncanaries, 2);
+    assert_string_equal(cfg.restore.canaries[0].database, "orders");
+    assert_string_equal(cfg.restore.canaries[0].query, "SELECT max(id) FROM orders");
+    assert_null(cfg.restore.canaries[1].database);
+    assert_string_equal(cfg.restore.canaries[1].query, "SELECT count(*) FROM pg_class");
     assert_int_equal(cfg.failover_max_lag_bytes, 512 * 1024);
     assert_string_equal(cfg.failover_pooler_db_file, "/etc/pgbouncer/databases.ini");
     assert_int_equal(cfg.nescalation, 2);
@@ -193,7 +193,6 @@ static void test_good_flow(void **state)
     (void)state;
     struct config cfg;
     static const char *const notes[] = {
-        "11:1: note: restore_test" NOT_USED,
         "12:1: note: failover" NOT_USED,
         "13:1: note: escalation" NOT_USED,
     };
@@ -226,9 +225,9 @@ static void test_good_flow(void **state)
     assert_string_equal(cfg.poolers[0].serves[0], "orders-1");
 
     assert_int_equal(cfg.restore_max_age_days, 90);
-    assert_string_equal(cfg.restore_scratch_dir, "/var/tmp/pgfleet-rt");
-    assert_string_equal(cfg.restore_method, "basebackup");
-    assert_int_equal(cfg.nrestore_hooks, 0);
+    assert_string_equal(cfg.restore.scratch_dir, "/var/tmp/pgfleet-rt");
+    assert_string_equal(cfg.restore.method, "basebackup");
+    assert_int_equal(cfg.restore.ncanaries, 0);
     assert_int_equal(cfg.failover_max_lag_bytes, 1024 * 1024);
     assert_string_equal(cfg.failover_pooler_db_file, "/etc/pgbouncer/databases.ini");
     assert_int_equal(cfg.nescalation, 1);
@@ -467,10 +466,9 @@ static void test_bad_values(void **state)
 {
     (void)state;
     EXPECT_ERRORS("bad_values.yaml", "1:12: bad value \"maybe\" for read_only (use true or false)",
-                  "3:11: bad method \"tape\" for restore_test (use basebackup, pgbackrest, "
-                  "barman or walg)",
-                  "4:17: bad whole number \"soon\" for max_age_days",
-                  "5:10: hooks must be a map (name: command), not a list",
+                  "3:11: bad method \"tape\" for restore_test (use basebackup, logical, "
+                  "pgbackrest or hook)",
+                  "4:17: bad whole number \"soon\" for max_age_days", "5:13: canaries must be a list, not a map",
                   "6:32: bad number \"lots\" for connections_pct");
 }
 
@@ -660,13 +658,12 @@ static void test_not_yet_notes(void **state)
     config_init(&cfg);
     assert_int_equal(config_load(&cfg, path, &err, &warn), 0);
     const char *w = str(&warn);
-    assert_non_null(strstr(w, ": note: restore_test" NOT_USED "\n"));
     assert_non_null(strstr(w, ": note: failover" NOT_USED "\n"));
     assert_non_null(strstr(w, ": note: escalation" NOT_USED "\n"));
     size_t lines = 0;
     for (const char *p = w; *p; p++)
         lines += *p == '\n';
-    assert_int_equal(lines, 3);
+    assert_int_equal(lines, 2);
     config_free(&cfg);
     free(path);
     text_free(&err);
