@@ -84,7 +84,10 @@ struct rt {
     char *checks[RT_MAX_CHECKS];
     size_t nchecks;
     int64_t bytes;
-    int64_t checked_ms; /* when the checks passed: the RTO's end */
+    int64_t checked_ms;  /* when the checks passed: the RTO's end */
+    int64_t deadline_ms; /* restore_test.timeout from the start */
+    bool retry_check;    /* the timer is a retry of the check's connection, not the deadline */
+    char last_out[300];  /* the step's last line of output: what a failing tool said */
     bool recorded;
 };
 
@@ -189,7 +192,7 @@ static int spawn(struct job *j, const char *const *argv, const char *what)
         bool plain = argv[i][0] &&
             strspn(argv[i], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_.,:=+-") ==
                 strlen(argv[i]);
-        char *q = plain ? NULL : shell_quote(argv[i]);
+        char *q = plain ? NULL : !strpbrk(argv[i], "\"$`\\") ? xasprintf("\"%s\"", argv[i]) : shell_quote(argv[i]);
         text_printf(&cmd, "%s%s", i ? " " : "", q ? q : argv[i]);
         free(q);
     }
@@ -527,7 +530,19 @@ static enum job_state go_copy(struct job *j)
     if (strcmp(m, "basebackup") == 0) {
         char bin[600];
         tool(r, "pg_basebackup", bin, sizeof bin);
-        const char *argv[] = {bin, "-D", r->data, "-X", "stream", "-P", "-c", "fast", "-d", src ? src : "", NULL};
+        const char *argv[] = {bin,
+                              "-D",
+                              r->data,
+                              "-X",
+                              "stream",
+                              "-P",
+                              "-c",
+                              "fast",
+                              "-d",
+                              src ? src : "",
+                              r->req.conf.max_rate ? "--max-rate" : NULL,
+                              r->req.conf.max_rate,
+                              NULL};
         rc = spawn(j, argv, "copy");
     } else if (strcmp(m, "logical") == 0) {
         r->step = RT_INITDB;
@@ -777,8 +792,10 @@ static void on_output(struct job *j, const char *line)
         if (r->step == RT_COPY && strcmp(r->req.conf.method, "pgbackrest") != 0)
             return; /* a progress meter's line: shown in the pane, not logged */
     }
-    if (*line)
+    if (*line) {
         job_log(j, "  %s", line);
+        snprintf(r->last_out, sizeof r->last_out, "%s", line);
+    }
 }
 
 static int64_t file_size(const char *path)
@@ -791,14 +808,20 @@ static int64_t file_size(const char *path)
 static enum job_state on_exit_step(struct job *j, int status)
 {
     struct rt *r = RT(j);
-    char st[64];
+    char st[400];
     proc_status_text(status, st, sizeof st);
+    if (status != 0 && r->last_out[0]) /* what the tool said last is the reason, usually */
+        snprintf(st + strlen(st), sizeof st - strlen(st), " (%.300s)", r->last_out);
+    r->last_out[0] = '\0';
     bool ok = status == 0;
     switch (r->step) {
     case RT_COPY:
         if (!ok)
             return fail(j, PH_COPY, "%s: %s", strcmp(r->req.conf.method, "hook") == 0 ? "the hook" : "the copy", st);
-        if (strcmp(r->req.conf.method, "basebackup") == 0 && r->major >= 13) {
+        char manifest[700];
+        snprintf(manifest, sizeof manifest, "%s/backup_manifest", r->data);
+        /* a base backup has a manifest (so has a hook's copy made by pg_basebackup): check it */
+        if (r->major >= 13 && access(manifest, R_OK) == 0) {
             r->step = RT_VERIFY;
             phase_begin(r, PH_VERIFY);
             set_progress(j, "pg_verifybackup");
@@ -995,7 +1018,8 @@ static enum job_state rt_step(struct job *j, const struct job_event *ev)
         phase_begin(r, PH_PREFLIGHT);
         r->step = RT_CONNECT;
         set_progress(j, "preflight");
-        job_set_timer(j, now_ms() + r->req.conf.timeout_ms);
+        r->deadline_ms = now_ms() + r->req.conf.timeout_ms;
+        job_set_timer(j, r->deadline_ms);
         job_log(j, "restore test of %s by %s from %s", r->req.server, r->req.conf.method, r->req.source);
         if (job_connect(j) < 0)
             return fail(j, PH_PREFLIGHT, "cannot connect to %s: %s", r->req.server, conn_error(j->conn));
@@ -1012,6 +1036,7 @@ static enum job_state rt_step(struct job *j, const struct job_event *ev)
                 return fail(j, r->step == RT_CANARY_SRC ? PH_PREFLIGHT : PH_CHECK, "canary %zu: %s", r->canary_i + 1,
                             conn_error(j->conn));
         } else if (r->step == RT_CHECK) {
+            r->retry_check = false;
             const char *sql[] = {CHECK_SQL, DBS_SQL};
             const char *t = r->req.conf.target_time ? r->req.conf.target_time : "";
             const char *p0[] = {t};
@@ -1037,12 +1062,34 @@ static enum job_state rt_step(struct job *j, const struct job_event *ev)
     case JEV_FAILED:
         if (r->step == RT_CONNECT || r->step == RT_PREFLIGHT || r->step == RT_CANARY_SRC)
             return fail(j, PH_PREFLIGHT, "%s: %s", r->req.server, ev->error);
+        if (r->step == RT_CHECK &&
+            (strstr(ev->error, "not accepting connections") || strstr(ev->error, "starting up") ||
+             strstr(ev->error, "recovery mode"))) {
+            /* pg_ctl says "started" once a recovering server runs; it accepts logins at the end */
+            if (!r->retry_check)
+                job_log(j, "recovery still running: waiting for the end of it");
+            r->retry_check = true;
+            set_progress(j, "recovering (replaying WAL)");
+            job_set_timer(j, now_ms() + 500 < r->deadline_ms ? now_ms() + 500 : r->deadline_ms);
+            return JOB_RUNNING;
+        }
         if (r->step == RT_CHECK || r->step == RT_CANARY_DST)
             return fail(j, PH_CHECK, "the restored server: %s", ev->error);
         return JOB_RUNNING; /* a connection closed between steps */
     case JEV_OUTPUT: on_output(j, ev->line); return JOB_RUNNING;
     case JEV_EXITED: return on_exit_step(j, ev->status);
     case JEV_TIMER: {
+        if (r->retry_check && now_ms() < r->deadline_ms) {
+            r->retry_check = false;
+            job_set_timer(j, r->deadline_ms);
+            char *ci = copy_conninfo(r, r->ndbs ? r->dbs[0] : "postgres");
+            int rc = job_connect_to(j, ci);
+            free(ci);
+            if (rc < 0)
+                return fail(j, PH_CHECK, "cannot connect to the restored server: %s", conn_error(j->conn));
+            r->retry_check = true; /* until it connects: a failure retries again */
+            return JOB_RUNNING;
+        }
         char t[32];
         return fail(j, r->phase >= 0 ? r->phase : PH_COPY, "timed out after %s (restore_test.timeout)",
                     fmt_age(t, sizeof t, (double)r->req.conf.timeout_ms / 1000));

@@ -7,6 +7,7 @@
 
 #include "actions/action.h"
 #include "actions/job.h"
+#include "actions/restore_test.h"
 #include "tui/screen.h"
 
 bool tag_has(const struct tui *t, const struct session_ref *r)
@@ -101,6 +102,81 @@ bool ui_request_action(struct tui *t, const struct action_class *cls, const stru
     }
     t->answer[0] = '\0';
     return true;
+}
+
+bool ui_request_restore_test(struct tui *t, size_t server)
+{
+    const struct server *s = &t->m->servers[server];
+    if (t->o.read_only) {
+        tui_message(t, "read-only: restore tests are disabled");
+        return false;
+    }
+    if (!t->m->jobs)
+        return false;
+    if (s->kind != KIND_POSTGRES) {
+        tui_message(t, "a pgBouncer holds no data: restore-test the servers behind it");
+        return false;
+    }
+    size_t src = restore_pick_source(t->m, server);
+    struct restore_request req = {
+        .server = s->conf->name,
+        .conninfo = s->conf->conninfo,
+        .source = t->m->servers[src].conf->name,
+        .source_conninfo = t->m->servers[src].conf->conninfo,
+        .records_path = t->m->restore.path,
+        .read_only = t->o.read_only,
+    };
+    restore_conf_resolve(t->m->cfg, s->conf, &req.conf);
+    struct job *j = restore_test_new(t->m->jobs, &req);
+    struct text why;
+    text_init(&why);
+    if (j->cls->precheck(j, &why) < 0) {
+        tui_message(t, "%s", why.s);
+        text_free(&why);
+        job_discard(t->m->jobs, j);
+        return false;
+    }
+    text_free(&why);
+    t->pending[0] = j;
+    t->npending = 1;
+    t->answer[0] = '\0';
+    return true;
+}
+
+void ui_quit_draw(struct tui *t, WINDOW *w)
+{
+    int h, wd;
+    getmaxyx(w, h, wd);
+    werase(w);
+    tv_title(w, "Quit pgfleet?", theme(TH_WARN) | A_REVERSE);
+    struct tview v = {0};
+    const struct job *j;
+    TAILQ_FOREACH (j, &t->m->jobs->list, entry) {
+        if (j->state != JOB_RUNNING || !restore_test_running(t->m->jobs, j->server) || j->cls != &action_restore_test)
+            continue;
+        char *srv = esc(j->server, 1), *prog = esc(j->progress, 1);
+        char *l = xasprintf("A restore test of %s is running (job %u: %s).", srv, j->id, prog);
+        tv_add(&v, A_NORMAL, 0, l);
+        free(l);
+        free(srv);
+        free(prog);
+    }
+    tv_add(&v, A_NORMAL, 0, "");
+    tv_add(&v, A_NORMAL, 0, "Quitting aborts it: its tool is stopped, its scratch server stopped and its");
+    tv_add(&v, A_NORMAL, 0, "directory removed; the run is recorded as aborted.");
+    tv_add(&v, A_NORMAL, 0, "");
+    tv_add(&v, A_BOLD, 0, "y quit and abort     n / Esc stay");
+    tv_draw(w, 2, 2, h - 3, wd - 4, &v, &t->modal_scroll);
+    tv_free(&v);
+}
+
+bool ui_quit_key(struct tui *t, int key)
+{
+    if (key == 'y' || key == 'Y') {
+        t->quit = true;
+        return false;
+    }
+    return !(key == 'n' || key == 'N' || key == 27 || key == 'q');
 }
 
 static enum confirm strictest(const struct tui *t)

@@ -39,6 +39,7 @@ const struct keybind keymap[] = {
     {'K', CMD_TERMINATE, "K", "terminate the selected (or tagged) sessions (as pg_activity)"},
     {' ', CMD_TAG, "Space", "tag / untag a session (actions apply to all tagged)"},
     {'x', CMD_ABORT, "x", "Jobs: abort the selected running job"},
+    {'B', CMD_RESTORE_TEST, "B", "Fleet: start a restore test of the selected server's backups"},
     {12, CMD_REDRAW, "^L", "redraw the screen"},
     {KEY_F(1), CMD_HELP, "F1", "this help"},
     {'h', CMD_HELP, "h", "this help"},

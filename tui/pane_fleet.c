@@ -93,7 +93,7 @@ static struct key_result fleet_key(struct tui *t, enum command cmd)
 {
     bool move =
         cmd == CMD_UP || cmd == CMD_DOWN || cmd == CMD_PGUP || cmd == CMD_PGDN || cmd == CMD_HOME || cmd == CMD_END;
-    if (cmd != CMD_ENTER && !move)
+    if (cmd != CMD_ENTER && cmd != CMD_RESTORE_TEST && !move)
         return KEY_DONE(false);
     size_t *order = xcalloc(t->m->n + 1, sizeof *order);
     size_t n = view(t, order);
@@ -102,6 +102,11 @@ static struct key_result fleet_key(struct tui *t, enum command cmd)
         table_move(&P.ts, cmd, n, t->rows > 6 ? t->rows - 5 : 1);
         P.has_sel = n > 0;
         P.server = n ? order[P.ts.sel] : 0;
+    } else if (cmd == CMD_RESTORE_TEST) {
+        if (!P.has_sel || !n)
+            tui_message(t, "no server selected");
+        else if (ui_request_restore_test(t, P.server))
+            r = KEY_MODAL(MODAL_CONFIRM);
     } else if (P.has_sel && n) { /* the sessions of the selected server */
         r = (struct key_result){.act = KEY_SHOW_PANE, .pane = &pane_activity, .scope = (long)P.server};
     }
@@ -115,6 +120,7 @@ const struct pane_class pane_fleet = {
     .draw = fleet_draw,
     .key = fleet_key,
     .footer = "Enter sessions of server  / filter",
+    .footer_actions = "B restore test",
     .filters = true,
     .ts = &P.ts,
 };

@@ -11,7 +11,7 @@
 enum { JC_ID, JC_ACTION, JC_SERVER, JC_STATE, JC_TARGETS, JC_AGE, JC_TOOK, JC_OUTCOME, JC_N };
 static const struct colspec cols[JC_N] = {
     [JC_ID] = {.title = "JOB", .width = 4, .prio = 100, .right = true, .numeric = true},
-    [JC_ACTION] = {.title = "ACTION", .width = 10, .prio = 95},
+    [JC_ACTION] = {.title = "ACTION", .width = 12, .prio = 95},
     [JC_SERVER] = {.title = "SERVER", .width = 14, .prio = 90},
     [JC_STATE] = {.title = "STATE", .width = 8, .prio = 99},
     [JC_TARGETS] = {.title = "TARGETS", .width = 7, .prio = 40, .right = true, .numeric = true},
@@ -104,11 +104,18 @@ static void draw(struct tui *t, WINDOW *w)
         esc_into(c[JC_SERVER], CELL_MAX, j->server, 1);
         snprintf(c[JC_STATE], CELL_MAX, "%s", job_state_name(j->state));
         sv[JC_STATE] = j->state == JOB_RUNNING ? SEV_WARN : j->state == JOB_DONE ? SEV_OK : SEV_CRIT;
-        snprintf(c[JC_TARGETS], CELL_MAX, "%zu", j->ntargets);
+        if (j->ntargets)
+            snprintf(c[JC_TARGETS], CELL_MAX, "%zu", j->ntargets);
+        else
+            snprintf(c[JC_TARGETS], CELL_MAX, "-");
         snprintf(c[JC_AGE], CELL_MAX, "%s ago", fmt_age(tmp, sizeof tmp, (double)(now - j->started_ms) / 1000));
         int64_t end = j->ended_ms ? j->ended_ms : now;
         snprintf(c[JC_TOOK], CELL_MAX, "%s", fmt_age(tmp, sizeof tmp, (double)(end - j->started_ms) / 1000));
-        esc_into(c[JC_OUTCOME], CELL_MAX, j->state == JOB_RUNNING ? "running…" : j->outcome, 1);
+        esc_into(c[JC_OUTCOME], CELL_MAX,
+                 j->state != JOB_RUNNING ? j->outcome
+                     : j->progress[0]    ? j->progress
+                                         : "running…",
+                 1);
     }
     table_draw(w, cols, JC_N, cells, sev, n, &P.ts, false);
     if (n == 0)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "actions/job.h"
+#include "actions/restore_test.h"
 #include "probes/health.h"
 #include "probes/sched.h"
 #include "tui/cli.h"
@@ -332,6 +333,7 @@ static const struct {
     [MODAL_CONFIRM] = {ui_confirm_draw, ui_confirm_key},
     [MODAL_JOBLOG] = {joblog_draw, scroll_key},
     [MODAL_STMT] = {stmt_detail_draw, scroll_key},
+    [MODAL_QUIT] = {ui_quit_draw, ui_quit_key},
 };
 
 static void open_modal(struct tui *t, enum modal m)
@@ -453,7 +455,7 @@ static bool handle(struct tui *t, int key)
     if (t->modal) {
         if (!modals[t->modal].key(t, key))
             t->modal = MODAL_NONE;
-        return true;
+        return !t->quit;
     }
     enum command cmd = key_to_command(key);
     struct key_result r = t->panes[t->pane]->key ? t->panes[t->pane]->key(t, cmd) : KEY_DONE(false);
@@ -472,7 +474,12 @@ static bool handle(struct tui *t, int key)
     struct table_state *ts = t->panes[t->pane]->ts;
     int page = t->rows > 6 ? t->rows - 5 : 1;
     switch (cmd) {
-    case CMD_QUIT: return false;
+    case CMD_QUIT:
+        if (t->m->jobs && restore_test_any_running(t->m->jobs)) {
+            open_modal(t, MODAL_QUIT);
+            return true;
+        }
+        return false;
     case CMD_HELP: open_modal(t, MODAL_HELP); break;
     case CMD_PANE1:
     case CMD_PANE2:

@@ -39,6 +39,7 @@ struct restore_conf {
     char *pgbackrest_config; /* pgbackrest --config */
     char *hook;              /* method hook: the command ({datadir} {server} {major} {target_time}) */
     char *target_time;       /* pgbackrest and hook: recover to this time, not the end of the WAL */
+    char *max_rate;          /* basebackup: pg_basebackup --max-rate (e.g. 50M): spare the source */
     struct canary_conf *canaries;
     size_t ncanaries;
     int64_t timeout_ms; /* the whole test; default 6h */

@@ -54,6 +54,7 @@ enum command {
     CMD_TERMINATE,
     CMD_TAG,
     CMD_ABORT,
+    CMD_RESTORE_TEST,
     CMD_MAX
 };
 
@@ -104,7 +105,7 @@ void table_move(struct table_state *st, enum command cmd, size_t nrows, int page
 struct tui;
 struct pane_class;
 
-enum modal { MODAL_NONE, MODAL_HELP, MODAL_DETAIL, MODAL_CONFIRM, MODAL_JOBLOG, MODAL_STMT, MODAL_MAX };
+enum modal { MODAL_NONE, MODAL_HELP, MODAL_DETAIL, MODAL_CONFIRM, MODAL_JOBLOG, MODAL_STMT, MODAL_QUIT, MODAL_MAX };
 
 /* What a pane's key did, for the screen to act on: a pane changes only its own state; showing
  * another pane (scoped to a server) or opening a modal are requests the screen carries out. */
@@ -165,6 +166,7 @@ struct tui {
      * to a new session that reuses the pid */
     struct session_ref *tags;
     size_t ntags;
+    bool quit; /* the user confirmed quitting (MODAL_QUIT) */
     WINDOW *hdr, *tabs, *body, *foot;
     int rows, cols;
     bool need_layout;
@@ -207,6 +209,12 @@ struct ui_target {
 /* Prepares the jobs and the confirmation dialog: true when MODAL_CONFIRM should open, false
  * when it was refused (the reason is in the message line). */
 bool ui_request_action(struct tui *t, const struct action_class *cls, const struct ui_target *tg, size_t n);
+/* A restore test of a server (the B key): refused with a message, or true when MODAL_CONFIRM
+ * should open. */
+bool ui_request_restore_test(struct tui *t, size_t server);
+/* Quitting while a restore test runs asks first (MODAL_QUIT). */
+void ui_quit_draw(struct tui *t, WINDOW *w);
+bool ui_quit_key(struct tui *t, int key);
 void ui_confirm_draw(struct tui *t, WINDOW *w);
 bool ui_confirm_key(struct tui *t, int key);
 /* Toggles the session's tag; returns whether it is tagged now. */

@@ -52,8 +52,8 @@ static void free_strv(char **v, size_t n)
 
 static void restore_conf_free(struct restore_conf *r)
 {
-    char **strs[] = {&r->method, &r->scratch_dir,       &r->run_as, &r->bindir,     &r->source,
-                     &r->stanza, &r->pgbackrest_config, &r->hook,   &r->target_time};
+    char **strs[] = {&r->max_rate, &r->method, &r->scratch_dir,       &r->run_as, &r->bindir,
+                     &r->source,   &r->stanza, &r->pgbackrest_config, &r->hook,   &r->target_time};
     for (size_t i = 0; i < ARRAY_LEN(strs); i++)
         free(*strs[i]);
     for (size_t i = 0; i < r->ncanaries; i++) {
@@ -77,6 +77,7 @@ void restore_conf_resolve(const struct config *cfg, const struct server_conf *s,
     PICK(pgbackrest_config);
     PICK(hook);
     PICK(target_time);
+    PICK(max_rate);
     PICK(timeout_ms);
     const struct restore_conf *own = s ? s->restore : NULL;
     out->keep_on_failure = own && own->keep_on_failure >= 0 ? own->keep_on_failure : cfg->restore.keep_on_failure;
@@ -499,8 +500,8 @@ static void threshold_pair(struct loader *ld, size_t key, yaml_node_t *v, void *
 /* A servers: or poolers: entry while its map is walked. */
 /* restore_test: keys 1.. are also a server's own (max_age_days is the fleet's only). */
 static const char *const restore_keys[] = {
-    "max_age_days", "scratch_dir",       "method", "keep_on_failure", "amcheck",  "run_as", "bindir", "source",
-    "stanza",       "pgbackrest_config", "hook",   "target_time",     "canaries", "timeout"};
+    "max_age_days", "scratch_dir",       "method", "keep_on_failure", "amcheck",  "run_as",  "bindir",  "source",
+    "stanza",       "pgbackrest_config", "hook",   "target_time",     "canaries", "timeout", "max_rate"};
 
 static const char *const canary_keys[] = {"database", "query"};
 
@@ -567,7 +568,8 @@ static void restore_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ct
     case 10: str = &r->hook; break;
     case 11: str = &r->target_time; break;
     case 12: get_canaries(ld, v, r); return;
-    default: get_duration(ld, v, "timeout", &r->timeout_ms, 1000, "1s", 7 * 24 * 3600 * 1000LL, "7d"); return;
+    case 14: str = &r->max_rate; break;
+    case 13: get_duration(ld, v, "timeout", &r->timeout_ms, 1000, "1s", 7 * 24 * 3600 * 1000LL, "7d"); return;
     }
     s = get_text(ld, v, restore_keys[key], "a string");
     if (s)
