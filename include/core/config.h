@@ -42,7 +42,8 @@ struct restore_conf {
     char *max_rate;          /* basebackup: pg_basebackup --max-rate (e.g. 50M): spare the source */
     struct canary_conf *canaries;
     size_t ncanaries;
-    int64_t timeout_ms; /* the whole test; default 6h */
+    int64_t timeout_ms;          /* the whole test; default 6h */
+    int source_line, source_col; /* where source: was given (checked once every server is read) */
 };
 
 struct server_conf {

@@ -543,7 +543,12 @@ static void restore_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ct
     const char *s;
     char **str = NULL;
     switch (key) {
-    case 0: get_int(ld, v, "max_age_days", &ld->cfg->restore_max_age_days, 1, 36500); return;
+    case 0:
+        if (r != &ld->cfg->restore)
+            errf(ld, v, "max_age_days is set for the whole fleet (restore_test: at the top), not per server");
+        else
+            get_int(ld, v, "max_age_days", &ld->cfg->restore_max_age_days, 1, 36500);
+        return;
     case 1: str = &r->scratch_dir; break;
     case 2:
         s = get_scalar(ld, v, "method", "a method name");
@@ -562,7 +567,11 @@ static void restore_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ct
     case 4: get_tristate(ld, v, "amcheck", &r->amcheck); return;
     case 5: str = &r->run_as; break;
     case 6: str = &r->bindir; break;
-    case 7: str = &r->source; break;
+    case 7:
+        str = &r->source;
+        r->source_line = (int)v->start_mark.line + 1;
+        r->source_col = (int)v->start_mark.column + 1;
+        break;
     case 8: str = &r->stanza; break;
     case 9: str = &r->pgbackrest_config; break;
     case 10: str = &r->hook; break;
@@ -576,11 +585,6 @@ static void restore_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ct
         set_str(str, s);
 }
 
-static void server_restore_pair(struct loader *ld, size_t key, yaml_node_t *v, void *ctx)
-{
-    restore_pair(ld, key + 1, v, ctx);
-}
-
 /* A server's own restore_test: (every key but max_age_days). */
 static void server_restore(struct loader *ld, yaml_node_t *v, struct server_conf *sv)
 {
@@ -588,16 +592,7 @@ static void server_restore(struct loader *ld, yaml_node_t *v, struct server_conf
         sv->restore = xcalloc(1, sizeof *sv->restore);
         sv->restore->keep_on_failure = sv->restore->amcheck = -1;
     }
-    if (v && v->type == YAML_MAPPING_NODE) {
-        yaml_node_pair_t *pairs = v->data.mapping.pairs.start;
-        for (yaml_node_pair_t *p = pairs; p < v->data.mapping.pairs.top; p++) {
-            yaml_node_t *k = node_at(ld, p->key);
-            if (k && k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, "max_age_days") == 0)
-                errf(ld, k, "max_age_days is set for the whole fleet (restore_test: at the top), not per server");
-        }
-    }
-    walk_map(ld, v, "a server's restore_test", restore_keys + 1, ARRAY_LEN(restore_keys) - 1, server_restore_pair,
-             sv->restore);
+    walk_map(ld, v, "a server's restore_test", restore_keys, ARRAY_LEN(restore_keys), restore_pair, sv->restore);
 }
 
 struct entry {
@@ -833,6 +828,27 @@ static void check_serves(struct loader *ld)
     free(names);
 }
 
+/* restore_test.source names a server of the config (any entry may come later in the file). */
+static void check_sources(struct loader *ld)
+{
+    struct config *cfg = ld->cfg;
+    const struct restore_conf *all[cfg->nservers + 1];
+    size_t n = 0;
+    all[n++] = &cfg->restore;
+    for (size_t i = 0; i < cfg->nservers; i++)
+        if (cfg->servers[i].restore)
+            all[n++] = cfg->servers[i].restore;
+    for (size_t i = 0; i < n && !ld->stop; i++) {
+        if (!all[i]->source || find_server(cfg, all[i]->source))
+            continue;
+        yaml_node_t at = {
+            .start_mark = {.line = (size_t)all[i]->source_line - 1, .column = (size_t)all[i]->source_col - 1}};
+        char *e = show(all[i]->source);
+        errf(ld, &at, "restore_test source \"%s\" is not a server of this config", e);
+        free(e);
+    }
+}
+
 static void syntax_error(struct loader *ld, yaml_parser_t *p)
 {
     yaml_mark_t m = p->problem_mark;
@@ -1003,6 +1019,7 @@ int config_load(struct config *cfg, const char *path, struct text *err, struct t
             note_not_yet(&ld, root, warn);
         }
         check_serves(&ld);
+        check_sources(&ld);
     }
     yaml_document_delete(&doc);
     free(ld.refs);

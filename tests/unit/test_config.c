@@ -462,6 +462,38 @@ static void test_bad_name(void **state)
     EXPECT_ERRORS("bad_name.yaml", "2:13: bad name \"orders 1\" (use 1 to 63 of A-Z a-z 0-9 _ . -)");
 }
 
+static void test_restore_conf(void **state)
+{
+    (void)state;
+    struct config cfg;
+    load_noted("restore.yaml", &cfg, NULL, 0);
+    struct restore_conf a, b;
+    restore_conf_resolve(&cfg, &cfg.servers[0], &a);
+    restore_conf_resolve(&cfg, &cfg.servers[1], &b);
+    assert_string_equal(a.method, "basebackup");
+    assert_true(a.keep_on_failure);
+    assert_false(a.amcheck);
+    assert_int_equal(a.ncanaries, 1);
+    assert_int_equal(a.timeout_ms, 6LL * 3600 * 1000); /* the default */
+    assert_null(a.source);
+    assert_string_equal(b.method, "pgbackrest"); /* its own over the fleet's */
+    assert_string_equal(b.stanza, "main");
+    assert_string_equal(b.source, "a");
+    assert_string_equal(b.run_as, "postgres"); /* the fleet's, not overridden */
+    assert_string_equal(b.scratch_dir, "/var/tmp/rt");
+    assert_false(b.keep_on_failure); /* false overrides the fleet's true */
+    assert_true(b.amcheck);
+    assert_int_equal(b.ncanaries, 1); /* none of its own: the fleet's */
+    assert_int_equal(b.timeout_ms, 2LL * 3600 * 1000);
+    assert_string_equal(b.max_rate, "50M");
+    assert_int_equal(cfg.restore_max_age_days, 30);
+    config_free(&cfg);
+    EXPECT_ERRORS("restore_bad.yaml",
+                  "4:35: max_age_days is set for the whole fleet (restore_test: at the top), not per server",
+                  "4:64: a canary needs a query (e.g. query: SELECT max(id) FROM orders)",
+                  "4:46: restore_test source \"nope\" is not a server of this config");
+}
+
 static void test_bad_values(void **state)
 {
     (void)state;
@@ -831,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_key),
         cmocka_unit_test(test_bad_name),
         cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_restore_conf),
         cmocka_unit_test(test_nul_in_value),
         cmocka_unit_test(test_top_level_not_a_map),
         cmocka_unit_test(test_two_documents),
