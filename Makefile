@@ -40,7 +40,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 UNIT_OBJ := $(B)/tests/unit/testutil.o
 CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka)
-HELPERS  := $(B)/tests/delayproxy $(B)/tests/faultproxy $(B)/tests/resolvleak
+HELPERS  := $(B)/tests/delayproxy $(B)/tests/faultproxy $(B)/tests/resolvleak $(B)/tests/rt_tick
 
 .PHONY: FORCE all check unit unit-build sanitize demo bench soak install clean layers format-check deps helpers libs-present
 all: $(B)/pgfleet
@@ -90,6 +90,10 @@ $(B)/tests/faultproxy: tests/fault/faultproxy.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
 $(B)/tests/resolvleak: tests/fault/resolvleak.c $(B)/libpgfleet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS)
+
+$(B)/tests/rt_tick: tests/bench/rt_tick.c $(B)/libpgfleet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS)
 
