@@ -449,24 +449,8 @@ static enum job_state go_canary(struct job *j, bool on_copy)
     char *ci;
     if (on_copy) {
         ci = copy_conninfo(r, c->database ? c->database : (r->ndbs ? r->dbs[0] : "postgres"));
-    } else {
-        char *pw = NULL;
-        ci = conn_rewrite(r->req.conninfo, c->database, &pw);
-        free(pw);
-        if (ci && c->database) { /* the password stays in the conninfo for our own connection */
-            free(ci);
-            char *with = NULL;
-            ci = conn_rewrite(r->req.conninfo, c->database, &with);
-            if (with) {
-                char *q = xasprintf("%s password='%s'", ci, with);
-                free(ci);
-                ci = q;
-            }
-            free(with);
-        } else {
-            free(ci);
-            ci = xstrdup(r->req.conninfo);
-        }
+    } else { /* our own connection: the password stays in its conninfo */
+        ci = c->database ? conn_rewrite(r->req.conninfo, c->database, NULL) : xstrdup(r->req.conninfo);
     }
     int rc = ci ? job_connect_to(j, ci) : -1;
     free(ci);

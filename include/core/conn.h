@@ -109,7 +109,8 @@ bool conn_has_password(const char *conninfo);
  * its own argv once the conninfo is copied, so it does not stay visible in ps. */
 void conn_scrub_password(char *conninfo);
 /* The conninfo as a key=value string without its password (handed back apart in *password,
- * malloc'd, NULL when there is none), with the database replaced when dbname is not NULL: for
+ * malloc'd, NULL when there is none; with password NULL it stays in the string), with the
+ * database replaced when dbname is not NULL: for
  * the command lines of tools an action runs (any user can read argv) and for a connection to
  * another database of the same server. NULL when libpq cannot parse it. */
 char *conn_rewrite(const char *conninfo, const char *dbname, char **password);

@@ -934,7 +934,8 @@ static void add_quoted(struct text *t, const char *key, const char *val)
 
 char *conn_rewrite(const char *conninfo, const char *dbname, char **password)
 {
-    *password = NULL;
+    if (password)
+        *password = NULL;
     PQconninfoOption *o = PQconninfoParse(conninfo ? conninfo : "", NULL);
     if (!o)
         return NULL;
@@ -943,7 +944,7 @@ char *conn_rewrite(const char *conninfo, const char *dbname, char **password)
     for (PQconninfoOption *p = o; p->keyword; p++) {
         if (!p->val || !*p->val)
             continue;
-        if (strcmp(p->keyword, "password") == 0)
+        if (strcmp(p->keyword, "password") == 0 && password)
             *password = xstrdup(p->val);
         else if (strcmp(p->keyword, "dbname") != 0 || !dbname)
             add_quoted(&t, p->keyword, p->val);

@@ -107,6 +107,9 @@ static void test_conn_rewrite(void **state)
     c = conn_rewrite("host=x", NULL, &pw);
     assert_null(pw);
     free(c);
+    c = conn_rewrite("host=x password=a\\'b", "d", NULL); /* kept, and quoted */
+    assert_non_null(strstr(c, "password='a\\'b'"));
+    free(c);
 }
 
 static void collect(void *ctx, const char *line)
