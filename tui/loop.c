@@ -112,7 +112,9 @@ int loop_run(struct model *m, const struct loop_hooks *h)
     int64_t pending_since = 0;
     setup_signals();
     stop_requested = quit_signal != 0; /* quitting already: one more loop would not wait */
-    if (!m->restore.on)                /* the restore tests' record, read before the first frame */
+    /* the restore tests' record, read before the first frame (a model without servers, as the
+     * shell actions drive their job with, has nothing to judge) */
+    if (!m->restore.on && m->n)
         model_restore_watch(m, restore_records_default_path());
     sched_step(m, NULL, NULL, 0, now_ms()); /* start connecting at once */
     for (;;) {
