@@ -692,6 +692,15 @@ static enum job_state preflight(struct job *j, struct rowset **rs, int nrs)
                     base);
     if (access(base, W_OK | X_OK) != 0)
         return fail(j, PH_PREFLIGHT, "scratch directory %s is not writable: %s", base, strerror(errno));
+    struct text swept;
+    text_init(&swept);
+    if (restore_sweep_stale(base, &swept) > 0) /* before the space is counted: it frees some */
+        for (const char *p = swept.s; *p;) {
+            size_t len = strcspn(p, "\n");
+            job_log(j, "stale copy %.*s", (int)len, p);
+            p += len + (p[len] == '\n');
+        }
+    text_free(&swept);
     struct statvfs vfs;
     if (statvfs(base, &vfs) == 0) {
         double free_b = (double)vfs.f_bavail * (double)vfs.f_frsize, need_b = (double)r->src_bytes * 1.2;
@@ -720,6 +729,8 @@ static enum job_state begin(struct job *j)
     if (!mkdtemp(r->scratch))
         return fail(j, PH_PREFLIGHT, "cannot make a directory in %s: %s", base, strerror(errno));
     r->scratch_made = true;
+    if (restore_mark_owner(r->scratch) < 0)
+        return fail(j, PH_PREFLIGHT, "cannot write in %s: %s", r->scratch, strerror(errno));
     if (r->as_user && chown(r->scratch, r->uid, r->gid) < 0)
         return fail(j, PH_PREFLIGHT, "cannot give %s to %s: %s", r->scratch, r->req.conf.run_as, strerror(errno));
     snprintf(r->data, sizeof r->data, "%s/data", r->scratch);

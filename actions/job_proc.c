@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,7 +52,7 @@ static char **child_env(const struct proc_spec *s)
 
 /* In the child, between fork and exec: only async-signal-safe calls. Reports a failure on the
  * pipe (its stdout) and exits 127. */
-static void child(const struct proc_spec *s, int out, char **env)
+static void child(const struct proc_spec *s, int out, char **env, pid_t parent)
 {
     setpgid(0, 0);
     int null = open("/dev/null", O_RDONLY);
@@ -74,6 +75,11 @@ static void child(const struct proc_spec *s, int out, char **env)
         if (setgroups(1, &s->gid) < 0 || setgid(s->gid) < 0 || setuid(s->uid) < 0)
             goto fail;
     }
+    /* the tool dies with pgfleet (kill -9 included), not on after it: set after the user switch,
+     * which clears it; a parent gone already means now */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+        _exit(127);
     what = "exec";
     execvpe(s->argv[0], (char *const *)s->argv, env);
 fail:;
@@ -94,7 +100,7 @@ int proc_spawn(struct job_proc *p, const struct proc_spec *s, char *err, size_t 
         return -1;
     }
     char **env = child_env(s);
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
         close(fds[0]);
@@ -103,7 +109,7 @@ int proc_spawn(struct job_proc *p, const struct proc_spec *s, char *err, size_t 
         return -1;
     }
     if (pid == 0)
-        child(s, fds[1], env);
+        child(s, fds[1], env, parent);
     free(env);
     close(fds[1]);
     setpgid(pid, pid); /* also here: no race with a kill sent before the child ran */

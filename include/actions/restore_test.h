@@ -40,6 +40,12 @@ bool restore_test_recorded(const struct job *j);
 struct model;
 size_t restore_pick_source(const struct model *m, size_t idx);
 
+/* Copies a killed pgfleet left in the scratch directory base (restore_scratch.c): each one whose
+ * owner (restore_mark_owner) is gone is stopped and removed, and said so in log. Returns how many. */
+int restore_sweep_stale(const char *base, struct text *log);
+/* Name this pgfleet process as the owner of a scratch directory. */
+int restore_mark_owner(const char *scratch);
+
 /* ---- pure helpers ---- */
 
 /* A progress figure in a tool's line: pg_basebackup -P's "1234/5678 kB (21%)" (done and total
