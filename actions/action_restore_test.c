@@ -790,8 +790,11 @@ static void on_output(struct job *j, const char *line)
         } else {
             set_progress(j, "copy %.0f%%", pct);
         }
-        if (r->step == RT_COPY && strcmp(r->req.conf.method, "pgbackrest") != 0)
-            return; /* a progress meter's line: shown in the pane, not logged */
+        /* a progress meter's line, or pgBackRest's one line per file restored: shown in the pane,
+         * not logged (a server of many files would make a log of as many lines) */
+        if (r->step == RT_COPY &&
+            (strcmp(r->req.conf.method, "pgbackrest") != 0 || strstr(line, "DETAIL: restore file ")))
+            return;
     }
     if (*line) {
         job_log(j, "  %s", line);
