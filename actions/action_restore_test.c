@@ -88,6 +88,7 @@ struct rt {
     int64_t deadline_ms; /* restore_test.timeout from the start */
     bool retry_check;    /* the timer is a retry of the check's connection, not the deadline */
     char last_out[300];  /* the step's last line of output: what a failing tool said */
+    char last_err[300];  /* its last line that reads as an error (a tool may say more after it) */
     bool recorded;
 };
 
@@ -784,12 +785,19 @@ static void on_output(struct job *j, const char *line)
         } else {
             set_progress(j, "copy %.0f%%", pct);
         }
-        if (r->step == RT_COPY && strcmp(r->req.conf.method, "pgbackrest") != 0)
-            return; /* a progress meter's line: shown in the pane, not logged */
+        /* a progress meter's line, or pgBackRest's one line per file restored: shown in the pane,
+         * not logged (a server of many files would make a log of as many lines) */
+        if (r->step == RT_COPY &&
+            (strcmp(r->req.conf.method, "pgbackrest") != 0 || strstr(line, "DETAIL: restore file ")))
+            return;
     }
     if (*line) {
         job_log(j, "  %s", line);
         snprintf(r->last_out, sizeof r->last_out, "%s", line);
+        /* pgBackRest says why ("ERROR: [075]: no backup set found to restore"), then logs "restore
+         * command end: aborted with exception [075]": the reason is the error line, not the last */
+        if (strstr(line, "ERROR:") || strstr(line, "FATAL:") || strstr(line, "error:"))
+            snprintf(r->last_err, sizeof r->last_err, "%s", line);
     }
 }
 
@@ -805,9 +813,10 @@ static enum job_state on_exit_step(struct job *j, int status)
     struct rt *r = RT(j);
     char st[400];
     proc_status_text(status, st, sizeof st);
-    if (status != 0 && r->last_out[0]) /* what the tool said last is the reason, usually */
-        snprintf(st + strlen(st), sizeof st - strlen(st), " (%.300s)", r->last_out);
-    r->last_out[0] = '\0';
+    const char *said = r->last_err[0] ? r->last_err : r->last_out;
+    if (status != 0 && said[0]) /* its last error line, else what it said last, is the reason */
+        snprintf(st + strlen(st), sizeof st - strlen(st), " (%.300s)", said);
+    r->last_out[0] = r->last_err[0] = '\0';
     bool ok = status == 0;
     switch (r->step) {
     case RT_COPY:
