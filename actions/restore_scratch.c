@@ -49,6 +49,13 @@ int restore_mark_owner(const char *scratch)
     return fclose(f) == 0 ? 0 : -1;
 }
 
+void restore_release_owner(const char *scratch)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/" OWNER_FILE, scratch);
+    unlink(path);
+}
+
 /* The postmaster of data dir, if one runs: its pid from postmaster.pid, checked to be a process
  * whose working directory is that data directory (where a postmaster lives). */
 static long running_postmaster(const char *data)

@@ -30,6 +30,7 @@ enum job_state rt_go_clean(struct job *j)
         return r->failing ? rt_finish_failed(j) : rt_finish_ok(j);
     if (r->failing && r->req.conf.keep_on_failure) {
         job_log(j, "scratch directory kept for a look (keep_on_failure): %s", r->scratch);
+        restore_release_owner(r->scratch); /* kept on purpose: not a stale copy for the next test */
         r->scratch_made = false;
         return rt_finish_failed(j);
     }

@@ -125,6 +125,8 @@ size_t probe_texts(const struct server_caps *caps, const char **texts, size_t ma
     }
     for (size_t i = 0; i < nc && n < max; i++) {
         bool seen = !cand[i];
+        for (size_t k = 0; k < n && !seen; k++) /* mostly the same static text: its address */
+            seen = texts[k] == cand[i];
         for (size_t k = 0; k < n && !seen; k++)
             seen = strcmp(texts[k], cand[i]) == 0;
         if (!seen)

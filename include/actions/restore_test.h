@@ -43,8 +43,10 @@ size_t restore_pick_source(const struct model *m, size_t idx);
 /* Copies a killed pgfleet left in the scratch directory base (restore_scratch.c): each one whose
  * owner (restore_mark_owner) is gone is stopped and removed, and said so in log. Returns how many. */
 int restore_sweep_stale(const char *base, struct text *log);
-/* Name this pgfleet process as the owner of a scratch directory. */
+/* Name this pgfleet process as the owner of a scratch directory; release it (a copy kept on
+ * failure is the user's to look at, not a stale one to sweep). */
 int restore_mark_owner(const char *scratch);
+void restore_release_owner(const char *scratch);
 
 /* ---- pure helpers ---- */
 

@@ -28,7 +28,12 @@ void rowset_free(struct rowset *rs);
 /* Column index by name, or -1. */
 int rowset_col(const struct rowset *rs, const char *name);
 /* Cell by row and column index; NULL for SQL NULL or out of range. */
-const char *rowset_get(const struct rowset *rs, int row, int col);
+static inline const char *rowset_get(const struct rowset *rs, int row, int col)
+{
+    if (row < 0 || row >= rs->nrows || col < 0 || col >= rs->ncols)
+        return NULL;
+    return rs->cells[(size_t)row * (size_t)rs->ncols + (size_t)col];
+}
 
 /* Find each named column; returns -1 and names the first missing one in err. */
 int rowset_cols(const struct rowset *rs, const char *const *names, int *idx, int n, char *err, size_t errlen);

@@ -63,16 +63,14 @@ int rowset_col(const struct rowset *rs, const char *name)
     return -1;
 }
 
-const char *rowset_get(const struct rowset *rs, int row, int col)
-{
-    if (row < 0 || row >= rs->nrows || col < 0 || col >= rs->ncols)
-        return NULL;
-    return rs->cells[(size_t)row * (size_t)rs->ncols + (size_t)col];
-}
-
 int rowset_cols(const struct rowset *rs, const char *const *names, int *idx, int n, char *err, size_t errlen)
 {
     for (int i = 0; i < n; i++) {
+        /* a parser usually asks in the SELECT's order: try the same place first */
+        if (i < rs->ncols && strcmp(rs->names[i], names[i]) == 0) {
+            idx[i] = i;
+            continue;
+        }
         idx[i] = rowset_col(rs, names[i]);
         if (idx[i] < 0) {
             snprintf(err, errlen, "result has no column \"%s\"", names[i]);
@@ -126,7 +124,20 @@ double cell_num(const char *v)
     return *end ? NAN : d;
 }
 
-long long cell_i64(const char *v) { return v ? strtoll(v, NULL, 10) : 0; }
+long long cell_i64(const char *v)
+{
+    if (!v)
+        return 0;
+    /* the common form, up to 18 digits, without strtoll; the rest as strtoll reads it */
+    const char *p = v + (*v == '-');
+    long long x = 0;
+    int digits = 0;
+    for (; *p >= '0' && *p <= '9' && digits < 18; p++, digits++)
+        x = x * 10 + (*p - '0');
+    if (digits && !*p)
+        return *v == '-' ? -x : x;
+    return strtoll(v, NULL, 10);
+}
 int cell_bool(const char *v) { return v && (v[0] == 't' || v[0] == '1' || v[0] == 'y'); }
 char *cell_dup(const char *v) { return v ? xstrdup(v) : NULL; }
 
@@ -237,7 +248,7 @@ struct rowset *rowset_from_pg(const struct pg_result *cres)
     struct rowset *rs = rowset_new(nf, names);
     free(names);
     size_t n = (size_t)nt * (size_t)nf;
-    rs->cells = xcalloc(n + 1, sizeof *rs->cells);
+    rs->cells = xmalloc((n + 1) * sizeof *rs->cells); /* every cell is set below */
     /* One allocation for all the cells (a 130-session tick has thousands of them), filled in one
      * pass: offsets first, since the arena may move as it grows. libpq gives a NULL a length of
      * 0, so only an empty value is asked whether it is NULL. */

@@ -13,6 +13,8 @@
 # - preflight refusals before anything is copied: a scratch directory on a 1 MB tmpfs (root
 #   only) for space, with the figures; --read-only (exit 2); a login without REPLICATION;
 #   method pgbackrest without a stanza; root without run_as;
+# - options: amcheck (pg_amcheck in the checks), keep_on_failure (a failed copy kept, stopped,
+#   and not swept by the next test), a hook reading its placeholders from its environment;
 # - --history (all, one server, --json) and --due (nothing due; one server's good test 100 days
 #   old: that one only is run).
 # No pgfleet run reports anything from the sanitizers.
@@ -281,6 +283,42 @@ YAML
     check "… nothing left behind" left_behind "$scratch"
     "$LAB_TOOLS/pgbackrest-lab" stop "$BR" >/dev/null 2>&1
 fi
+
+# ============ options: amcheck, keep_on_failure, a hook's placeholders also in its environment
+cat >"$tmp/opts.yaml" <<YAML
+refresh: 1s
+timeout: 5s
+restore_test:
+  $run_as
+  scratch_dir: $scratch
+servers:
+  - { name: amcheck, conninfo: "$PRIMARY_CONNINFO", restore_test: { amcheck: true } }
+  - name: kept
+    conninfo: "$PRIMARY_CONNINFO"
+    restore_test: { keep_on_failure: true, canaries: [ { query: "SELECT current_setting('cluster_name')" } ] }
+  - name: hookenv
+    conninfo: "$PRIMARY_CONNINFO"
+    restore_test:
+      method: hook
+      hook: "test \\"\$PGFLEET_SERVER\\" = hookenv && test \\"\$PGFLEET_DATADIR\\" = {datadir} && test \\"\$PGFLEET_MAJOR\\" = {major} && {bindir}/pg_basebackup -D \\"\$PGFLEET_DATADIR\\" -X stream -c fast -h 127.0.0.1 -p $PRIMARY_PORT -U postgres"
+YAML
+run amcheck restore-test -c "$tmp/opts.yaml" amcheck --yes
+check "amcheck: true: exit 0 ($rc), pg_amcheck in the checks, its phase timed" eval '[ "$rc" = 0 ] &&
+    rec amcheck ".checks[]" | grep -qx "pg_amcheck: no corruption found" && [ "$(rec amcheck "[.phases[] | select(.name == \"amcheck\") | .seconds > 0] | .[0]")" = true ]'
+[ "$rc" = 0 ] || show amcheck
+check "amcheck: nothing left behind" left_behind "$scratch"
+run kept restore-test -c "$tmp/opts.yaml" kept --yes
+kept_dir=$(find "$scratch" -mindepth 1 -maxdepth 1 -name 'pgfleet-rt-*' | head -1)
+check "keep_on_failure: a canary the copy answers differently fails at check ($(rec kept .outcome) at $(rec kept .failed_phase))" \
+    [ "$rc/$(rec kept .failed_phase)" = 1/check ]
+check "… the scratch directory is kept (${kept_dir:-none}), its copy stopped" eval '[ -n "$kept_dir" ] && [ -d "$kept_dir/data" ] && no_process_in "$kept_dir"'
+check "… and the log says where" out_has kept "scratch directory kept for a look (keep_on_failure)"
+run hookenv restore-test -c "$tmp/opts.yaml" hookenv --yes
+check "a hook whose command reads PGFLEET_SERVER, PGFLEET_DATADIR, PGFLEET_MAJOR: exit 0 ($rc)" [ "$rc" = 0 ]
+[ "$rc" = 0 ] || show hookenv
+check "… the kept directory is not swept as a stale copy by the next test" eval '[ -n "$kept_dir" ] && [ -d "$kept_dir/data" ]'
+[ -z "$kept_dir" ] || rm -rf "$kept_dir"
+check "… nothing else left behind" left_behind "$scratch"
 
 # ============ --history
 run hist restore-test --history

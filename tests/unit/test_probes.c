@@ -173,6 +173,23 @@ static void test_rowset_build_and_cells(void **state)
         assert_memory_equal(&got, &expect, sizeof got);
     }
     assert_int_equal(cell_i64("9007199254740993"), 9007199254740993LL); /* beyond a double */
+    static const char *const ints[] = {"0",
+                                       "-0",
+                                       "42",
+                                       "-42",
+                                       "123456789012345678",
+                                       "-999999999999999999",
+                                       "9223372036854775807",
+                                       "-9223372036854775808",
+                                       "99999999999999999999",
+                                       "12abc",
+                                       "",
+                                       "-",
+                                       " 7",
+                                       "+7",
+                                       "0x10"};
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) /* the fast path reads as strtoll does */
+        assert_int_equal(cell_i64(ints[i]), strtoll(ints[i], NULL, 10));
     assert_int_equal(cell_i64(NULL), 0);
     assert_true(cell_bool("t"));
     assert_true(cell_bool("true"));
