@@ -97,7 +97,14 @@ static void loop_shutdown(void)
     }
 }
 
-#define REDRAW_COALESCE_MS 100
+/* How long news may wait for the rest of its round before it is drawn: a quarter of the refresh
+ * interval, 20 to 250 ms. A big fleet's ticks drift apart, so some server is always in flight:
+ * at 100 ms that was ten full frames a second at a 1 s refresh. */
+static int64_t coalesce_ms(const struct model *m)
+{
+    int64_t c = m->refresh_ms / 4;
+    return c < 20 ? 20 : c > 250 ? 250 : c;
+}
 
 int loop_run(struct model *m, const struct loop_hooks *h)
 {
@@ -146,8 +153,8 @@ int loop_run(struct model *m, const struct loop_hooks *h)
             if (d < deadline)
                 deadline = d;
         }
-        if (pending && pending_since + REDRAW_COALESCE_MS < deadline)
-            deadline = pending_since + REDRAW_COALESCE_MS;
+        if (pending && pending_since + coalesce_ms(m) < deadline)
+            deadline = pending_since + coalesce_ms(m);
         int timeout = deadline == INT64_MAX ? 1000 : (int)(deadline - now);
         if (timeout < 0)
             timeout = 0;
@@ -175,8 +182,8 @@ int loop_run(struct model *m, const struct loop_hooks *h)
         if (news && !pending)
             pending = true, pending_since = now;
         /* A fleet's ticks end one after another: one frame for the round, drawn when its last
-         * server answered or REDRAW_COALESCE_MS after the first news, not one per server. */
-        if (pending && (!sched_ticking(m) || now - pending_since >= REDRAW_COALESCE_MS))
+         * server answered or coalesce_ms after the first news, not one per server. */
+        if (pending && (!sched_ticking(m) || now - pending_since >= coalesce_ms(m)))
             changed = true;
         if (in_i >= 0 && (pfd[in_i].revents & (POLLIN | POLLHUP | POLLERR))) {
             changed = true;
