@@ -35,6 +35,7 @@ void sched_init(struct model *m, const struct config *cfg)
     memset(m, 0, sizeof *m);
     m->cfg = cfg;
     m->refresh_ms = cfg->refresh_ms;
+    m->grid_ms = now_ms();
     m->n = cfg->nservers + cfg->npoolers;
     m->servers = xcalloc(m->n + 1, sizeof *m->servers);
     m->lag_memo = xcalloc(1, sizeof *m->lag_memo);
@@ -231,10 +232,20 @@ static void send_tick(struct model *m, struct server *s, size_t idx, int64_t now
     due_batch(m, s, sql, local);
     s->tickno++;
     s->sent_ms = now;
-    s->next_tick_ms += m->refresh_ms;
-    if (s->next_tick_ms <= now)
-        s->next_tick_ms = now + m->refresh_ms; /* fell behind: keep the cadence from now */
-    if (f->ninflight == 0) {                   /* nothing due: an empty tick; being connected is the news */
+    int64_t next = s->next_tick_ms + m->refresh_ms;
+    if (next <= now)
+        next = now + m->refresh_ms; /* fell behind: keep the cadence from now */
+    /* The fleet ticks on one grid (multiples of the refresh interval from the model's start), so
+     * its answers come in as one round, drawn once, not a frame for each server's own phase (a
+     * fleet's connections come up at scattered times). A server's first interval (its first
+     * rates) stays a whole one; then its tick moves to the nearest point of the grid. */
+    if (s->tickno > 1 && m->refresh_ms > 0) {
+        next = m->grid_ms + (next - m->grid_ms + m->refresh_ms / 2) / m->refresh_ms * m->refresh_ms;
+        if (next <= now)
+            next += m->refresh_ms;
+    }
+    s->next_tick_ms = next;
+    if (f->ninflight == 0) { /* nothing due: an empty tick; being connected is the news */
         s->phase = PH_READY;
         s->ticks++;
         s->last_ok_ms = now;

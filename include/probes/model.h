@@ -67,6 +67,7 @@ struct model {
     struct server_conf *pooler_confs; /* owned: the server_conf view of each pooler */
     struct probe_opts opts;
     int64_t refresh_ms;
+    int64_t grid_ms;     /* the servers' ticks fall on grid_ms + k * refresh_ms (sched.c) */
     bool paused;         /* frozen by the user: no new ticks */
     unsigned generation; /* bumped whenever anything visible changed */
     /* Figures derived across servers, computed once per generation (repl_cluster.c); NULL in a
