@@ -11,9 +11,10 @@
 static const char *const cmd_names[] = {
     [CLI_MONITOR] = "the monitor", [CLI_SNAPSHOT] = "snapshot", [CLI_CANCEL] = "cancel",
     [CLI_TERMINATE] = "terminate", [CLI_AUDIT] = "audit",       [CLI_RESTORE_TEST] = "restore-test",
+    [CLI_BATCH] = "batch",
 };
 /* the command words, for "did you mean" */
-static const char *const commands[] = {"snapshot", "cancel", "terminate", "audit", "restore-test"};
+static const char *const commands[] = {"snapshot", "cancel", "terminate", "audit", "restore-test", "batch"};
 
 enum opt_id {
     O_CONFIG,
@@ -29,6 +30,8 @@ enum opt_id {
     O_SINCE,
     O_HISTORY,
     O_DUE,
+    O_NOW,
+    O_PRINT,
     O_HELP,
     O_VERSION,
     O_COUNT
@@ -36,7 +39,9 @@ enum opt_id {
 
 #define ON(c) (1u << (c))
 #define ANY \
-    (ON(CLI_MONITOR) | ON(CLI_SNAPSHOT) | ON(CLI_CANCEL) | ON(CLI_TERMINATE) | ON(CLI_AUDIT) | ON(CLI_RESTORE_TEST))
+    (ON(CLI_MONITOR) | ON(CLI_SNAPSHOT) | ON(CLI_CANCEL) | ON(CLI_TERMINATE) | ON(CLI_AUDIT) | ON(CLI_RESTORE_TEST) | \
+     ON(CLI_BATCH))
+#define BATCH ON(CLI_BATCH)
 #define RT ON(CLI_RESTORE_TEST)
 #define WATCH (ON(CLI_MONITOR) | ON(CLI_SNAPSHOT))
 #define SIGNAL (ON(CLI_CANCEL) | ON(CLI_TERMINATE))
@@ -54,14 +59,16 @@ static const struct opt_spec {
     [O_TIMEOUT] = {"timeout", 0, "TIME", false, WATCH},
     [O_SERVER] = {"server", 0, "NAME", true, WATCH},
     [O_TAG] = {"tag", 0, "TAG", true, WATCH},
-    [O_READ_ONLY] = {"read-only", 0, NULL, false, ON(CLI_MONITOR) | SIGNAL | RT},
+    [O_READ_ONLY] = {"read-only", 0, NULL, false, ON(CLI_MONITOR) | SIGNAL | RT | BATCH},
     [O_NO_COLOR] = {"no-color", 0, NULL, false, ON(CLI_MONITOR)},
     [O_IDLE] = {"idle", 0, NULL, false, WATCH},
-    [O_JSON] = {"json", 0, NULL, false, ON(CLI_SNAPSHOT) | RT},
-    [O_YES] = {"yes", 0, NULL, false, SIGNAL | RT},
+    [O_JSON] = {"json", 0, NULL, false, ON(CLI_SNAPSHOT) | RT | BATCH},
+    [O_YES] = {"yes", 0, NULL, false, SIGNAL | RT | BATCH},
     [O_SINCE] = {"since", 0, "TIME", false, ON(CLI_AUDIT)},
     [O_HISTORY] = {"history", 0, NULL, false, RT},
     [O_DUE] = {"due", 0, NULL, false, RT},
+    [O_NOW] = {"now", 0, NULL, false, BATCH},
+    [O_PRINT] = {"print", 0, NULL, false, BATCH},
     [O_HELP] = {"help", 'h', NULL, false, ANY},
     [O_VERSION] = {"version", 'V', NULL, false, ANY},
 };
@@ -153,6 +160,8 @@ static void set_value(struct cli_line *cl, enum opt_id id, const char *v, unsign
     case O_SINCE: cl->o.since = v; break;
     case O_HISTORY: cl->o.history = true; break;
     case O_DUE: cl->o.due = true; break;
+    case O_NOW: cl->o.now = true; break;
+    case O_PRINT: cl->o.print = true; break;
     case O_HELP: cl->help = true; break;
     case O_VERSION: cl->version = true; break;
     case O_COUNT: break;
@@ -217,7 +226,7 @@ static void cmds_of(unsigned bits, struct text *t)
 
 static bool is_command(const char *w, enum cli_cmd *cmd)
 {
-    static const enum cli_cmd ids[] = {CLI_SNAPSHOT, CLI_CANCEL, CLI_TERMINATE, CLI_AUDIT, CLI_RESTORE_TEST};
+    static const enum cli_cmd ids[] = {CLI_SNAPSHOT, CLI_CANCEL, CLI_TERMINATE, CLI_AUDIT, CLI_RESTORE_TEST, CLI_BATCH};
     for (size_t i = 0; i < ARRAY_LEN(commands); i++)
         if (strcmp(w, commands[i]) == 0) {
             *cmd = ids[i];

@@ -25,6 +25,8 @@ static void usage(FILE *f)
           "       pgfleet terminate SERVER PID [--yes] show the session, ask, terminate it\n"
           "       pgfleet audit [--since DURATION]     print the audit log\n"
           "       pgfleet restore-test SERVER [--yes] | --due | --history [SERVER] [--json]\n"
+          "       pgfleet batch init SERVER [--print] | run JOB.yaml | list [SERVER] [JOB] [--json]\n"
+          "       pgfleet batch pause|resume|cancel [--now] SERVER JOB\n"
           "\n"
           "Watches a fleet of PostgreSQL servers: the servers of a config file, or the SERVERs\n"
           "given: conninfo strings or URIs (\"host=db1 dbname=app\", postgresql://db2/app) or host\n"
@@ -68,6 +70,14 @@ static void usage(FILE *f)
           "  restore-test --due    the tests of every server whose last good one is older than\n"
           "                      restore_test.max_age_days (or failed, or never ran); for cron\n"
           "  restore-test --history [SERVER]  the recorded runs\n"
+          "  batch init SERVER   create the control table pgfleet.batch_job (--print: show the\n"
+          "                      DDL instead)\n"
+          "  batch run JOB.yaml  run a batched migration: one transaction per batch, the cursor\n"
+          "                      saved in it; throttles on replica lag and blocked sessions;\n"
+          "                      paused, resumed and cancelled through the control table\n"
+          "  batch list [SERVER] [JOB]  the batched migrations of the fleet\n"
+          "  batch pause|resume|cancel SERVER JOB  tell a job's runner (audited); cancel --now\n"
+          "                      also cancels the batch in flight, which rolls back\n"
           "\n"
           "Keys (press h or F1 in the monitor for all): 1 Fleet  2 Activity  3 Locks\n"
           "  4 Replication  5 Connections  6 Cache & IO  7 Statements  9 Jobs  Tab next pane\n"
@@ -258,6 +268,8 @@ int main(int argc, char **argv)
         rc = run_audit(&cl.o);
     } else if (cl.cmd == CLI_RESTORE_TEST) {
         rc = run_restore_test(&cl.o, cl.nargs, cl.args);
+    } else if (cl.cmd == CLI_BATCH) {
+        rc = run_batch(&cl.o, cl.nargs, cl.args);
     } else {
         rc = watch(&cl);
     }

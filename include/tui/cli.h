@@ -11,7 +11,7 @@
 #include "core/util.h"
 #include "tui/cli_actions.h"
 
-enum cli_cmd { CLI_MONITOR, CLI_SNAPSHOT, CLI_CANCEL, CLI_TERMINATE, CLI_AUDIT, CLI_RESTORE_TEST };
+enum cli_cmd { CLI_MONITOR, CLI_SNAPSHOT, CLI_CANCEL, CLI_TERMINATE, CLI_AUDIT, CLI_RESTORE_TEST, CLI_BATCH };
 
 struct cli_line {
     struct cli o; /* what the commands read (tui/cli_actions.h) */

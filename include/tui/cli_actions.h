@@ -15,6 +15,7 @@ struct cli {
     bool read_only, no_color, json, idle, yes;
     const char *since;
     bool history, due; /* restore-test --history, --due */
+    bool now, print;   /* batch cancel --now, batch init --print */
 };
 
 /* `pgfleet cancel|terminate SERVER PID` (argc/argv: the words after the command). Returns the
@@ -24,5 +25,13 @@ int run_signal(const struct cli *cli, const char *cmd, int argc, char **argv);
 int run_audit(const struct cli *cli);
 /* `pgfleet restore-test SERVER | --due | --history [SERVER]` (tui/cli_restore.c). */
 int run_restore_test(const struct cli *cli, int argc, char **argv);
+
+/* `pgfleet batch init|run|list|pause|resume|cancel ...` (tui/cli_batch.c dispatches). */
+int run_batch(const struct cli *cli, int argc, char **argv);
+/* `pgfleet batch list [SERVER] [JOB]` (tui/cli_batch_list.c). */
+int run_batch_list(const struct cli *cli, int argc, char **argv);
+/* `pgfleet batch pause|resume|cancel [--now] SERVER JOB` (tui/cli_batch_control.c); verb is
+ * argv[0]. */
+int run_batch_control(const struct cli *cli, int argc, char **argv);
 
 #endif

@@ -212,6 +212,13 @@ bool ui_request_action(struct tui *t, const struct action_class *cls, const stru
 /* A restore test of a server (the B key): refused with a message, or true when MODAL_CONFIRM
  * should open. */
 bool ui_request_restore_test(struct tui *t, size_t server);
+/* A control of a batched migration from pane 8 (tui/batch_ui.c): pause, resume, cancel (asks),
+ * cancel now (asks; also cancels the batch in flight), batch size up or down. job is the job's
+ * name in the server's control table (or its third-party source's, with source set). Refused
+ * with a message, or true when MODAL_CONFIRM should open; a control that needs no confirmation
+ * is started at once and returns false. */
+enum batch_ctl { BATCH_PAUSE, BATCH_RESUME, BATCH_CANCEL, BATCH_CANCEL_NOW, BATCH_GROW, BATCH_SHRINK };
+bool ui_batch_control(struct tui *t, size_t server, const char *job, const char *source, enum batch_ctl ctl);
 /* Quitting while a restore test runs asks first (MODAL_QUIT). */
 void ui_quit_draw(struct tui *t, WINDOW *w);
 bool ui_quit_key(struct tui *t, int key);
