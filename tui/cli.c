@@ -38,7 +38,7 @@ enum opt_id {
 };
 
 #define ON(c) (1u << (c))
-#define ANY \
+#define ANY                                                                                                           \
     (ON(CLI_MONITOR) | ON(CLI_SNAPSHOT) | ON(CLI_CANCEL) | ON(CLI_TERMINATE) | ON(CLI_AUDIT) | ON(CLI_RESTORE_TEST) | \
      ON(CLI_BATCH))
 #define BATCH ON(CLI_BATCH)

@@ -24,13 +24,13 @@ const char *batch_schema_sql(void);
 struct batch_jobfile {
     char *path;
     char *job;
-    char *server;   /* a server of the fleet config, or NULL when conninfo is given */
-    char *conninfo; /* may hold a password: never print it */
-    char *database; /* NULL: the server's own */
-    char *key;      /* the key column */
-    char *sql;      /* the batch statement as written, with :cursor and :batch */
-    char *bound;    /* the same with $1 (cursor) and $2 (batch size) in their place */
-    char *end_sql;  /* range mode: the cursor's end (a query, or a number); NULL: keyset mode */
+    char *server;       /* a server of the fleet config, or NULL when conninfo is given */
+    char *conninfo;     /* may hold a password: never print it */
+    char *database;     /* NULL: the server's own */
+    char *key;          /* the key column */
+    char *sql;          /* the batch statement as written, with :cursor and :batch */
+    char *bound;        /* the same with $1 (cursor) and $2 (batch size) in their place */
+    char *end_sql;      /* range mode: the cursor's end (a query, or a number); NULL: keyset mode */
     char *estimate_sql; /* rows to do, for % and ETA; NULL: none */
     int64_t start;      /* the cursor's first value (default 0) */
     int64_t size, min, max, target_ms, sleep_ms;
