@@ -74,7 +74,7 @@ check "… the query was cancelled" wait_until 5 sleeper_gone
 refused typo 'pgfleet: unknown command "snapshto" (did you mean "snapshot"?)' snapshto
 refused typo2 'pgfleet: unknown command "snapshto" (did you mean "snapshot"?)' -c "$fleet" snapshto --json
 refused hlep 'pgfleet: unknown option "--hlep" (did you mean "--help"?); see pgfleet --help' --hlep
-refused yes 'pgfleet: --yes does not apply to snapshot: it goes with cancel, terminate and restore-test (see pgfleet --help)' \
+refused yes 'pgfleet: --yes does not apply to snapshot: it goes with cancel, terminate, restore-test and batch (see pgfleet --help)' \
     snapshot --yes -c "$fleet"
 refused idle 'pgfleet: --idle does not apply to audit: it goes with the monitor and snapshot (see pgfleet --help)' \
     audit --idle

@@ -190,19 +190,19 @@ static void test_options_per_command(void **state)
     (void)state;
     parse_fails(
         ARGV("snapshot", "--yes"),
-        "pgfleet: --yes does not apply to snapshot: it goes with cancel, terminate and restore-test (see pgfleet --help)");
+        "pgfleet: --yes does not apply to snapshot: it goes with cancel, terminate, restore-test and batch (see pgfleet --help)");
     parse_fails(ARGV("audit", "--idle"),
                 "pgfleet: --idle does not apply to audit: it goes with the monitor and snapshot (see pgfleet --help)");
     /* the option may come before the command: still refused */
     parse_fails(
         ARGV("--json", "db1"),
-        "pgfleet: --json does not apply to the monitor: it goes with snapshot and restore-test (see pgfleet --help)");
+        "pgfleet: --json does not apply to the monitor: it goes with snapshot, restore-test and batch (see pgfleet --help)");
     parse_fails(ARGV("-d", "1s", "cancel", "x", "1"),
                 "pgfleet: -d/--delay does not apply to cancel: it goes with the monitor and snapshot (see pgfleet "
                 "--help)");
     parse_fails(ARGV("snapshot", "--read-only"),
                 "pgfleet: --read-only does not apply to snapshot: it goes with the "
-                "monitor, cancel, terminate and restore-test (see pgfleet --help)");
+                "monitor, cancel, terminate, restore-test and batch (see pgfleet --help)");
     parse_fails(ARGV("snapshot", "--since", "1h"),
                 "pgfleet: --since does not apply to snapshot: it goes with audit (see pgfleet --help)");
     parse_fails(ARGV("-c", "a.yaml", "snapshot", "-c", "b.yaml"), "pgfleet: -c/--config is given twice; give one FILE");
