@@ -163,11 +163,16 @@ int run_batch_control(const struct cli *cli, int argc, char **argv)
             job_confirm(&js, j);
             rc = loop_run(&m, &h);
         } else {
+            /* nothing was sent, nothing to record (as pgfleet cancel) */
             fprintf(stderr, "pgfleet: not confirmed; nothing sent\n");
-            rc = 1;
+            jobs_free(&js);
+            free(name);
+            free(own);
+            config_free(&cfg);
+            return 1;
         }
     }
-    /* interrupted, or not confirmed: the job ends on record */
+    /* interrupted: the job ends on record (outcome unknown once the statement may have left) */
     if (j->state == JOB_RUNNING)
         job_abort(&js, j);
     if (j->state != JOB_PENDING) {
