@@ -11,7 +11,9 @@
 #include "probes/sample.h"
 #include "probes/sec_locks.h"
 
-const struct action_class *const action_table[] = {&action_cancel, &action_terminate, &action_restore_test, NULL};
+const struct action_class *const action_table[] = {&action_cancel,           &action_terminate,    &action_restore_test,
+                                                   &action_batch_pause,      &action_batch_resume, &action_batch_cancel,
+                                                   &action_batch_cancel_now, &action_batch_size,   NULL};
 
 const struct action_class *action_find(const char *name)
 {

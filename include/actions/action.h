@@ -33,8 +33,24 @@ struct action_class {
 };
 
 extern const struct action_class action_cancel, action_terminate, action_restore_test;
+/* The controls of a batched migration (actions/action_batch.c): its row in the control table
+ * pgfleet.batch_job of its server. Pause, resume and the size need no confirmation (pause is
+ * the emergency brake); cancel and cancel now ask for a typed yes. */
+extern const struct action_class action_batch_pause, action_batch_resume, action_batch_cancel, action_batch_cancel_now,
+    action_batch_size;
 extern const struct action_class *const action_table[];
 const struct action_class *action_find(const char *name);
+
+/* A new pending control of the batch job named job on server (source: a third-party runner's
+ * job, which is refused by precheck; NULL for pgfleet's own). size_dir: batch-size's direction
+ * (+1 double, -1 halve, within the job's bounds). The job has one target: the runner's sessions
+ * (application pgfleet-batch:JOB; its backend pid once known). */
+struct job *batch_control_new(struct jobs *js, const struct action_class *cls, const char *server, const char *conninfo,
+                              const char *job, const char *source, int size_dir);
+/* The acting statements' results of a batch control (pure; the unit tests feed it): the
+ * target's result and the job's outcome ("JOB: paused (...)", "JOB: no such job on S", ...). */
+struct rowset;
+enum job_state batch_ctl_absorb(struct job *j, struct rowset *const *rs, int n);
 
 /* A target's facts from a session's row in the activity sample or, for a session only the
  * locks probe saw (idle, holding a lock), in the lock sample. The strings are borrowed. */

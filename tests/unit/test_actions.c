@@ -1366,10 +1366,137 @@ static void test_audit_print_pairs(void **state)
     job_discard(&f->js, k);
 }
 
+/* ---- the batch controls: the acting statements' row read into the outcome ---- */
+
+static struct rowset *batch_row(const char *state, const char *was, const char *now, const char *size,
+                                const char *now_size, const char *runner, const char *backend)
+{
+    static const char *const names[] = {"state",    "desired", "now_desired",   "batch_size",
+                                        "now_size", "runner",  "runner_backend"};
+    struct rowset *r = rowset_new(7, names);
+    const char *v[] = {state, was, now, size, now_size, runner, backend};
+    rowset_add_row(r, v);
+    return r;
+}
+
+static enum job_state batch_feed(struct job *j, struct rowset *a, struct rowset *b)
+{
+    struct rowset *rs[2] = {a, b};
+    int n = b ? 2 : 1;
+    enum job_state st = batch_ctl_absorb(j, rs, n);
+    for (int i = 0; i < n; i++)
+        rowset_free(rs[i]);
+    return st;
+}
+
+static void test_batch_control_results(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        const struct action_class *cls;
+        int dir;
+        const char *state, *was, *now, *size, *now_size, *runner;
+        enum job_state want;
+        const char *outcome;
+    } cases[] = {
+        {&action_batch_pause, 1, "running", "run", "pause", "1000", "1000", "t", JOB_DONE,
+         "j1: paused (the runner acknowledges within one batch)"},
+        {&action_batch_pause, 1, "running", "run", "pause", "1000", "1000", "f", JOB_DONE,
+         "j1: paused (no runner connected: it takes effect when the runner starts)"},
+        {&action_batch_resume, 1, "paused", "pause", "run", "1000", "1000", "t", JOB_DONE, "j1: resumed"},
+        {&action_batch_pause, 1, NULL, NULL, NULL, NULL, NULL, "f", JOB_FAILED, "j1: no such job on primary"},
+        {&action_batch_pause, 1, "done", "run", NULL, "1000", NULL, "f", JOB_FAILED,
+         "j1: job already done: nothing changed"},
+        {&action_batch_resume, 1, "running", "cancel", NULL, "1000", NULL, "t", JOB_FAILED,
+         "j1: job is being cancelled (desired cancel): nothing changed"},
+        {&action_batch_cancel, 1, "running", "run", "cancel", "1000", "1000", "t", JOB_DONE, "j1: cancelled"},
+        {&action_batch_size, 1, "running", "run", "run", "1000", "2000", "t", JOB_DONE, "j1: batch size 1000 -> 2000"},
+        {&action_batch_size, -1, "running", "run", "run", "1000", "500", "t", JOB_DONE, "j1: batch size 1000 -> 500"},
+        {&action_batch_size, 1, "running", "run", "run", "5000", "5000", "t", JOB_DONE,
+         "j1: batch size stays 5000 (its maximum)"},
+        {&action_batch_size, -1, "running", "run", "run", "1", "1", "t", JOB_DONE,
+         "j1: batch size stays 1 (its minimum)"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        struct job *j = batch_control_new(&f->js, cases[i].cls, "primary", "", "j1", NULL, cases[i].dir);
+        assert_int_equal(j->ntargets, 1);
+        assert_string_equal(j->targets[0].application, "pgfleet-batch:j1");
+        enum job_state st = batch_feed(j,
+                                       batch_row(cases[i].state, cases[i].was, cases[i].now, cases[i].size,
+                                                 cases[i].now_size, cases[i].runner, cases[i].state ? "4242" : NULL),
+                                       NULL);
+        assert_int_equal(st, cases[i].want);
+        if (strncmp(j->outcome, cases[i].outcome, strlen(cases[i].outcome)) != 0)
+            fail_msg("case %zu: outcome \"%s\", want \"%s...\"", i, j->outcome, cases[i].outcome);
+        assert_int_equal(j->targets[0].pid, cases[i].state ? 4242 : 0);
+        job_discard(&f->js, j);
+    }
+
+    /* cancel now: the second statement says whether a batch was in flight */
+    static const char *const names[] = {"pid", "state", "sent"};
+    struct job *j = batch_control_new(&f->js, &action_batch_cancel_now, "primary", "", "j1", NULL, 1);
+    struct rowset *c = rowset_new(3, names);
+    const char *v[] = {"4242", "active", "t"};
+    rowset_add_row(c, v);
+    assert_int_equal(batch_feed(j, batch_row("running", "run", "cancel", "1", "1", "t", "4242"), c), JOB_DONE);
+    assert_non_null(strstr(j->outcome, "the batch in flight was cancelled"));
+    job_discard(&f->js, j);
+    j = batch_control_new(&f->js, &action_batch_cancel_now, "primary", "", "j1", NULL, 1);
+    c = rowset_new(3, names);
+    const char *idle[] = {"4242", "idle", NULL};
+    rowset_add_row(c, idle);
+    assert_int_equal(batch_feed(j, batch_row("running", "run", "cancel", "1", "1", "t", "4242"), c), JOB_DONE);
+    assert_non_null(strstr(j->outcome, "no batch in flight (runner idle)"));
+    job_discard(&f->js, j);
+    j = batch_control_new(&f->js, &action_batch_cancel_now, "primary", "", "j1", NULL, 1);
+    assert_int_equal(batch_feed(j, batch_row("running", "run", "cancel", "1", "1", "f", "4242"), rowset_new(3, names)),
+                     JOB_DONE);
+    assert_non_null(strstr(j->outcome, "no runner connected"));
+    job_discard(&f->js, j);
+
+    /* no control table: "no such job", and what to run */
+    j = batch_control_new(&f->js, &action_batch_pause, "primary", "", "j1", NULL, 1);
+    assert_int_equal(batch_feed(j, rowset_new_error("42P01", "relation \"pgfleet.batch_job\" does not exist"), NULL),
+                     JOB_FAILED);
+    assert_non_null(strstr(j->outcome, "no such job"));
+    assert_non_null(strstr(j->outcome, "pgfleet batch init"));
+    job_discard(&f->js, j);
+}
+
+static void test_batch_control_rules(void **state)
+{
+    struct fx *f = *state;
+    /* a third-party runner's job: refused, with its own tool named */
+    struct job *j = batch_control_new(&f->js, &action_batch_pause, "primary", "", "mig42", "rails", 1);
+    struct text why;
+    text_init(&why);
+    assert_int_equal(j->cls->precheck(j, &why), -1);
+    assert_string_equal(why.s, "mig42 is a job of rails: pause it with its own tool");
+    text_free(&why);
+    job_discard(&f->js, j);
+    /* only cancel asks, by a typed yes; the name is escaped in the dialog */
+    assert_int_equal(action_batch_pause.risk, RISK_SAFE);
+    assert_int_equal(action_batch_resume.risk, RISK_SAFE);
+    assert_int_equal(action_batch_size.risk, RISK_SAFE);
+    assert_true(action_batch_cancel.risk != RISK_SAFE);
+    assert_true(action_batch_cancel_now.risk != RISK_SAFE);
+    j = batch_control_new(&f->js, &action_batch_cancel_now, "pri\033[2Jmary", "", "j1", NULL, 1);
+    assert_int_equal(j->cls->confirm(j), CONFIRM_TYPE_YES);
+    text_init(&why);
+    j->cls->describe(j, &why);
+    assert_null(strchr(why.s, '\033'));
+    assert_non_null(strstr(why.s, "rolls back"));
+    text_free(&why);
+    job_discard(&f->js, j);
+    assert_ptr_equal(action_find("batch-cancel-now"), &action_batch_cancel_now);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_job_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_control_results, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_control_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intent_before_send, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outcome_not_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_file_handling, setup, teardown),
