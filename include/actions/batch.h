@@ -32,7 +32,7 @@ struct batch_jobfile {
     char *bound;        /* the same with $1 (cursor) and $2 (batch size) in their place */
     char *end_sql;      /* range mode: the cursor's end (a query, or a number); NULL: keyset mode */
     char *estimate_sql; /* rows to do, for % and ETA; NULL: none */
-    int64_t start;      /* the cursor's first value (default 0) */
+    char *start_sql;    /* the cursor's first value (a query, or a number); NULL: 0 */
     int64_t size, min, max, target_ms, sleep_ms;
     int64_t max_lag_bytes, max_lag_ms, max_blocked;
     int64_t lock_timeout_ms, statement_timeout_ms;

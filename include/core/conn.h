@@ -91,6 +91,12 @@ const char *conn_error(const struct conn *c);
 /* Close now (never blocks). */
 void conn_close(struct conn *c, const char *reason);
 
+/* How many notifications (LISTEN) arrived since the last call; a connection that is READY is
+ * read whenever its socket is (conn_pollfd asks for POLLIN), so they arrive while it idles. */
+unsigned conn_take_notifications(struct conn *c);
+/* The backend's process id, 0 when not connected. */
+int conn_backend_pid(const struct conn *c);
+
 int conn_server_version(const struct conn *c);
 /* True when the connection is to pgBouncer's admin console (dbname=pgbouncer), not to a
  * PostgreSQL server: the console reports pgBouncer's own version as server_version

@@ -11,7 +11,8 @@ struct rowset {
     char **cells; /* nrows * ncols values, NULL for SQL NULL */
     char *arena;  /* when set, every cell points into it (one allocation for a whole result) */
     size_t arena_len;
-    char *error; /* non-NULL: the statement failed; primary message (unescaped server text) */
+    long long affected; /* rows the command processed (INSERT/UPDATE/DELETE/SELECT), -1 unknown */
+    char *error;        /* non-NULL: the statement failed; primary message (unescaped server text) */
     char sqlstate[6];
 };
 

@@ -18,6 +18,7 @@
 struct conn {
     char *conninfo;
     char *app_name;
+    unsigned notifications; /* LISTEN notifications not yet taken (conn_take_notifications) */
     /* Session settings (conn_set_settings): sent as the startup packet's options, or, when a
      * pooler refuses those, set transaction-locally in front of every statement, so that nothing
      * sticks to a server connection a transaction pooler hands to an application next. */
@@ -383,6 +384,25 @@ int64_t conn_deadline(const struct conn *c)
 }
 int conn_server_version(const struct conn *c) { return c->version; }
 
+unsigned conn_take_notifications(struct conn *c)
+{
+    if (c->pg && c->st != CONN_CLOSED) { /* those that came with results are queued in libpq */
+        PGnotify *nt;
+        while ((nt = PQnotifies(c->pg))) {
+            c->notifications++;
+            PQfreemem(nt);
+        }
+    }
+    unsigned n = c->notifications;
+    c->notifications = 0;
+    return n;
+}
+
+int conn_backend_pid(const struct conn *c)
+{
+    return c->pg && (c->st == CONN_READY || c->st == CONN_BUSY) ? PQbackendPID(c->pg) : 0;
+}
+
 bool conn_is_pgbouncer_console(const struct conn *c)
 {
     const char *v = c->pg && c->st >= CONN_READY ? PQparameterStatus(c->pg, "server_version") : NULL;
@@ -408,10 +428,14 @@ int conn_pollfd(const struct conn *c, short *events)
 
 static void store(struct conn *c, struct rowset *rs)
 {
-    if (c->ndone < c->nstmt && !c->res[c->ndone])
+    if (c->ndone < c->nstmt && !c->res[c->ndone]) {
         c->res[c->ndone] = rs;
-    else
+    } else if (c->ndone < c->nstmt && rs->error && !c->res[c->ndone]->error) {
+        rowset_free(c->res[c->ndone]); /* a script (several statements in one query): its error wins */
+        c->res[c->ndone] = rs;
+    } else {
         rowset_free(rs); /* a second result for one statement: keep the first */
+    }
 }
 
 /* SIMPLE: send statement ndone. One statement per query string, because pgBouncer's admin
@@ -638,8 +662,10 @@ enum conn_event conn_step(struct conn *c, short revents, int64_t now)
             if (!PQconsumeInput(c->pg) || PQstatus(c->pg) == CONNECTION_BAD)
                 goto broken;
             PGnotify *nt;
-            while ((nt = PQnotifies(c->pg)))
+            while ((nt = PQnotifies(c->pg))) {
+                c->notifications++;
                 PQfreemem(nt);
+            }
             return CONN_EV_NONE;
         }
         int r = read_results(c);

@@ -14,6 +14,7 @@
 struct rowset *rowset_new(int ncols, const char *const *names)
 {
     struct rowset *rs = xcalloc(1, sizeof *rs);
+    rs->affected = -1;
     rs->ncols = ncols;
     rs->names = xcalloc((size_t)ncols + 1, sizeof *rs->names);
     for (int i = 0; i < ncols; i++)
@@ -33,6 +34,7 @@ void rowset_add_row(struct rowset *rs, const char *const *vals)
 struct rowset *rowset_new_error(const char *sqlstate, const char *message)
 {
     struct rowset *rs = xcalloc(1, sizeof *rs);
+    rs->affected = -1;
     rs->error = xstrdup(message && *message ? message : "unknown error");
     /* Keep the first line only: libpq messages end in newlines and carry DETAIL lines. */
     rs->error[strcspn(rs->error, "\n")] = '\0';
@@ -279,5 +281,7 @@ struct rowset *rowset_from_pg(const struct pg_result *cres)
     rs->arena = arena;
     rs->arena_len = used;
     rs->nrows = nt;
+    const char *ct = PQcmdTuples(res);
+    rs->affected = ct && *ct ? strtoll(ct, NULL, 10) : -1;
     return rs;
 }
